@@ -1,0 +1,202 @@
+# coding=utf-8
+"""BERT's optimizer: Adam with decoupled weight decay, warmup, linear decay."""
+
+import re
+
+import tensorflow.compat.v1 as tf
+
+# Variables matching these are not weight-decayed (as in BERT).
+NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "bias")
+
+
+def learning_rate_schedule(global_step, init_lr, num_train_steps,
+                           num_warmup_steps):
+  """Linear warmup from 0 to `init_lr`, then linear decay to 0.
+
+  lr(step) = init_lr * step / num_warmup_steps            if step < warmup
+           = init_lr * (1 - step / num_train_steps)       otherwise
+
+  Args:
+    global_step: int64 scalar Tensor.
+
+  Returns:
+    float32 scalar Tensor.
+  """
+  step = tf.cast(global_step, tf.float32)
+  total = float(max(num_train_steps, 1))
+  decayed = init_lr * tf.maximum(1.0 - tf.minimum(step, total) / total, 0.0)
+  if not num_warmup_steps:
+    return decayed
+  warmup = init_lr * step / float(num_warmup_steps)
+  return tf.where(step < float(num_warmup_steps), warmup, decayed)
+
+
+def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu,
+                     loss_scale=None, weight_decay_rate=0.01, clip_norm=1.0):
+  """Builds the training op.
+
+  Args:
+    loss: float32 scalar Tensor.
+    init_lr: peak learning rate.
+    num_train_steps: steps at which the learning rate reaches 0.
+    num_warmup_steps: steps of linear warmup.
+    use_tpu: wrap the optimizer to average gradients across TPU cores.
+    loss_scale: optional `DynamicLossScale` for float16 training: the loss is
+      multiplied before differentiation, gradients are divided back, and a
+      step with non-finite gradients is skipped.
+    weight_decay_rate: decoupled weight decay (not on LayerNorm and biases).
+    clip_norm: global-norm clipping threshold.
+
+  Returns:
+    (train_op, learning_rate Tensor).
+  """
+  global_step = tf.train.get_or_create_global_step()
+  learning_rate = learning_rate_schedule(global_step, init_lr, num_train_steps,
+                                         num_warmup_steps)
+  optimizer = AdamWeightDecayOptimizer(
+      learning_rate=learning_rate,
+      weight_decay_rate=weight_decay_rate,
+      beta_1=0.9,
+      beta_2=0.999,
+      epsilon=1e-6,
+      exclude_from_weight_decay=list(NO_DECAY_PATTERNS))
+  if use_tpu:
+    optimizer = tf.tpu.CrossShardOptimizer(optimizer)
+
+  tvars = tf.trainable_variables()
+  if loss_scale is not None:
+    scaled = tf.gradients(loss * loss_scale.scale, tvars)
+    grads = [None if g is None else g / loss_scale.scale for g in scaled]
+  else:
+    grads = tf.gradients(loss, tvars)
+  grads_and_vars = [(g, v) for g, v in zip(grads, tvars) if g is not None]
+  grads, tvars = zip(*grads_and_vars) if grads_and_vars else ((), ())
+  grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+           for g in grads]
+  # With a loss scale, a step whose gradients overflowed is skipped below, so
+  # the non-finite norm clipping produces here is never applied.
+  (grads, _) = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
+
+  def apply():
+    apply_op = optimizer.apply_gradients(list(zip(grads, tvars)),
+                                         global_step=global_step)
+    # AdamWeightDecayOptimizer does not step the global step itself (BERT's
+    # convention), so it is done here, once per training step.
+    with tf.control_dependencies([apply_op]):
+      return tf.assign_add(global_step, 1)
+
+  if loss_scale is None:
+    train_op = apply()
+  else:
+    all_finite = tf.reduce_all(
+        [tf.reduce_all(tf.is_finite(g)) for g in grads])
+    with tf.control_dependencies([loss_scale.update(all_finite)]):
+      # A step with overflowing gradients changes no weight, but still counts,
+      # so that the schedule and the planned step count hold.
+      train_op = tf.cond(all_finite, apply,
+                         lambda: tf.assign_add(global_step, 1))
+  return train_op, learning_rate
+
+
+class DynamicLossScale(object):
+  """Loss scale for float16 training: halves on overflow, doubles when stable.
+
+  Its state lives in non-trainable variables, so it is checkpointed.
+  """
+
+  def __init__(self, initial_scale=2.0**15, growth_interval=2000,
+               min_scale=1.0):
+    self.scale = tf.get_variable(
+        "loss_scale", initializer=tf.constant(initial_scale, tf.float32),
+        trainable=False)
+    self.good_steps = tf.get_variable(
+        "good_steps", initializer=tf.constant(0, tf.int64), trainable=False)
+    self.growth_interval = growth_interval
+    self.min_scale = min_scale
+
+  def update(self, all_finite):
+    """Returns the op updating the scale after a step."""
+
+    def on_finite():
+      grow = self.good_steps + 1 >= self.growth_interval
+      new_scale = tf.where(grow, self.scale * 2.0, self.scale)
+      new_steps = tf.where(grow, tf.constant(0, tf.int64), self.good_steps + 1)
+      return tf.group(self.scale.assign(new_scale),
+                      self.good_steps.assign(new_steps))
+
+    def on_overflow():
+      return tf.group(
+          self.scale.assign(tf.maximum(self.scale / 2.0, self.min_scale)),
+          self.good_steps.assign(0))
+
+    return tf.cond(all_finite, on_finite, on_overflow)
+
+
+class AdamWeightDecayOptimizer(tf.train.Optimizer):
+  """Adam with decoupled weight decay (no bias correction), as in BERT.
+
+  The weight decay is added to the update, not to the loss, so that it does
+  not interact with Adam's m and v. Slots are `<var>/adam_m` and
+  `<var>/adam_v`, the names of Google's fine-tuned checkpoints.
+  """
+
+  def __init__(self, learning_rate, weight_decay_rate=0.0, beta_1=0.9,
+               beta_2=0.999, epsilon=1e-6, exclude_from_weight_decay=None,
+               name="AdamWeightDecayOptimizer"):
+    super(AdamWeightDecayOptimizer, self).__init__(False, name)
+    self.learning_rate = learning_rate
+    self.weight_decay_rate = weight_decay_rate
+    self.beta_1 = beta_1
+    self.beta_2 = beta_2
+    self.epsilon = epsilon
+    self.exclude_from_weight_decay = exclude_from_weight_decay
+
+  def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+    del global_step  # Stepped by create_optimizer.
+    assignments = []
+    for grad, param in grads_and_vars:
+      if grad is None or param is None:
+        continue
+      param_name = self._get_variable_name(param.name)
+      m = tf.get_variable(name=param_name + "/adam_m",
+                          shape=param.shape.as_list(), dtype=tf.float32,
+                          trainable=False, initializer=tf.zeros_initializer())
+      v = tf.get_variable(name=param_name + "/adam_v",
+                          shape=param.shape.as_list(), dtype=tf.float32,
+                          trainable=False, initializer=tf.zeros_initializer())
+      grad = tf.cast(grad, tf.float32)
+      next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+      next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+      update = next_m / (tf.sqrt(next_v) + self.epsilon)
+      if self._do_use_weight_decay(param_name):
+        update += self.weight_decay_rate * param
+      next_param = param - self.learning_rate * update
+      assignments.extend([param.assign(next_param), m.assign(next_m),
+                          v.assign(next_v)])
+    return tf.group(*assignments, name=name)
+
+  def _do_use_weight_decay(self, param_name):
+    if not self.weight_decay_rate:
+      return False
+    for pattern in self.exclude_from_weight_decay or ():
+      if re.search(pattern, param_name) is not None:
+        return False
+    return True
+
+  @staticmethod
+  def _get_variable_name(param_name):
+    match = re.match("^(.*):\\d+$", param_name)
+    return match.group(1) if match else param_name
+
+  # The base class's abstract methods; apply_gradients does all the work.
+  def _apply_dense(self, grad, var):
+    raise NotImplementedError("Use apply_gradients.")
+
+  def _resource_apply_dense(self, grad, handle):
+    raise NotImplementedError("Use apply_gradients.")
+
+  def _resource_apply_sparse(self, grad, handle, indices):
+    raise NotImplementedError("Use apply_gradients.")
+
+  def _apply_sparse(self, grad, var):
+    raise NotImplementedError("Use apply_gradients.")

