@@ -223,7 +223,9 @@ def write_tf_checkpoint(tensors, checkpoint_prefix):
     saver = tf.train.Saver(variables)
     with tf.Session() as sess:
       sess.run(assigns, feed_dict=feeds)
-      saver.save(sess, checkpoint_prefix, write_meta_graph=False)
+      # No "checkpoint" state file: it would record a path that may move.
+      saver.save(sess, checkpoint_prefix, write_meta_graph=False,
+                 write_state=False)
 
 
 def read_tf_checkpoint(checkpoint):

@@ -1,0 +1,271 @@
+# coding=utf-8
+r"""Entity-level (chunk) evaluation with the rules of CoNLL's conlleval.pl.
+
+    python conlleval.py [-d DELIM] [-o OTAG] [-r] < FILE
+
+FILE has one token per line, the gold tag second to last and the predicted
+tag last; a blank line (or a first field of "-X-") separates sentences.
+The report on stdout has conlleval.pl's layout:
+
+    processed 24497 tokens with 960 phrases; found: 1113 phrases; correct: 935.
+    accuracy:  99.27%; precision:  84.01%; recall:  97.40%; FB1:  90.21
+              Disease: precision:  84.01%; recall:  97.40%; FB1:  90.21  1113
+
+Chunk rules are conlleval.pl's (IOB1, IOB2, IOE, untyped tags; an I- after O
+or after another type opens a chunk), plus S- (single) and E- -> B- so that
+IOBES/BIOES tags are scored as their chunks; on files without S- and E- tags
+the figures are identical to conlleval.pl's.
+"""
+
+import argparse
+import collections
+import re
+import sys
+
+BOUNDARY = "-X-"
+
+
+class ChunkCounts(object):
+  """Counts behind the figures, overall and per chunk type."""
+
+  def __init__(self):
+    self.tokens = 0
+    self.correct_tags = 0
+    self.gold_chunks = 0
+    self.found_chunks = 0
+    self.correct_chunks = 0
+    self.gold_by_type = collections.Counter()
+    self.found_by_type = collections.Counter()
+    self.correct_by_type = collections.Counter()
+
+
+def split_tag(tag):
+  """"B-Disease" -> ("B", "Disease"); "O" -> ("O", ""). Types may hold "-"."""
+  match = re.match(r"^([^-]*)-(.*)$", tag)
+  if match:
+    return match.group(1), match.group(2)
+  return tag, ""
+
+
+def end_of_chunk(prev_tag, tag, prev_type, type_):
+  """Whether a chunk ended between the previous and the current token."""
+  if prev_tag in ("B", "I") and tag in ("B", "O", "S"):
+    return True
+  if prev_tag == "E" and tag in ("E", "I", "O", "B", "S"):
+    return True
+  if prev_tag == "S":
+    return True
+  if prev_tag not in ("O", ".") and prev_type != type_:
+    return True
+  return prev_tag in ("]", "[")
+
+
+def start_of_chunk(prev_tag, tag, prev_type, type_):
+  """Whether a chunk started between the previous and the current token."""
+  if tag == "B" and prev_tag in ("B", "I", "O", "E", "S"):
+    return True
+  if tag == "I" and prev_tag in ("O", "E", "S"):
+    return True
+  if tag == "E" and prev_tag in ("E", "O", "S"):
+    return True
+  if tag == "S":
+    return True
+  if tag not in ("O", ".") and prev_type != type_:
+    return True
+  return tag in ("[", "]")
+
+
+def count_chunks(rows):
+  """Counts chunks over rows of (first_field, gold_tag, predicted_tag).
+
+  A row whose first field is BOUNDARY separates sentences.
+
+  Returns:
+    ChunkCounts.
+  """
+  counts = ChunkCounts()
+  in_correct = False
+  last_gold, last_gold_type = "O", ""
+  last_guess, last_guess_type = "O", ""
+  for first, gold_tag, guess_tag in rows:
+    gold, gold_type = split_tag(gold_tag)
+    guess, guess_type = split_tag(guess_tag)
+    if first == BOUNDARY:
+      guess = "O"
+    gold_end = end_of_chunk(last_gold, gold, last_gold_type, gold_type)
+    guess_end = end_of_chunk(last_guess, guess, last_guess_type, guess_type)
+    gold_start = start_of_chunk(last_gold, gold, last_gold_type, gold_type)
+    guess_start = start_of_chunk(last_guess, guess, last_guess_type,
+                                 guess_type)
+    if in_correct:
+      if gold_end and guess_end and last_guess_type == last_gold_type:
+        in_correct = False
+        counts.correct_chunks += 1
+        counts.correct_by_type[last_gold_type] += 1
+      elif gold_end != guess_end or guess_type != gold_type:
+        in_correct = False
+    if gold_start and guess_start and guess_type == gold_type:
+      in_correct = True
+    if gold_start:
+      counts.gold_chunks += 1
+      counts.gold_by_type[gold_type] += 1
+    if guess_start:
+      counts.found_chunks += 1
+      counts.found_by_type[guess_type] += 1
+    if first != BOUNDARY:
+      if gold == guess and gold_type == guess_type:
+        counts.correct_tags += 1
+      counts.tokens += 1
+    last_gold, last_gold_type = gold, gold_type
+    last_guess, last_guess_type = guess, guess_type
+  if in_correct:
+    counts.correct_chunks += 1
+    counts.correct_by_type[last_gold_type] += 1
+  return counts
+
+
+def parse_lines(lines, delimiter=None, raw=False, otag="O"):
+  """Turns conlleval input lines into (first_field, gold, predicted) rows.
+
+  Args:
+    lines: iterable of str.
+    delimiter: field separator; None splits on runs of spaces and tabs.
+    raw: tags carry no B-/I- prefix (conlleval -r): each non-`otag` tag
+      becomes B-tag.
+    otag: the outside tag for raw mode.
+
+  Raises:
+    ValueError: for a line whose field count differs from the first's, or
+      with fewer than two fields, naming the line.
+  """
+  num_fields = None
+  for number, line in enumerate(lines, 1):
+    line = line.rstrip("\r\n")
+    if delimiter is None:
+      fields = [f for f in re.split(r"[ \t]+", line) if f]
+    else:
+      fields = line.split(delimiter)
+      while fields and fields[-1] == "":
+        fields.pop()
+    if not fields:
+      yield BOUNDARY, "O", "O"
+      continue
+    if num_fields is None:
+      num_fields = len(fields)
+    elif len(fields) != num_fields:
+      raise ValueError("line %d: %d fields in %r, the first line had %d." %
+                       (number, len(fields), line, num_fields))
+    if fields[0] == BOUNDARY:
+      yield BOUNDARY, "O", "O"
+      continue
+    if len(fields) < 2:
+      raise ValueError("line %d: %r has fewer than two fields (gold tag, "
+                       "predicted tag)." % (number, line))
+    gold, guess = fields[-2], fields[-1]
+    if raw:
+      gold = "O" if gold == otag else "B-" + gold
+      guess = "O" if guess == otag else "B-" + guess
+    yield fields[0], gold, guess
+
+
+def _prf(correct, found, gold):
+  precision = 100.0 * correct / found if found else 0.0
+  recall = 100.0 * correct / gold if gold else 0.0
+  f1 = (2 * precision * recall / (precision + recall)
+        if precision + recall else 0.0)
+  return precision, recall, f1
+
+
+def figures(counts):
+  """The figures conlleval prints, unrounded, as a dict.
+
+  Keys: tokens, gold_phrases, found_phrases, correct_phrases, accuracy,
+  precision, recall, f1 (percent) and per_type: type -> {precision, recall,
+  f1, found, gold, correct}.
+  """
+  precision, recall, f1 = _prf(counts.correct_chunks, counts.found_chunks,
+                               counts.gold_chunks)
+  result = {
+      "tokens": counts.tokens,
+      "gold_phrases": counts.gold_chunks,
+      "found_phrases": counts.found_chunks,
+      "correct_phrases": counts.correct_chunks,
+      "accuracy": (100.0 * counts.correct_tags / counts.tokens
+                   if counts.tokens else 0.0),
+      "precision": precision,
+      "recall": recall,
+      "f1": f1,
+      "per_type": collections.OrderedDict(),
+  }
+  types = sorted(set(counts.gold_by_type) | set(counts.found_by_type))
+  for type_ in types:
+    if not type_:
+      continue
+    p, r, f = _prf(counts.correct_by_type[type_], counts.found_by_type[type_],
+                   counts.gold_by_type[type_])
+    result["per_type"][type_] = {
+        "precision": p, "recall": r, "f1": f,
+        "found": counts.found_by_type[type_],
+        "gold": counts.gold_by_type[type_],
+        "correct": counts.correct_by_type[type_],
+    }
+  return result
+
+
+def evaluate(lines, delimiter=None, raw=False, otag="O"):
+  """Scores conlleval-format lines; returns `figures(...)`'s dict."""
+  return figures(count_chunks(parse_lines(lines, delimiter, raw, otag)))
+
+
+def evaluate_sentences(gold_sentences, predicted_sentences):
+  """Scores lists (one per sentence) of gold and predicted tag lists."""
+  rows = []
+  for gold, predicted in zip(gold_sentences, predicted_sentences):
+    rows.extend(("w", g, p) for g, p in zip(gold, predicted))
+    rows.append((BOUNDARY, "O", "O"))
+  return figures(count_chunks(rows))
+
+
+def report(result):
+  """conlleval.pl's text report for `figures(...)`'s dict."""
+  out = ["processed %d tokens with %d phrases; found: %d phrases; "
+         "correct: %d.\n" % (result["tokens"], result["gold_phrases"],
+                             result["found_phrases"],
+                             result["correct_phrases"])]
+  if result["tokens"]:
+    out.append("accuracy: %6.2f%%; precision: %6.2f%%; recall: %6.2f%%; "
+               "FB1: %6.2f\n" % (result["accuracy"], result["precision"],
+                                 result["recall"], result["f1"]))
+  for type_, t in result["per_type"].items():
+    out.append("%17s: precision: %6.2f%%; recall: %6.2f%%; FB1: %6.2f  %d\n"
+               % (type_, t["precision"], t["recall"], t["f1"], t["found"]))
+  return "".join(out)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(
+      description="Entity-level P/R/F1 with conlleval.pl's rules; reads "
+      "'... gold predicted' lines from stdin.")
+  parser.add_argument("-d", dest="delimiter", default=None,
+                      help="field delimiter (default: spaces and tabs)")
+  parser.add_argument("-o", dest="otag", default="O",
+                      help="outside tag for -r (default: O)")
+  parser.add_argument("-r", dest="raw", action="store_true",
+                      help="raw tags: no B-/I- prefixes")
+  parser.add_argument("file", nargs="?", help="input file (default: stdin)")
+  args = parser.parse_args(argv)
+  try:
+    if args.file:
+      with open(args.file, encoding="utf-8") as f:
+        result = evaluate(f, args.delimiter, args.raw, args.otag)
+    else:
+      result = evaluate(sys.stdin, args.delimiter, args.raw, args.otag)
+  except ValueError as e:
+    print("conlleval.py: %s" % e, file=sys.stderr)
+    return 1
+  sys.stdout.write(report(result))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

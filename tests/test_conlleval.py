@@ -1,0 +1,119 @@
+"""conlleval.py against conlleval.pl's own figures and chunk rules."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import conftest
+import conlleval
+
+
+def fixture_names():
+  path = os.path.join(conftest.SHARED, "fixtures", "conlleval",
+                      "expected.json")
+  if not os.path.exists(path):
+    return ["(shared fixtures absent)"]
+  with open(path) as f:
+    return sorted(json.load(f))
+
+
+@pytest.mark.parametrize("name", fixture_names())
+def test_reproduces_conlleval_pl(name):
+  folder = conftest.shared_path("fixtures", "conlleval")
+  with open(os.path.join(folder, "expected.json")) as f:
+    expected = json.load(f)[name]
+  with open(os.path.join(folder, name), encoding="utf-8") as f:
+    result = conlleval.evaluate(f)
+  for key in ("tokens", "gold_phrases", "found_phrases", "correct_phrases"):
+    assert result[key] == expected[key], key
+  for key in ("accuracy", "precision", "recall", "f1"):
+    assert "%.2f" % result[key] == "%.2f" % expected[key], key
+  assert sorted(result["per_type"]) == sorted(expected["per_type"])
+  for type_, figures in expected["per_type"].items():
+    ours = result["per_type"][type_]
+    assert ours["found"] == figures["found"]
+    for key in ("precision", "recall", "f1"):
+      assert "%.2f" % ours[key] == "%.2f" % figures[key], (type_, key)
+  # The printed report is conlleval.pl's, byte for byte.
+  with open(os.path.join(folder, name + ".conlleval"), encoding="utf-8") as f:
+    assert conlleval.report(result) == f.read()
+
+
+def score(lines):
+  return conlleval.evaluate(io.StringIO("".join(l + "\n" for l in lines)))
+
+
+def test_iob2_chunks_and_i_after_o():
+  result = score(["a B-PER B-PER", "b I-PER I-PER", "c O I-LOC", "d I-LOC I-LOC",
+                  "", "e I-ORG B-ORG"])
+  # Gold: PER(a-b), LOC(d: I- after O opens a chunk), ORG(e: I- after a
+  # sentence boundary too). Guess: PER(a-b), LOC(c-d), ORG(e).
+  assert (result["gold_phrases"], result["found_phrases"],
+          result["correct_phrases"]) == (3, 3, 2)
+  assert result["tokens"] == 5
+
+
+def test_type_change_inside_i_tags_splits_chunks():
+  result = score(["a I-PER I-PER", "b I-LOC I-PER"])
+  assert result["gold_phrases"] == 2
+  assert result["found_phrases"] == 1
+  assert result["correct_phrases"] == 0
+
+
+def test_iob1():
+  # IOB1: B- only between two adjacent chunks of one type.
+  result = score(["a I-PER I-PER", "b B-PER I-PER", "c O O"])
+  assert (result["gold_phrases"], result["found_phrases"],
+          result["correct_phrases"]) == (2, 1, 0)
+
+
+def test_iobes():
+  result = score(["a S-PER S-PER", "b S-PER S-PER", "c B-LOC B-LOC",
+                  "d E-LOC I-LOC", "e B-LOC E-LOC", "f E-LOC O"])
+  assert result["gold_phrases"] == 4
+  assert result["found_phrases"] == 3
+  assert result["correct_phrases"] == 2
+
+
+def test_untyped_tags():
+  result = score(["a B B", "b I I", "c O B", "d B B"])
+  assert (result["gold_phrases"], result["found_phrases"],
+          result["correct_phrases"]) == (2, 3, 2)
+  assert result["per_type"] == {}
+
+
+def test_raw_mode_and_delimiter():
+  text = "a|PER|PER\nb|PER|NONE\nc|NONE|LOC\n"
+  result = conlleval.evaluate(io.StringIO(text), delimiter="|", raw=True,
+                              otag="NONE")
+  assert (result["gold_phrases"], result["found_phrases"],
+          result["correct_phrases"]) == (2, 2, 1)
+
+
+def test_no_entities_gives_zero_not_error():
+  result = score(["a O O", "b O O"])
+  assert result["f1"] == 0.0 and result["accuracy"] == 100.0
+  assert conlleval.report(result).startswith(
+      "processed 2 tokens with 0 phrases; found: 0 phrases; correct: 0.\n")
+
+
+def test_field_count_error():
+  with pytest.raises(ValueError, match="line 2: 4 fields"):
+    score(["a O O", "b x O O"])
+
+
+def test_command_line(tmp_path):
+  path = tmp_path / "p.txt"
+  path.write_text("a B-Disease B-Disease\nb O B-Disease\n")
+  out = subprocess.run([sys.executable, os.path.join(conftest.ROOT,
+                                                     "conlleval.py")],
+                       input=path.read_text(), capture_output=True, text=True,
+                       check=True).stdout
+  assert out == (
+      "processed 2 tokens with 1 phrases; found: 2 phrases; correct: 1.\n"
+      "accuracy:  50.00%; precision:  50.00%; recall: 100.00%; FB1:  66.67\n"
+      "          Disease: precision:  50.00%; recall: 100.00%; FB1:  66.67  2\n")

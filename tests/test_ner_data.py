@@ -1,0 +1,360 @@
+"""Tests of ner_data.py: reading, labels, windows, records, input_fn, way back."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import conftest
+import ner_data
+import tokenization
+
+
+@pytest.fixture
+def tokenizer(tiny_vocab_file):
+  return tokenization.FullTokenizer(tiny_vocab_file, do_lower_case=True)
+
+
+def write(tmp_path, name, text, mode="w"):
+  path = tmp_path / name
+  if isinstance(text, bytes):
+    path.write_bytes(text)
+  else:
+    path.write_text(text, encoding="utf-8", newline="")
+  return str(path)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def test_read_conll_formats(tmp_path):
+  text = ("\ufeff-DOCSTART- -X- -X- O\r\n\r\n"
+          "EU NNP B-NP B-ORG\r\nrejects VBZ B-VP O\r\n \t \r\n\r\n\r\n"
+          "Peter NNP B-NP B-PER\r\nBlackburn NNP I-NP I-PER")
+  examples = ner_data.read_conll(write(tmp_path, "a.txt", text), "train")
+  assert [e.words for e in examples] == [["EU", "rejects"],
+                                         ["Peter", "Blackburn"]]
+  assert [e.labels for e in examples] == [["B-ORG", "O"], ["B-PER", "I-PER"]]
+  assert examples[1].guid == "train-1"
+  assert examples[1].line_number == 8
+
+
+def test_read_conll_tabs_and_odd_words(tmp_path):
+  # A zero-width space alone is a word; NBSP inside a word is kept.
+  text = "IL-6\tB-Gene\n\u200b\tO\na\xa0b\tO\n\nx\tO\n"
+  examples = ner_data.read_conll(write(tmp_path, "b.tsv", text))
+  assert examples[0].words == ["IL-6", "\u200b", "a\xa0b"]
+  assert examples[0].labels == ["B-Gene", "O", "O"]
+  assert len(examples) == 2
+
+
+def test_read_words_only(tmp_path):
+  examples = ner_data.read_conll(write(tmp_path, "c.txt", "a\nb\n\nc\n"))
+  assert examples[0].words == ["a", "b"] and examples[0].labels is None
+
+
+@pytest.mark.parametrize("split,name,sentences,tokens", [
+    ("train", "ncbi_disease/train.tsv", 5424, 135701),
+    ("dev", "ncbi_disease/dev.tsv", 923, 23969),
+    ("test", "ncbi_disease/test.tsv", 940, 24497),
+    ("train", "conll2003/train.txt", 14041, 203621),
+    ("train", "bc5cdr/train.tsv", 4560, 118170),
+])
+def test_shared_corpus_counts(split, name, sentences, tokens):
+  path = conftest.shared_path("data", name)
+  examples = ner_data.read_conll(path, split, require_labels=True)
+  assert len(examples) == sentences
+  assert sum(len(e.words) for e in examples) == tokens
+  assert all(len(e.words) == len(e.labels) for e in examples)
+
+
+def test_find_split_files(tmp_path):
+  for name in ("train_dev.tsv", "devel.tsv", "test.txt"):
+    write(tmp_path, name, "a\tO\n")
+  assert ner_data.find_split_file(str(tmp_path), "train").endswith(
+      "train_dev.tsv")
+  assert ner_data.find_split_file(str(tmp_path), "dev").endswith("devel.tsv")
+  assert ner_data.find_split_file(str(tmp_path), "test").endswith("test.txt")
+  write(tmp_path, "train.tsv", "a\tO\n")
+  assert ner_data.find_split_file(str(tmp_path), "train").endswith(
+      "train.tsv")
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_missing_file(tmp_path):
+  with pytest.raises(ValueError, match=r"train file .*nope.tsv does not exist"):
+    ner_data.read_conll(str(tmp_path / "nope.tsv"), "train")
+
+
+def test_empty_file(tmp_path):
+  path = write(tmp_path, "empty.tsv", "\n \n")
+  with pytest.raises(ValueError, match=r"empty.tsv holds no sentences"):
+    ner_data.read_conll(path, "dev")
+
+
+def test_column_count_differs(tmp_path):
+  path = write(tmp_path, "cols.tsv", "a\tO\nb\tO\n\nc d\tB-X\n")
+  with pytest.raises(ValueError) as e:
+    ner_data.read_conll(path)
+  message = str(e.value)
+  assert "cols.tsv, line 4: 3 column(s) in 'c d\\tB-X'" in message
+  assert "first token line (line 1) has 2" in message
+
+
+def test_training_file_without_tags(tmp_path):
+  path = write(tmp_path, "train.txt", "\nHello\nworld\n")
+  with pytest.raises(ValueError) as e:
+    ner_data.read_conll(path, "train", require_labels=True)
+  assert "train.txt, line 2: the train file has one column ('Hello')" in str(
+      e.value)
+
+
+def test_not_utf8(tmp_path):
+  path = write(tmp_path, "latin.tsv", b"a\tO\ncaf\xe9\tO\n")
+  with pytest.raises(ValueError) as e:
+    ner_data.read_conll(path, "train")
+  assert "latin.tsv, line 2: bytes that are not UTF-8 (b'caf\\xe9\\tO')" in str(
+      e.value)
+
+
+def test_labels_file_duplicates(tmp_path):
+  path = write(tmp_path, "labels.txt", "O\nB-Disease\nI-Disease\nB-Disease\n")
+  with pytest.raises(ValueError) as e:
+    ner_data.LabelMap.from_file(path)
+  assert ("labels.txt, line 4: label 'B-Disease' is listed twice (first on "
+          "line 2)") in str(e.value)
+
+
+# ---------------------------------------------------------------- labels
+
+
+def test_label_map_order_and_round_trip(tmp_path):
+  examples = [ner_data.InputExample("a", ["x", "y", "z"],
+                                    ["I-Disease", "O", "B-Disease"])]
+  label_map = ner_data.LabelMap.from_examples(examples)
+  assert label_map.labels == ["[PAD]", "O", "B-Disease", "I-Disease", "X",
+                              "[CLS]", "[SEP]"]
+  assert label_map.entity_label_ids() == [2, 3]
+  path = str(tmp_path / "label_list.txt")
+  label_map.save(path)
+  assert ner_data.LabelMap.from_file(path).labels == label_map.labels
+  with pytest.raises(ValueError, match="clash with the special labels"):
+    ner_data.LabelMap(["O", "X"])
+
+
+def test_unknown_labels_warned_once_and_kept(caplog):
+  label_map = ner_data.LabelMap(["O", "B-Disease"])
+  examples = [ner_data.InputExample("a", ["p", "q", "r"],
+                                    ["B-Chemical", "O", "B-Chemical"]),
+              ner_data.InputExample("b", ["s"], ["I-Disease"])]
+  counts = ner_data.warn_unknown_labels(examples, label_map, "dev.tsv")
+  assert counts == {"B-Chemical": 2, "I-Disease": 1}
+  warnings = [r for r in caplog.records if "never had" in r.getMessage()]
+  assert len(warnings) == 1
+  assert "B-Chemical (2), I-Disease (1)" in warnings[0].getMessage()
+
+
+# ---------------------------------------------------------------- features
+
+
+def test_convert_example_worked_case(tokenizer):
+  label_map = ner_data.LabelMap(["O", "B-Disease", "I-Disease"])
+  example = ner_data.InputExample(
+      "t-0", ["Unaffable", "breast", "cancer", "\u200b"],
+      ["O", "B-Disease", "I-Disease", "O"])
+  (feature,) = ner_data.convert_example(example, 7, 3, label_map, tokenizer,
+                                        max_seq_length=16, stride=7)
+  assert tokenizer.convert_ids_to_tokens(feature.input_ids) == [
+      "[CLS]", "un", "##aff", "##able", "breast", "cancer", "[UNK]", "[SEP]"]
+  ids = label_map.label_to_id
+  assert feature.label_ids == [ids["[CLS]"], ids["O"], ids["X"], ids["X"],
+                               ids["B-Disease"], ids["I-Disease"], ids["O"],
+                               ids["[SEP]"]]
+  assert feature.label_weights == [0, 1, 0, 0, 1, 1, 1, 0]
+  assert feature.word_ids == [-1, 0, -1, -1, 1, 2, 3, -1]
+  assert feature.segment_ids == [0] * 8
+  assert (feature.example_index, feature.feature_index) == (7, 3)
+
+
+def test_window_starts_and_best_window():
+  assert ner_data.window_starts(5, 6, 3) == [0]
+  assert ner_data.window_starts(6, 6, 3) == [0]
+  assert ner_data.window_starts(10, 6, 3) == [0, 3, 4]
+  assert ner_data.window_starts(12, 6, 3) == [0, 3, 6]
+  assert ner_data.window_starts(13, 6, 6) == [0, 6, 7]
+  starts = [0, 3, 4]
+  # Position 0 only in window 0; 9 only in the last; 4 has most context in
+  # window 1 ([3, 9): 1 left, 4 right -> 1) vs window 0 (4 left, 1 right -> 1)
+  # -> tie, earlier wins; 5 is best in window 1 (2 and 3 -> 2).
+  assert ner_data.best_window(0, starts, 6) == 0
+  assert ner_data.best_window(9, starts, 6) == 2
+  assert ner_data.best_window(4, starts, 6) == 0
+  assert ner_data.best_window(5, starts, 6) == 1
+  assert ner_data.best_window(6, starts, 6) == 1  # 2 vs 2: a tie
+  assert ner_data.best_window(7, starts, 6) == 2  # 1 vs 2
+
+
+def test_long_sentence_windows_cover_every_word_once(tokenizer):
+  words = ["cancer"] * 7 + ["unaffable"] + ["gene"] * 5
+  labels = ["O", "B-Disease"] * 6 + ["O"]
+  label_map = ner_data.LabelMap(["O", "B-Disease"])
+  example = ner_data.InputExample("t", words, labels)
+  features = ner_data.convert_example(example, 0, 0, label_map, tokenizer,
+                                      max_seq_length=8, stride=3)
+  assert all(len(f.input_ids) == 8 for f in features)
+  predicted = [w for f in features for w in f.word_ids if w >= 0]
+  assert sorted(predicted) == list(range(len(words)))
+  # Weights mark exactly the predicting positions.
+  for f in features:
+    assert [int(w >= 0) for w in f.word_ids] == f.label_weights
+
+
+def fake_predictions(features):
+  """Predicts each position's own gold label id, as a model would output."""
+  for f in features:
+    yield {"example_index": f.example_index, "word_ids": f.word_ids,
+           "predicted_ids": f.label_ids}
+
+
+def test_every_word_comes_back_on_real_files(tmp_path):
+  path = conftest.shared_path("data", "ncbi_disease", "dev.tsv")
+  vocab = os.path.join(conftest.minilm_dir(), "vocab.txt")
+  tokenizer = tokenization.FullTokenizer(vocab, do_lower_case=True)
+  examples = ner_data.read_conll(path, "dev")
+  label_map = ner_data.LabelMap.from_examples(examples)
+  features = ner_data.convert_examples(examples, label_map, tokenizer,
+                                       max_seq_length=16, stride=5)
+  assert len(features) > 3 * len(examples)
+  assert max(len(f.input_ids) for f in features) == 16
+  # Through a TFRecord, shuffled order, and back to words.
+  record = str(tmp_path / "dev.tf_record")
+  ner_data.write_tfrecord(ner_data.sort_records_by_length(features), record)
+  back = ner_data.read_tfrecord(record)
+  assert len(back) == len(features)
+  labels = ner_data.predictions_to_word_labels(examples,
+                                               fake_predictions(back),
+                                               label_map)
+  assert labels == [e.labels for e in examples]
+
+
+def test_missing_prediction_is_caught():
+  label_map = ner_data.LabelMap(["O"])
+  examples = [ner_data.InputExample("t-0", ["a", "b"], ["O", "O"])]
+  with pytest.raises(AssertionError, match="word 1 got no prediction"):
+    ner_data.predictions_to_word_labels(
+        examples, [{"example_index": 0, "word_ids": [-1, 0, -1],
+                    "predicted_ids": [0, 1, 0]}], label_map)
+
+
+# ---------------------------------------------------------------- records
+
+
+def test_tfrecord_round_trip(tmp_path, tokenizer):
+  label_map = ner_data.LabelMap(["O", "B-Disease"])
+  examples = [ner_data.InputExample("t-%d" % i, ["the", "cancer"] * (i + 1),
+                                    ["O", "B-Disease"] * (i + 1))
+              for i in range(3)]
+  features = ner_data.convert_examples(examples, label_map, tokenizer, 8, 3)
+  path = str(tmp_path / "x.tf_record")
+  ner_data.write_tfrecord(features, path)
+  back = ner_data.read_tfrecord(path)
+  assert [vars(f) for f in back] == [vars(f) for f in features]
+  assert not os.path.exists(path + ".tmp")
+
+
+def test_records_cached_and_rebuilt(tmp_path, tiny_vocab_file, tokenizer):
+  data = write(tmp_path, "train.tsv", "the\tO\ncancer\tB-Disease\n")
+  examples = ner_data.read_conll(data)
+  label_map = ner_data.LabelMap.from_examples(examples)
+  args = (str(tmp_path / "records"), tokenizer, tiny_vocab_file, label_map)
+  first = ner_data.prepare_records(examples, data, "train", *args, 16, 7)
+  mtime = os.path.getmtime(first.path)
+  again = ner_data.prepare_records(examples, data, "train", *args, 16, 7)
+  assert again == first and os.path.getmtime(first.path) == mtime
+  other = ner_data.prepare_records(examples, data, "train", *args, 32, 7)
+  assert other.path != first.path and not os.path.exists(first.path)
+  write(tmp_path, "train.tsv", "the\tO\ncancer\tO\n")
+  changed = ner_data.prepare_records(examples, data, "train", *args, 32, 7)
+  assert changed.path != other.path
+  assert (first.num_examples, first.num_features, first.num_words,
+          first.num_pieces) == (1, 1, 2, 4)
+
+
+# ---------------------------------------------------------------- input_fn
+
+
+def run_input_fn(input_fn, batch_size, max_batches):
+  with tf.Graph().as_default():
+    dataset = input_fn({"batch_size": batch_size})
+    batch = tf.data.make_one_shot_iterator(dataset).get_next()
+    out = []
+    with tf.Session() as sess:
+      for _ in range(max_batches):
+        try:
+          out.append(sess.run(batch))
+        except tf.errors.OutOfRangeError:
+          break
+  return out
+
+
+def make_records(tmp_path, tokenizer, num_examples):
+  label_map = ner_data.LabelMap(["O", "B-Disease"])
+  examples = [ner_data.InputExample("t-%d" % i, ["cancer"] * (1 + i % 9),
+                                    ["B-Disease"] * (1 + i % 9))
+              for i in range(num_examples)]
+  features = ner_data.convert_examples(examples, label_map, tokenizer, 16, 7)
+  path = str(tmp_path / "r.tf_record")
+  ner_data.write_tfrecord(features, path)
+  return path, features
+
+
+@pytest.mark.parametrize("batch_size", [5, 7])
+def test_static_shapes_pad_eval_without_loss(tmp_path, tokenizer, batch_size):
+  path, features = make_records(tmp_path, tokenizer, 35)
+  input_fn = ner_data.input_fn_builder(path, False, 16, static_shapes=True,
+                                       num_records=len(features))
+  batches = run_input_fn(input_fn, batch_size, 100)
+  assert len(batches) == -(-35 // batch_size)
+  for b in batches:
+    assert b["input_ids"].shape == (batch_size, 16)
+    assert b["input_ids"].dtype == np.int32
+  indices = np.concatenate([b["feature_index"] for b in batches])
+  real = indices[indices >= 0]
+  assert sorted(real) == list(range(35))
+  fake = [b["label_weights"][b["feature_index"] < 0] for b in batches]
+  assert all(not f.any() for f in fake)
+
+
+def test_training_batches_are_bucketed_and_repeat(tmp_path, tokenizer):
+  path, features = make_records(tmp_path, tokenizer, 40)
+  input_fn = ner_data.input_fn_builder(path, True, 16, static_shapes=False,
+                                       num_records=len(features), seed=1)
+  batches = run_input_fn(input_fn, 4, 30)
+  assert len(batches) == 30  # repeats past one epoch
+  widths = {b["input_ids"].shape[1] for b in batches}
+  assert len(widths) > 1 and max(widths) <= 16
+  for b in batches:
+    assert b["input_ids"].shape[0] == 4
+    # Each batch is padded to its own longest sequence.
+    assert b["input_mask"].sum(axis=1).max() == b["input_ids"].shape[1]
+
+
+def test_predict_batches_keep_every_record(tmp_path, tokenizer):
+  path, features = make_records(tmp_path, tokenizer, 23)
+  input_fn = ner_data.input_fn_builder(path, False, 16, static_shapes=False)
+  batches = run_input_fn(input_fn, 8, 100)
+  indices = np.concatenate([b["feature_index"] for b in batches])
+  assert sorted(indices) == list(range(23))
+  assert (np.concatenate([b["word_ids"][b["input_mask"] == 0]
+                          for b in batches]) == -1).all()
+
+
+def test_format_conll():
+  examples = [ner_data.InputExample("a", ["x", "y"], ["O", "B-D"]),
+              ner_data.InputExample("b", ["z"], None)]
+  text = ner_data.format_conll(examples, [["O", "O"], ["B-D"]])
+  assert text == "x O O\ny B-D O\n\nz B-D\n\n"
