@@ -504,19 +504,27 @@ def validate_flags_or_throw(values):
       num_tpu_cores=v["num_tpu_cores"])
 
 
+FLAG_NAMES = (
+    "data_dir", "train_file", "dev_file", "test_file", "labels_file",
+    "output_dir", "do_lower_case", "max_seq_length", "window_stride",
+    "do_train", "do_eval", "do_predict", "train_batch_size", "eval_batch_size",
+    "predict_batch_size", "learning_rate", "num_train_epochs",
+    "num_train_steps", "warmup_proportion", "save_checkpoints_steps",
+    "keep_checkpoint_max", "iterations_per_loop", "seed",
+    "log_step_count_steps", "num_intra_threads", "num_inter_threads",
+    "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
+    "num_tpu_cores") + MODEL_FLAGS
+
+
+def flag_defaults():
+  """dict flag name -> default value, for building settings in code."""
+  return {name: FLAGS[name].default for name in FLAG_NAMES}
+
+
 def settings_from_flags(flag_values):
   """Reads the absl flags into a checked RunSettings."""
-  names = ["data_dir", "train_file", "dev_file", "test_file", "labels_file",
-           "output_dir", "do_lower_case", "max_seq_length", "window_stride",
-           "do_train", "do_eval", "do_predict", "train_batch_size",
-           "eval_batch_size", "predict_batch_size", "learning_rate",
-           "num_train_epochs", "num_train_steps", "warmup_proportion",
-           "save_checkpoints_steps", "keep_checkpoint_max",
-           "iterations_per_loop", "seed", "log_step_count_steps",
-           "num_intra_threads", "num_inter_threads", "use_tpu", "tpu_name",
-           "tpu_zone", "gcp_project", "master", "num_tpu_cores"]
-  names += list(MODEL_FLAGS)
-  return validate_flags_or_throw({n: flag_values[n].value for n in names})
+  return validate_flags_or_throw(
+      {name: flag_values[name].value for name in FLAG_NAMES})
 
 
 def build_label_map(settings, train_examples):

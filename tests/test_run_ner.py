@@ -1,0 +1,317 @@
+"""Tests of run_ner.py: the head, flag checks, and whole runs on a tiny model."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import conftest
+import conlleval
+import modeling
+import ner_data
+import run_ner
+
+TRAIN = """Familial\tO
+breast\tB-Disease
+cancer\tI-Disease
+in\tO
+the\tO
+colon\tB-Disease
+.\tO
+
+Patients\tO
+with\tO
+BRCA1\tO
+mutation\tO
+.\tO
+
+The\tO
+disease\tO
+was\tO
+naive\tO
+.\tO
+"""
+TEST = """An\tO
+unaffable\tO
+tumour\tB-Disease
+in\tO
+patients\tO
+with\tO
+colon\tB-Disease
+cancer\tI-Disease
+and\tO
+breast\tB-Disease
+cancer\tI-Disease
+and\tO
+a\tO
+syndrome\tB-Disease
+.\tO
+
+BRCA2\tO
+cancer\tB-Disease
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+  """A random tiny BERT in Google's layout."""
+  folder = tmp_path_factory.mktemp("tiny_bert")
+  (folder / "vocab.txt").write_text("\n".join(conftest.TINY_VOCAB) + "\n")
+  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
+  (folder / "bert_config.json").write_text(config.to_json_string())
+  with tf.Graph().as_default():
+    tf.set_random_seed(0)
+    modeling.BertModel(config, False, tf.zeros([1, 4], tf.int32))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      tf.train.Saver().save(sess, str(folder / "bert_model.ckpt"),
+                            write_state=False)
+  return str(folder)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+  folder = tmp_path / "data"
+  folder.mkdir()
+  (folder / "train.tsv").write_text(TRAIN)
+  (folder / "dev.tsv").write_text(TRAIN)
+  (folder / "test.tsv").write_text(TEST)
+  return str(folder)
+
+
+def values(**overrides):
+  v = run_ner.flag_defaults()
+  v.update(overrides)
+  return v
+
+
+def tiny_values(model_dir, data_dir, output_dir, **overrides):
+  base = dict(bert_model_dir=model_dir, data_dir=data_dir,
+              output_dir=output_dir, do_train=True, do_eval=True,
+              do_predict=True, max_seq_length=8, window_stride=3,
+              train_batch_size=2, eval_batch_size=3, predict_batch_size=3,
+              learning_rate=1e-3, num_train_epochs=4.0,
+              save_checkpoints_steps=2, log_step_count_steps=1)
+  base.update(overrides)
+  return values(**base)
+
+
+def count_token_lines(path):
+  with open(path, encoding="utf-8") as f:
+    return sum(1 for line in f if line.strip())
+
+
+def read_results(path):
+  out = {}
+  with open(path) as f:
+    for line in f:
+      key, value = line.rstrip("\n").split(" = ")
+      out[key] = value
+  return out
+
+
+# ---------------------------------------------------------------- the head
+
+
+def test_create_model_loss_and_predictions():
+  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
+  rng = np.random.RandomState(0)
+  ids = rng.randint(5, 100, (3, 6)).astype(np.int32)
+  label_ids = rng.randint(0, 7, (3, 6)).astype(np.int32)
+  weights = rng.randint(0, 2, (3, 6)).astype(np.int32)
+  with tf.Graph().as_default():
+    loss, per_token, logits, predicted = run_ner.create_model(
+        config, False, tf.constant(ids), tf.ones_like(ids), tf.zeros_like(ids),
+        tf.constant(label_ids), tf.constant(weights), num_labels=7,
+        use_one_hot_embeddings=False, predictable_label_ids=[1, 2, 3])
+    names = sorted(v.name for v in tf.global_variables()
+                   if not v.name.startswith("bert/"))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      loss, per_token, logits, predicted = sess.run(
+          [loss, per_token, logits, predicted])
+  assert names == ["output_bias:0", "output_weights:0"]
+  assert logits.shape == (3, 6, 7) and predicted.shape == (3, 6)
+  log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  expected = -np.take_along_axis(log_probs, label_ids[..., None], -1)[..., 0]
+  np.testing.assert_allclose(per_token, expected, rtol=1e-5)
+  assert loss == pytest.approx((expected * weights).sum() / weights.sum(),
+                               rel=1e-5)
+  assert set(predicted.ravel()) <= {1, 2, 3}
+  np.testing.assert_array_equal(predicted, logits[..., 1:4].argmax(-1) + 1)
+
+
+# ---------------------------------------------------------------- flag checks
+
+
+def test_flag_errors(tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+
+  def error(**overrides):
+    v = tiny_values(tiny_model_dir, data_dir, out)
+    v.update(overrides)
+    with pytest.raises(ValueError) as e:
+      run_ner.validate_flags_or_throw(v)
+    return str(e.value)
+
+  assert "At least one of --do_train" in error(do_train=False, do_eval=False,
+                                               do_predict=False)
+  assert "--output_dir is required" in error(output_dir=None)
+  assert "No train file in" in error(data_dir=str(tmp_path))
+  assert "--test_file /nope.tsv does not exist" in error(test_file="/nope.tsv")
+  assert "exceeds the model's max_position_embeddings 64" in error(
+      max_seq_length=65)
+  assert "--window_stride must be in [1, max_seq_length - 2 = 6]" in error(
+      window_stride=7)
+  assert "Use --do_lower_case=True" in error(do_lower_case=False)
+  assert "--train_batch_size must be positive" in error(train_batch_size=0)
+  assert "need a trained model in --output_dir" in error(do_train=False)
+  assert "--use_tpu needs --tpu_name" in error(use_tpu=True)
+  big_vocab = tmp_path / "vocab.txt"
+  big_vocab.write_text("\n".join(conftest.TINY_VOCAB + ["extra"]) + "\n")
+  assert "has 104 tokens but the config" in error(vocab_file=str(big_vocab))
+  assert "--bert_model_dir %s holds neither" % tmp_path in error(
+      bert_model_dir=str(tmp_path))
+
+
+def test_command_line_error_is_a_message_not_a_trace(tmp_path):
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+       "--output_dir", str(tmp_path)], capture_output=True, text=True)
+  assert result.returncode == 2
+  assert "run_ner.py: error: At least one of --do_train" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- whole runs
+
+
+def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
+                                              data_dir):
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(
+      tiny_values(tiny_model_dir, data_dir, out))
+  results = run_ner.run(settings)
+  # 4 epochs of batch 2 over the training windows (long words of the tiny
+  # vocabulary split into many pieces, so sentences take several windows).
+  (info_path,) = [p for p in os.listdir(os.path.join(out, "records"))
+                  if p.startswith("train.") and p.endswith(".json")]
+  with open(os.path.join(out, "records", info_path)) as f:
+    info = json.load(f)
+  assert info["num_examples"] == 3 and info["num_features"] > 3
+  assert results["dev"]["global_step"] == -(-info["num_features"] * 4 // 2)
+  for name in ("eval_results.txt", "test_results.txt"):
+    written = read_results(os.path.join(out, name))
+    for key in ("entity_precision", "entity_recall", "entity_f1",
+                "token_micro_f1", "token_macro_f1", "loss"):
+      assert key in written, (name, key)
+  # Every test word has a prediction line, in order, ready for conlleval.
+  predictions = os.path.join(out, "test_predictions.txt")
+  assert count_token_lines(predictions) == 17
+  with open(predictions) as f:
+    lines = f.read().split("\n")
+  assert lines[0].split(" ")[:2] == ["An", "O"]
+  assert lines[15] == "" and lines[16].startswith("BRCA2 O ")
+  with open(predictions) as f:
+    figures = conlleval.evaluate(f)
+  test_results = read_results(os.path.join(out, "test_results.txt"))
+  assert float(test_results["entity_f1"]) == round(figures["f1"], 2)
+  assert int(test_results["gold_entities"]) == 5
+  with open(os.path.join(out, "label_list.txt")) as f:
+    assert f.read().split() == ["[PAD]", "O", "B-Disease", "I-Disease", "X",
+                                "[CLS]", "[SEP]"]
+  # Predict-only from the output folder alone: same predictions.
+  predict_only = run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True, max_seq_length=8,
+      window_stride=3))
+  before = open(predictions).read()
+  os.remove(predictions)
+  run_ner.run(predict_only)
+  assert open(predictions).read() == before
+
+
+class Interrupt(tf.train.SessionRunHook):
+  """Stops training with an error once the global step reaches `at`."""
+
+  def __init__(self, at):
+    self.at = at
+
+  def before_run(self, run_context):
+    return tf.train.SessionRunArgs(tf.train.get_global_step())
+
+  def after_run(self, run_context, run_values):
+    if run_values.results + 1 >= self.at:
+      raise RuntimeError("interrupted")
+
+
+def test_interrupted_training_resumes_to_planned_step(tmp_path, tiny_model_dir,
+                                                      data_dir, caplog):
+  caplog.set_level(logging.INFO, logger="tensorflow")
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, do_predict=False,
+      num_train_steps=10))
+  with pytest.raises(RuntimeError, match="interrupted"):
+    run_ner.run(settings, train_hooks=[Interrupt(at=5)])
+  step = tf.train.load_variable(tf.train.latest_checkpoint(out), "global_step")
+  assert 0 < step < 10
+  run_ner.run(settings)
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == 10
+  assert any("Resuming training from step %d of 10" % step in r.getMessage()
+             for r in caplog.records)
+
+
+def test_long_sentences_and_unknown_labels(tmp_path, tiny_model_dir, data_dir):
+  test = os.path.join(data_dir, "test.tsv")
+  with open(test, "a") as f:
+    f.write("\n" + "".join("gene\tB-Gene\n" if i % 5 == 0 else "of\tO\n"
+                           for i in range(40)))
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=2))
+  results = run_ner.run(settings)
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 57
+  assert results["test"]["gold_entities"] == 13  # B-Gene kept as gold
+
+
+def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):
+  """The real MiniLM on a slice of NCBI-disease, a few dozen steps."""
+  source = conftest.shared_path("data", "ncbi_disease")
+  data = tmp_path / "ncbi_slice"
+  data.mkdir()
+  for split, count in (("train", 300), ("dev", 100), ("test", 120)):
+    examples = ner_data.read_conll(os.path.join(source, split + ".tsv"))
+    with open(data / (split + ".tsv"), "w", encoding="utf-8") as f:
+      for example in examples[:count]:
+        for word, label in zip(example.words, example.labels):
+          f.write("%s\t%s\n" % (word, label))
+        f.write("\n")
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(values(
+      bert_model_dir=minilm_tf_dir, data_dir=str(data), output_dir=out,
+      do_train=True, do_eval=True, do_predict=True, max_seq_length=64,
+      train_batch_size=16, num_train_steps=36, learning_rate=1e-4,
+      save_checkpoints_steps=100))
+  results = run_ner.run(settings)
+  test_examples = ner_data.read_conll(str(data / "test.tsv"))
+  predictions = os.path.join(out, "test_predictions.txt")
+  assert count_token_lines(predictions) == sum(len(e.words)
+                                               for e in test_examples)
+  for split, name, pred_name in (("dev", "eval_results.txt",
+                                  "dev_predictions.txt"),
+                                 ("test", "test_results.txt",
+                                  "test_predictions.txt")):
+    with open(os.path.join(out, pred_name)) as f:
+      figures = conlleval.evaluate(f)
+    written = read_results(os.path.join(out, name))
+    assert float(written["entity_f1"]) == round(figures["f1"], 2)
+    assert float(written["entity_precision"]) == round(figures["precision"], 2)
+    assert results[split]["entity_f1"] == round(figures["f1"], 2)
+  # A few dozen steps of a real model learn something.
+  assert results["test"]["entity_f1"] > 10.0
