@@ -302,6 +302,51 @@ def find_split_file(data_dir, split):
   return None
 
 
+class DataProcessor(object):
+  """BERT's DataProcessor for CoNLL/BIO corpora: the splits' examples and
+  the label map, from explicit file paths.
+
+  Example:
+
+      processor = DataProcessor(train_file="ncbi/train.tsv",
+                                dev_file=find_split_file("ncbi", "dev"))
+      train = processor.get_train_examples()
+      label_map = processor.get_labels(train)
+  """
+
+  def __init__(self, train_file=None, dev_file=None, test_file=None):
+    self.files = {"train": train_file, "dev": dev_file, "test": test_file}
+
+  def _examples(self, split, require_labels=False):
+    path = self.files[split]
+    if not path:
+      raise ValueError("No %s file was given." % split)
+    examples = read_conll(path, split, require_labels=require_labels)
+    tf.logging.info("%s: %d sentences, %d words (%s)", split, len(examples),
+                    sum(len(e.words) for e in examples), path)
+    return examples
+
+  def get_train_examples(self):
+    """Training examples; the file must have a tag column."""
+    return self._examples("train", require_labels=True)
+
+  def get_dev_examples(self):
+    return self._examples("dev")
+
+  def get_test_examples(self):
+    """Test examples; a file of words only gives examples without labels."""
+    return self._examples("test")
+
+  @staticmethod
+  def get_labels(train_examples=None, labels_file=None):
+    """LabelMap from a labels file if given, else from the training data."""
+    if labels_file:
+      return LabelMap.from_file(labels_file)
+    if train_examples is None:
+      raise ValueError("get_labels needs training examples or a labels file.")
+    return LabelMap.from_examples(train_examples)
+
+
 def count_unknown_labels(examples, label_map):
   """Counts the gold labels that the label map cannot predict."""
   counts = collections.Counter()

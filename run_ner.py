@@ -533,12 +533,9 @@ def build_label_map(settings, train_examples):
   A resumed training must keep the label ids of its checkpoints.
   """
   saved_path = os.path.join(settings.output_dir, LABEL_LIST_NAME)
-  if settings.labels_file:
-    label_map = ner_data.LabelMap.from_file(settings.labels_file)
-  elif train_examples is not None:
-    label_map = ner_data.LabelMap.from_examples(train_examples)
-    if not label_map.data_labels:
-      raise ValueError("%s holds no labels." % settings.train_file)
+  if settings.labels_file or train_examples is not None:
+    label_map = ner_data.DataProcessor.get_labels(train_examples,
+                                                  settings.labels_file)
   else:
     label_map = ner_data.LabelMap.from_file(saved_path)
   if tf.io.gfile.exists(saved_path) and tf.train.latest_checkpoint(
@@ -620,12 +617,8 @@ class Job(object):
     self.tokenizer = tokenization.FullTokenizer(settings.vocab_file,
                                                 settings.do_lower_case)
     self.records_dir = os.path.join(settings.output_dir, RECORDS_DIR_NAME)
-
-  def read_split(self, path, split, require_labels=False):
-    examples = ner_data.read_conll(path, split, require_labels=require_labels)
-    tf.logging.info("%s: %d sentences, %d words (%s)", split, len(examples),
-                    sum(len(e.words) for e in examples), path)
-    return examples
+    self.processor = ner_data.DataProcessor(
+        settings.train_file, settings.dev_file, settings.test_file)
 
   def records(self, examples, path, split, sort_by_length):
     s = self.settings
@@ -639,8 +632,7 @@ class Job(object):
     s = self.settings
     train_examples = None
     if s.do_train:
-      train_examples = self.read_split(s.train_file, "train",
-                                       require_labels=True)
+      train_examples = self.processor.get_train_examples()
     self.label_map = build_label_map(s, train_examples)
     tf.logging.info("Labels (%d with the specials): %s",
                     self.label_map.num_labels,
@@ -648,10 +640,10 @@ class Job(object):
     # Read every split before the slow work, so bad files fail early.
     splits = []
     if s.do_eval:
-      splits.append(("dev", s.dev_file, self.read_split(s.dev_file, "dev")))
+      splits.append(("dev", s.dev_file, self.processor.get_dev_examples()))
     if s.do_predict:
       splits.append(("test", s.test_file,
-                     self.read_split(s.test_file, "test")))
+                     self.processor.get_test_examples()))
     for _, path, examples in splits:
       ner_data.warn_unknown_labels(examples, self.label_map, path)
 

@@ -358,3 +358,17 @@ def test_format_conll():
               ner_data.InputExample("b", ["z"], None)]
   text = ner_data.format_conll(examples, [["O", "O"], ["B-D"]])
   assert text == "x O O\ny B-D O\n\nz B-D\n\n"
+
+
+def test_data_processor(tmp_path):
+  train = write(tmp_path, "train.tsv", "a\tB-X\nb\tO\n")
+  test = write(tmp_path, "test.txt", "a\nb\n\nc\n")
+  processor = ner_data.DataProcessor(train_file=train, test_file=test)
+  examples = processor.get_train_examples()
+  assert processor.get_labels(examples).labels == [
+      "[PAD]", "O", "B-X", "X", "[CLS]", "[SEP]"]
+  assert [e.labels for e in processor.get_test_examples()] == [None, None]
+  with pytest.raises(ValueError, match="No dev file was given"):
+    processor.get_dev_examples()
+  with pytest.raises(ValueError, match="train file has one column"):
+    ner_data.DataProcessor(train_file=test).get_train_examples()
