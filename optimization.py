@@ -132,6 +132,18 @@ class DynamicLossScale(object):
     return tf.cond(all_finite, on_finite, on_overflow)
 
 
+def _apply_adam(param, m, v, beta_power, lr, beta_1, beta_2, epsilon, grad):
+  """TensorFlow's fused Adam kernel, for resource or reference variables."""
+  if hasattr(param, "handle"):
+    return tf.raw_ops.ResourceApplyAdam(
+        var=param.handle, m=m.handle, v=v.handle, beta1_power=beta_power,
+        beta2_power=beta_power, lr=lr, beta1=beta_1, beta2=beta_2,
+        epsilon=epsilon, grad=grad)
+  return tf.raw_ops.ApplyAdam(
+      var=param, m=m, v=v, beta1_power=beta_power, beta2_power=beta_power,
+      lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon, grad=grad)
+
+
 class AdamWeightDecayOptimizer(tf.train.Optimizer):
   """Adam with decoupled weight decay (no bias correction), as in BERT.
 
@@ -152,8 +164,18 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
     self.exclude_from_weight_decay = exclude_from_weight_decay
 
   def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+    """Applies one step to every variable with a gradient.
+
+    Each variable takes two fused kernels instead of a dozen element-wise
+    ops: the decoupled decay `param -= lr * decay * param`, then TensorFlow's
+    ApplyAdam with both beta powers at 0, which makes its bias correction
+    the identity: `param -= lr * m / (sqrt(v) + epsilon)`. The decay reads
+    the parameter before the Adam step, as BERT's formula does.
+    """
     del global_step  # Stepped by create_optimizer.
-    assignments = []
+    lr = tf.cast(self.learning_rate, tf.float32)
+    zero = tf.constant(0.0)
+    updates = []
     for grad, param in grads_and_vars:
       if grad is None or param is None:
         continue
@@ -164,16 +186,15 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
       v = tf.get_variable(name=param_name + "/adam_v",
                           shape=param.shape.as_list(), dtype=tf.float32,
                           trainable=False, initializer=tf.zeros_initializer())
-      grad = tf.cast(grad, tf.float32)
-      next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
-      next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
-      update = next_m / (tf.sqrt(next_v) + self.epsilon)
+      grad = tf.convert_to_tensor(grad)
+      deps = []
       if self._do_use_weight_decay(param_name):
-        update += self.weight_decay_rate * param
-      next_param = param - self.learning_rate * update
-      assignments.extend([param.assign(next_param), m.assign(next_m),
-                          v.assign(next_v)])
-    return tf.group(*assignments, name=name)
+        deps.append(param.assign_sub(lr * self.weight_decay_rate * param))
+      with tf.control_dependencies(deps):
+        updates.append(_apply_adam(param, m, v, zero, lr, self.beta_1,
+                                   self.beta_2, self.epsilon,
+                                   tf.cast(grad, tf.float32)))
+    return tf.group(*updates, name=name)
 
   def _do_use_weight_decay(self, param_name):
     if not self.weight_decay_rate:

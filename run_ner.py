@@ -96,6 +96,8 @@ flags.DEFINE_integer("num_intra_threads", 0,
                      "Threads inside one op; 0 = one per core.")
 flags.DEFINE_integer("num_inter_threads", 0,
                      "Ops run in parallel; 0 = TensorFlow's choice.")
+flags.DEFINE_bool("use_xla", False,
+                  "Compile the graph with XLA's JIT (CPU/GPU).")
 flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
 flags.DEFINE_string("tpu_name", None,
                     "Cloud TPU name or grpc://ip:port address (with "
@@ -256,8 +258,8 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "learning_rate", "num_train_epochs", "num_train_steps",
     "warmup_proportion", "save_checkpoints_steps", "keep_checkpoint_max",
     "iterations_per_loop", "seed", "log_step_count_steps",
-    "num_intra_threads", "num_inter_threads", "use_tpu", "tpu_name",
-    "tpu_zone", "gcp_project", "master", "num_tpu_cores"])):
+    "num_intra_threads", "num_inter_threads", "use_xla", "use_tpu",
+    "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -498,7 +500,8 @@ def validate_flags_or_throw(values):
       iterations_per_loop=v["iterations_per_loop"], seed=v["seed"],
       log_step_count_steps=v["log_step_count_steps"],
       num_intra_threads=v["num_intra_threads"],
-      num_inter_threads=v["num_inter_threads"], use_tpu=v["use_tpu"],
+      num_inter_threads=v["num_inter_threads"], use_xla=v["use_xla"],
+      use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
       num_tpu_cores=v["num_tpu_cores"])
@@ -512,7 +515,7 @@ FLAG_NAMES = (
     "num_train_steps", "warmup_proportion", "save_checkpoints_steps",
     "keep_checkpoint_max", "iterations_per_loop", "seed",
     "log_step_count_steps", "num_intra_threads", "num_inter_threads",
-    "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
+    "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
     "num_tpu_cores") + MODEL_FLAGS
 
 
@@ -560,6 +563,9 @@ def make_estimator(settings, model_fn):
       intra_op_parallelism_threads=settings.num_intra_threads,
       inter_op_parallelism_threads=settings.num_inter_threads,
       allow_soft_placement=True)
+  if settings.use_xla:
+    session_config.graph_options.optimizer_options.global_jit_level = (
+        tf.OptimizerOptions.ON_1)
   run_config = tf.estimator.tpu.RunConfig(
       cluster=tpu_cluster_resolver,
       master=settings.master,

@@ -91,3 +91,23 @@ def test_dynamic_loss_scale_reacts_to_overflow():
       assert sess.run(scale.scale) == 8.0
       assert sess.run(w)[0] < 1.0
       assert sess.run(tf.train.get_global_step()) == 3
+
+
+def test_one_step_matches_bert_formula():
+  # m = (1-b1) g, v = (1-b2) g^2, no bias correction,
+  # w -= lr * (m / (sqrt(v) + eps) + decay * w).
+  g = np.array([0.5, -2.0], np.float32)
+  w0 = np.array([1.0, 3.0], np.float32)
+  with tf.Graph().as_default():
+    w = tf.get_variable("w", initializer=tf.constant(w0))
+    opt = optimization.AdamWeightDecayOptimizer(
+        0.1, weight_decay_rate=0.01, exclude_from_weight_decay=["bias"])
+    op = opt.apply_gradients([(tf.constant(g), w)])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      sess.run(op)
+      got = sess.run(w)
+  m = 0.1 * g
+  v = 0.001 * g * g
+  expected = w0 - 0.1 * (m / (np.sqrt(v) + 1e-6) + 0.01 * w0)
+  np.testing.assert_allclose(got, expected, rtol=1e-5)
