@@ -29,6 +29,7 @@ import tensorflow.compat.v1 as tf
 
 import conlleval
 import convert_checkpoint
+import crf
 import modeling
 import ner_data
 import optimization
@@ -93,9 +94,22 @@ flags.DEFINE_integer("seed", 42, "Random seed (graph, shuffling).")
 flags.DEFINE_integer("log_step_count_steps", 50,
                      "Steps between loss/speed log lines.")
 flags.DEFINE_integer("num_intra_threads", 0,
-                     "Threads inside one op; 0 = one per core.")
+                     "Threads inside one op; 0 = one per core this process "
+                     "may use.")
 flags.DEFINE_integer("num_inter_threads", 0,
-                     "Ops run in parallel; 0 = TensorFlow's choice.")
+                     "Ops run in parallel; 0 = 2.")
+flags.DEFINE_enum("head", "softmax", ["softmax", "crf"],
+                  "Tagging head: a softmax per word, or a linear-chain CRF "
+                  "over the words (Viterbi decoding).")
+flags.DEFINE_bool("crf_iob2_constraints", False,
+                  "With --head=crf on IOB2 data: forbid O -> I-x, "
+                  "B-x/I-x -> I-y and a sentence starting with I-x.")
+flags.DEFINE_integer("feature_layers", 1,
+                     "The head reads the concatenation of the last N encoder "
+                     "layers (the BERT paper's feature-based approach uses 4).")
+flags.DEFINE_bool("freeze_bert", False,
+                  "Train only the head (and CRF): BERT's weights stay as "
+                  "loaded, without dropout.")
 flags.DEFINE_bool("use_xla", False,
                   "Compile the graph with XLA's JIT (CPU/GPU).")
 flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
@@ -115,12 +129,17 @@ RECORDS_DIR_NAME = "records"
 CONVERTED_MODEL_DIR_NAME = "init_model"
 MODEL_FLAGS = ("bert_config_file", "vocab_file", "init_checkpoint",
                "bert_model_dir")
+# Settings that shape the trained model, saved with it for predict-only runs.
+HEAD_SETTINGS = ("head", "feature_layers", "freeze_bert",
+                 "crf_iob2_constraints")
 
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                  label_ids, label_weights, num_labels, use_one_hot_embeddings,
-                 predictable_label_ids=None, compute_dtype=tf.float32):
-  """BERT with a dense softmax head over every position.
+                 predictable_label_ids=None, compute_dtype=tf.float32,
+                 head="softmax", feature_layers=1, freeze_bert=False,
+                 predict_mask=None, crf_allowed=None):
+  """BERT with a dense tagging head (softmax or CRF) over every position.
 
   Args:
     bert_config: modeling.BertConfig.
@@ -134,56 +153,87 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
     predictable_label_ids: ids the prediction may take (the data's labels);
       all by default.
     compute_dtype: dtype of the encoder's matmuls.
+    head: "softmax" (cross-entropy per position) or "crf" (a linear chain
+      over the positions of label_weights, or predict_mask when decoding).
+    feature_layers: the head reads the concatenation of the last N layers.
+    freeze_bert: no gradient into BERT, no dropout in it.
+    predict_mask: Tensor [batch_size, seq_length], the positions to decode
+      with the CRF (first pieces of the words this window predicts);
+      label_weights by default.
+    crf_allowed: optional allowed transitions (crf.iob2_allowed).
 
   Returns:
-    (loss: float32 scalar, the mean cross-entropy over weighted positions;
-     per_token_loss: float32 [batch_size, seq_length];
+    (loss: float32 scalar, mean negative log-likelihood per weighted
+       position;
+     per_token_loss: float32 [batch_size, seq_length] (with a CRF, each
+       sequence's NLL spread evenly over its weighted positions);
      logits: float32 [batch_size, seq_length, num_labels];
      predicted_ids: int32 [batch_size, seq_length]).
   """
   model = modeling.BertModel(
-      config=bert_config, is_training=is_training, input_ids=input_ids,
-      input_mask=input_mask, token_type_ids=segment_ids,
+      config=bert_config, is_training=is_training and not freeze_bert,
+      input_ids=input_ids, input_mask=input_mask, token_type_ids=segment_ids,
       use_one_hot_embeddings=use_one_hot_embeddings,
       compute_dtype=compute_dtype)
-  sequence_output = model.get_sequence_output()
-  batch_size, seq_length, hidden_size = modeling.get_shape_list(
-      sequence_output, expected_rank=3)
+  layers = model.get_all_encoder_layers()
+  if not 1 <= feature_layers <= len(layers):
+    raise ValueError("feature_layers must be in [1, %d], got %d." %
+                     (len(layers), feature_layers))
+  features = (layers[-1] if feature_layers == 1 else
+              tf.concat(layers[-feature_layers:], axis=-1))
+  if freeze_bert:
+    features = tf.stop_gradient(features)
+  batch_size, seq_length, width = modeling.get_shape_list(features,
+                                                          expected_rank=3)
   output_weights = tf.get_variable(
-      "output_weights", [num_labels, hidden_size],
+      "output_weights", [num_labels, width],
       initializer=tf.truncated_normal_initializer(stddev=0.02))
   output_bias = tf.get_variable("output_bias", [num_labels],
                                 initializer=tf.zeros_initializer())
   if is_training:
-    sequence_output = tf.nn.dropout(sequence_output, rate=0.1)
-  flat = tf.reshape(sequence_output, [-1, hidden_size])
+    features = tf.nn.dropout(features, rate=0.1)
+  flat = tf.reshape(features, [-1, width])
   logits = tf.nn.bias_add(tf.matmul(flat, output_weights, transpose_b=True),
                           output_bias)
   logits = tf.reshape(logits, [batch_size, seq_length, num_labels])
-  log_probs = tf.nn.log_softmax(logits, axis=-1)
-  one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
-  per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
-  weights = tf.cast(label_weights, tf.float32)
-  loss = tf.reduce_sum(per_token_loss * weights) / tf.maximum(
-      tf.reduce_sum(weights), 1.0)
-
   if predictable_label_ids is not None:
     allowed = [0.0] * num_labels
     for label_id in predictable_label_ids:
       allowed[label_id] = 1.0
     # Special labels ([PAD], X, [CLS], [SEP]) are never a word's prediction.
-    logits_for_argmax = logits + (1.0 - tf.constant(allowed)) * -1e9
+    masked_logits = logits + (1.0 - tf.constant(allowed)) * crf.FORBIDDEN
   else:
-    logits_for_argmax = logits
-  predicted_ids = tf.argmax(logits_for_argmax, axis=-1, output_type=tf.int32)
+    masked_logits = logits
+  weights = tf.cast(label_weights, tf.float32)
+  total_weight = tf.maximum(tf.reduce_sum(weights), 1.0)
+
+  if head == "crf":
+    params = crf.CrfParams(num_labels, allowed=crf_allowed)
+    log_likelihood = crf.log_likelihood(masked_logits, label_ids,
+                                        label_weights, params)
+    loss = -tf.reduce_sum(log_likelihood) / total_weight
+    count = tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+    per_token_loss = (-log_likelihood / count)[:, None] * tf.ones_like(weights)
+    decode_mask = label_weights if predict_mask is None else predict_mask
+    predicted_ids = crf.viterbi_decode(masked_logits, decode_mask, params)
+    return loss, per_token_loss, logits, predicted_ids
+
+  log_probs = tf.nn.log_softmax(logits, axis=-1)
+  one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+  per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+  loss = tf.reduce_sum(per_token_loss * weights) / total_weight
+  predicted_ids = tf.argmax(masked_logits, axis=-1, output_type=tf.int32)
   return loss, per_token_loss, logits, predicted_ids
 
 
 def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
                      num_train_steps, num_warmup_steps, use_tpu,
-                     use_one_hot_embeddings):
+                     use_one_hot_embeddings, head="softmax", feature_layers=1,
+                     freeze_bert=False, crf_iob2_constraints=False):
   """Returns a `model_fn` for TPUEstimator (train, eval and predict)."""
   num_labels = label_map.num_labels
+  crf_allowed = (crf.iob2_allowed(label_map.labels)
+                 if head == "crf" and crf_iob2_constraints else None)
   predictable = label_map.data_label_ids()
   entity_ids = label_map.entity_label_ids() or predictable
 
@@ -193,7 +243,10 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
         bert_config, is_training, features["input_ids"],
         features["input_mask"], features["segment_ids"], features["label_ids"],
         features["label_weights"], num_labels, use_one_hot_embeddings,
-        predictable_label_ids=predictable)
+        predictable_label_ids=predictable, head=head,
+        feature_layers=feature_layers, freeze_bert=freeze_bert,
+        predict_mask=tf.cast(features["word_ids"] >= 0, tf.int32),
+        crf_allowed=crf_allowed)
 
     scaffold_fn = None
     if init_checkpoint and is_training:
@@ -259,7 +312,8 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "warmup_proportion", "save_checkpoints_steps", "keep_checkpoint_max",
     "iterations_per_loop", "seed", "log_step_count_steps",
     "num_intra_threads", "num_inter_threads", "use_xla", "use_tpu",
-    "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores"])):
+    "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
+    "crf_iob2_constraints", "feature_layers", "freeze_bert"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -439,6 +493,17 @@ def validate_flags_or_throw(values):
           "--labels_file with the labels the model was trained on." %
           (output_dir, LABEL_LIST_NAME))
 
+  run_info_path = os.path.join(output_dir, RUN_INFO_NAME)
+  if not v["do_train"] and tf.io.gfile.exists(run_info_path):
+    # The head is part of the trained model: take it from the training run.
+    with tf.io.gfile.GFile(run_info_path) as f:
+      saved = json.load(f)
+    for key in HEAD_SETTINGS:
+      if key in saved and saved[key] != v[key]:
+        tf.logging.info("Using %s=%s of the trained model (%s)", key,
+                        saved[key], run_info_path)
+        v[key] = saved[key]
+
   tf.io.gfile.makedirs(output_dir)
   config_file, vocab_file, init_checkpoint = resolve_model_files(
       v, output_dir, trained and not v["do_train"])
@@ -450,6 +515,12 @@ def validate_flags_or_throw(values):
     init_checkpoint = modeling.resolve_checkpoint(init_checkpoint)
   bert_config = modeling.BertConfig.from_json_file(config_file)
 
+  if v["head"] not in ("softmax", "crf"):
+    raise ValueError("--head must be softmax or crf, got %r." % v["head"])
+  if not 1 <= v["feature_layers"] <= bert_config.num_hidden_layers:
+    raise ValueError("--feature_layers must be in [1, %d] (the model's "
+                     "layers), got %d." % (bert_config.num_hidden_layers,
+                                           v["feature_layers"]))
   if v["max_seq_length"] < 3:
     raise ValueError("--max_seq_length must be at least 3 ([CLS], a piece, "
                      "[SEP]), got %d." % v["max_seq_length"])
@@ -501,6 +572,8 @@ def validate_flags_or_throw(values):
       log_step_count_steps=v["log_step_count_steps"],
       num_intra_threads=v["num_intra_threads"],
       num_inter_threads=v["num_inter_threads"], use_xla=v["use_xla"],
+      head=v["head"], crf_iob2_constraints=v["crf_iob2_constraints"],
+      feature_layers=v["feature_layers"], freeze_bert=v["freeze_bert"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -516,7 +589,8 @@ FLAG_NAMES = (
     "keep_checkpoint_max", "iterations_per_loop", "seed",
     "log_step_count_steps", "num_intra_threads", "num_inter_threads",
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
-    "num_tpu_cores") + MODEL_FLAGS
+    "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
+    "freeze_bert") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -553,6 +627,14 @@ def build_label_map(settings, train_examples):
   return label_map
 
 
+def available_cores():
+  """Cores this process may run on (respects CPU affinity and cpusets)."""
+  try:
+    return len(os.sched_getaffinity(0))
+  except AttributeError:
+    return os.cpu_count() or 1
+
+
 def make_estimator(settings, model_fn):
   tpu_cluster_resolver = None
   if settings.use_tpu and settings.tpu_name:
@@ -560,8 +642,9 @@ def make_estimator(settings, model_fn):
         settings.tpu_name, zone=settings.tpu_zone,
         project=settings.gcp_project)
   session_config = tf.ConfigProto(
-      intra_op_parallelism_threads=settings.num_intra_threads,
-      inter_op_parallelism_threads=settings.num_inter_threads,
+      intra_op_parallelism_threads=(settings.num_intra_threads or
+                                    available_cores()),
+      inter_op_parallelism_threads=settings.num_inter_threads or 2,
       allow_soft_placement=True)
   if settings.use_xla:
     session_config.graph_options.optimizer_options.global_jit_level = (
@@ -671,7 +754,9 @@ class Job(object):
         init_checkpoint=s.init_checkpoint if s.do_train else None,
         learning_rate=s.learning_rate, num_train_steps=num_train_steps,
         num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu,
-        use_one_hot_embeddings=s.use_tpu)
+        use_one_hot_embeddings=s.use_tpu, head=s.head,
+        feature_layers=s.feature_layers, freeze_bert=s.freeze_bert,
+        crf_iob2_constraints=s.crf_iob2_constraints)
     self.estimator = make_estimator(s, model_fn)
 
     if s.do_train:
@@ -697,6 +782,10 @@ class Job(object):
         os.path.join(out, "tokenizer_config.json"),
         json.dumps({"do_lower_case": bool(s.do_lower_case)}) + "\n")
     self.label_map.save(os.path.join(out, LABEL_LIST_NAME))
+    ner_data.atomic_write_text(
+        os.path.join(out, RUN_INFO_NAME),
+        json.dumps({k: getattr(s, k) for k in HEAD_SETTINGS}, indent=1) +
+        "\n")
 
   def train(self, train_info, num_train_steps, num_warmup_steps, hooks):
     s = self.settings

@@ -315,3 +315,40 @@ def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):
     assert results[split]["entity_f1"] == round(figures["f1"], 2)
   # A few dozen steps of a real model learn something.
   assert results["test"]["entity_f1"] > 10.0
+
+
+def test_crf_head_on_frozen_feature_layers(tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=4,
+      head="crf", crf_iob2_constraints=True, feature_layers=2,
+      freeze_bert=True))
+  results = run_ner.run(settings)
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+  checkpoint = tf.train.latest_checkpoint(out)
+  names = dict(tf.train.list_variables(checkpoint))
+  assert names["crf/transitions"] == [7, 7]
+  assert names["output_weights"] == [7, 64]  # two layers of 32
+  # Frozen: BERT's weights are those loaded, and have no Adam slots.
+  for name in ("bert/encoder/layer_1/output/dense/kernel",
+               "bert/embeddings/word_embeddings"):
+    np.testing.assert_array_equal(
+        tf.train.load_variable(checkpoint, name),
+        tf.train.load_variable(os.path.join(tiny_model_dir,
+                                            "bert_model.ckpt"), name))
+  assert not any(n.startswith("bert/") and n.endswith("adam_m")
+                 for n in names)
+  assert "crf/transitions/adam_m" in names
+  # IOB2 constraints hold in the output.
+  with open(os.path.join(out, "test_predictions.txt")) as f:
+    tags = [line.split()[-1] for line in f if line.strip()]
+  for prev, tag in zip(["O"] + tags, tags):
+    if tag.startswith("I-"):
+      assert prev[2:] == tag[2:] and prev != "O"
+  # A predict-only run takes the head from the trained model.
+  again = run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True, max_seq_length=8,
+      window_stride=3))
+  assert (again.head, again.feature_layers, again.freeze_bert) == ("crf", 2,
+                                                                   True)
+  assert run_ner.run(again)["test"]["entity_f1"] == results["test"]["entity_f1"]

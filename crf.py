@@ -1,0 +1,185 @@
+# coding=utf-8
+"""A linear-chain CRF in TensorFlow 1.x style, with masked positions.
+
+The chain runs over the positions whose mask is 1 (in NER: the first
+WordPiece of each word); positions with mask 0 (`X` pieces, [CLS], [SEP],
+padding) are skipped, not tagged: transitions link consecutive unmasked
+positions. Shapes are static-friendly (a scan over the sequence axis), so
+it runs on TPU as well as CPU/GPU.
+
+Scores: start[t_1] + sum_i emissions[i, t_i] + sum_i transitions[t_{i-1}, t_i]
++ end[t_n], over the unmasked positions 1..n.
+"""
+
+import re
+
+import tensorflow.compat.v1 as tf
+
+# Added to forbidden transitions and to the emissions of labels that are
+# never a word's tag: exp() of it is 0, and it stays finite.
+FORBIDDEN = -10000.0
+
+
+class CrfParams(object):
+  """The CRF's variables: transitions [L, L] (from, to), start [L], end [L]."""
+
+  def __init__(self, num_tags, allowed=None, scope="crf"):
+    """
+    Args:
+      num_tags: int.
+      allowed: optional (allowed_transitions [L, L], allowed_start [L],
+        allowed_end [L]) lists of 0/1; forbidden ones get FORBIDDEN added.
+      scope: variable scope.
+    """
+    with tf.variable_scope(scope):
+      self.transition_variables = tf.get_variable(
+          "transitions", [num_tags, num_tags],
+          initializer=tf.zeros_initializer())
+      self.start_variables = tf.get_variable(
+          "start_transitions", [num_tags], initializer=tf.zeros_initializer())
+      self.end_variables = tf.get_variable(
+          "end_transitions", [num_tags], initializer=tf.zeros_initializer())
+    # The scores used: the variables plus FORBIDDEN where not allowed.
+    self.transitions = tf.identity(self.transition_variables)
+    self.start = tf.identity(self.start_variables)
+    self.end = tf.identity(self.end_variables)
+    if allowed is not None:
+      trans_ok, start_ok, end_ok = allowed
+      self.transitions += (1.0 - tf.constant(trans_ok, tf.float32)) * FORBIDDEN
+      self.start += (1.0 - tf.constant(start_ok, tf.float32)) * FORBIDDEN
+      self.end += (1.0 - tf.constant(end_ok, tf.float32)) * FORBIDDEN
+
+
+def iob2_allowed(labels):
+  """Allowed transitions for IOB2 tags: no O/start -> I-x, no B-x -> I-y.
+
+  Labels that are not IOB2 tags (the special ones) are left unconstrained;
+  their emissions are masked instead.
+
+  Returns:
+    (transitions [L][L], start [L], end [L]) lists of 0/1.
+  """
+  def parse(label):
+    match = re.match(r"^([BI])-(.+)$", label)
+    return (match.group(1), match.group(2)) if match else (label, None)
+
+  parsed = [parse(l) for l in labels]
+  n = len(labels)
+  trans = [[1] * n for _ in range(n)]
+  start = [1] * n
+  for j, (tag, type_) in enumerate(parsed):
+    if tag != "I":
+      continue
+    start[j] = 0
+    for i, (prev_tag, prev_type) in enumerate(parsed):
+      if prev_tag not in ("B", "I") or prev_type != type_:
+        trans[i][j] = 0
+  return trans, start, [1] * n
+
+
+def _time_major(x):
+  rank = len(x.shape)
+  return tf.transpose(x, [1, 0] + list(range(2, rank)))
+
+
+def log_likelihood(emissions, tags, mask, params):
+  """Log-likelihood of the tag sequences under the CRF.
+
+  Args:
+    emissions: float32 Tensor [batch, seq, num_tags].
+    tags: int32 Tensor [batch, seq] (ignored where mask is 0).
+    mask: Tensor [batch, seq], 1 on the positions of the chain.
+    params: CrfParams.
+
+  Returns:
+    float32 Tensor [batch]: log p(tags | emissions); 0 for a sequence
+    without any unmasked position.
+  """
+  emissions = tf.cast(emissions, tf.float32)
+  mask = tf.cast(mask, tf.bool)
+  num_tags = tf.shape(emissions)[2]
+  batch = tf.shape(emissions)[0]
+  tag_onehot = tf.one_hot(tags, num_tags, dtype=tf.float32)
+  emit_scores = tf.reduce_sum(emissions * tag_onehot, axis=-1)  # [B, S]
+
+  def step(state, inputs):
+    alpha, prev_onehot, score, started = state
+    emit, onehot, emit_score, m = inputs
+    m_f = tf.cast(m, tf.float32)[:, None]
+    # Forward algorithm: first position from start, then from alpha.
+    from_prev = tf.reduce_logsumexp(
+        alpha[:, :, None] + params.transitions[None, :, :], axis=1) + emit
+    first = params.start[None, :] + emit
+    new_alpha = tf.where(started, from_prev, first)
+    alpha = m_f * new_alpha + (1.0 - m_f) * alpha
+    # Gold path score.
+    trans = tf.reduce_sum(
+        tf.matmul(prev_onehot, params.transitions) * onehot, axis=-1)
+    gold = tf.where(started, trans, tf.reduce_sum(
+        params.start[None, :] * onehot, axis=-1)) + emit_score
+    score += tf.where(m, gold, tf.zeros_like(gold))
+    prev_onehot = tf.where(m, onehot, prev_onehot)
+    started = tf.logical_or(started, m)
+    return alpha, prev_onehot, score, started
+
+  init = (tf.zeros([batch, num_tags]), tf.zeros([batch, num_tags]),
+          tf.zeros([batch]), tf.zeros([batch], tf.bool))
+  alpha, last_onehot, score, started = tf.scan(
+      step, (_time_major(emissions), _time_major(tag_onehot),
+             _time_major(emit_scores), _time_major(mask)), initializer=init)
+  alpha, last_onehot, score, started = (alpha[-1], last_onehot[-1], score[-1],
+                                        started[-1])
+  log_z = tf.reduce_logsumexp(alpha + params.end[None, :], axis=1)
+  score += tf.reduce_sum(last_onehot * params.end[None, :], axis=-1)
+  return tf.where(started, score - log_z, tf.zeros_like(score))
+
+
+def viterbi_decode(emissions, mask, params):
+  """The best tag sequence under the CRF.
+
+  Args:
+    emissions: float32 Tensor [batch, seq, num_tags].
+    mask: Tensor [batch, seq], 1 on the positions of the chain.
+    params: CrfParams.
+
+  Returns:
+    int32 Tensor [batch, seq]: the best tags on unmasked positions; on
+    masked positions, the tag of the next unmasked position to the left
+    (or of the first one), which callers ignore.
+  """
+  emissions = tf.cast(emissions, tf.float32)
+  mask = tf.cast(mask, tf.bool)
+  num_tags = tf.shape(emissions)[2]
+  batch = tf.shape(emissions)[0]
+  identity = tf.tile(tf.range(num_tags)[None, :], [batch, 1])
+
+  def forward(state, inputs):
+    delta, _, started = state
+    emit, m = inputs
+    candidates = delta[:, :, None] + params.transitions[None, :, :]
+    best_prev = tf.argmax(candidates, axis=1, output_type=tf.int32)
+    from_prev = tf.reduce_max(candidates, axis=1) + emit
+    first = params.start[None, :] + emit
+    new_delta = tf.where(started, from_prev, first)
+    # Before the chain starts, a backpointer is the identity too.
+    pointer = tf.where(started, best_prev, identity)
+    m_f = tf.cast(m, tf.float32)[:, None]
+    delta = m_f * new_delta + (1.0 - m_f) * delta
+    pointer = tf.where(m, pointer, identity)
+    return delta, pointer, tf.logical_or(started, m)
+
+  init = (tf.zeros([batch, num_tags]), identity, tf.zeros([batch], tf.bool))
+  deltas, pointers, _ = tf.scan(
+      forward, (_time_major(emissions), _time_major(mask)), initializer=init)
+  last_tag = tf.argmax(deltas[-1] + params.end[None, :], axis=1,
+                       output_type=tf.int32)
+
+  # Walk back: the tag at position t is the one position t+1 pointed to.
+  def backward(tag, pointer):
+    return tf.reduce_sum(
+        pointer * tf.one_hot(tag, num_tags, dtype=tf.int32), axis=1)
+
+  shifted = pointers[1:]  # pointers of positions 1..S-1
+  tags_rev = tf.scan(backward, tf.reverse(shifted, [0]), initializer=last_tag)
+  tags = tf.concat([tf.reverse(tags_rev, [0]), last_tag[None, :]], axis=0)
+  return tf.transpose(tags, [1, 0])
