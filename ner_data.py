@@ -152,7 +152,7 @@ class LabelMap(object):
       ValueError: for a missing or empty file or a repeated label, naming
         the lines.
     """
-    lines = _read_text_lines(path, "labels file")
+    lines = tokenization.read_utf8_lines(path, "labels file")
     first_line = {}
     labels = []
     for number, line in enumerate(lines, 1):
@@ -183,32 +183,6 @@ def atomic_write_text(path, text):
   with tf.io.gfile.GFile(tmp, "w") as f:
     f.write(text)
   tf.io.gfile.rename(tmp, path, overwrite=True)
-
-
-def _read_text_lines(path, what):
-  """Reads a UTF-8 file (BOM allowed) into lines without their line ends.
-
-  Raises:
-    ValueError: for a missing file or bytes that are not UTF-8, with the
-      line number.
-  """
-  if not tf.io.gfile.exists(path):
-    raise ValueError("The %s %s does not exist." % (what, path))
-  with tf.io.gfile.GFile(path, "rb") as f:
-    data = f.read()
-  try:
-    text = data.decode("utf-8-sig")
-  except UnicodeDecodeError as e:
-    line = data[:e.start].count(b"\n") + 1
-    bad = data.split(b"\n")[line - 1]
-    raise ValueError(
-        "The %s %s, line %d: bytes that are not UTF-8 (%r). Convert the file "
-        "to UTF-8, for example with iconv -f latin1 -t utf-8." %
-        (what, path, line, bad[:80]))
-  lines = text.split("\n")
-  if lines and lines[-1] == "":
-    lines.pop()
-  return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def read_conll(path, split="data", require_labels=False):
@@ -243,7 +217,7 @@ def read_conll(path, split="data", require_labels=False):
       bytes that are not UTF-8, a token line whose column count differs from
       the file's first token line, or (with require_labels) no tag column.
   """
-  lines = _read_text_lines(path, "%s file" % split)
+  lines = tokenization.read_utf8_lines(path, "%s file" % split)
   examples = []
   words, labels = [], []
   first_line = None

@@ -38,26 +38,44 @@ def convert_to_unicode(text):
   raise ValueError("Unsupported string type: %s" % type(text))
 
 
+def read_utf8_lines(path, what="file"):
+  """Reads a UTF-8 file (a BOM is dropped) into lines without line ends.
+
+  Args:
+    path: the file.
+    what: how to name the file in errors, such as "train file".
+
+  Raises:
+    ValueError: for a missing file, or bytes that are not UTF-8 (naming the
+      line and showing it).
+  """
+  if not tf.io.gfile.exists(path):
+    raise ValueError("The %s %s does not exist." % (what, path))
+  with tf.io.gfile.GFile(path, "rb") as f:
+    data = f.read()
+  try:
+    text = data.decode("utf-8-sig")
+  except UnicodeDecodeError as e:
+    line = data[:e.start].count(b"\n") + 1
+    bad = data.split(b"\n")[line - 1]
+    raise ValueError(
+        "The %s %s, line %d: bytes that are not UTF-8 (%r). Convert the file "
+        "to UTF-8, for example with iconv -f latin1 -t utf-8." %
+        (what, path, line, bad[:80]))
+  lines = text.split("\n")
+  if lines and lines[-1] == "":
+    lines.pop()
+  return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def load_vocab(vocab_file):
   """Reads a vocabulary file (one token per line) into an OrderedDict token -> id.
 
   Raises:
     ValueError: if the file is missing, empty or not UTF-8.
   """
-  if not tf.io.gfile.exists(vocab_file):
-    raise ValueError("Vocabulary file %s does not exist." % vocab_file)
+  lines = read_utf8_lines(vocab_file, "vocabulary file")
   vocab = collections.OrderedDict()
-  with tf.io.gfile.GFile(vocab_file, "rb") as reader:
-    data = reader.read()
-  try:
-    text = data.decode("utf-8")
-  except UnicodeDecodeError as e:
-    line = data[:e.start].count(b"\n") + 1
-    raise ValueError("Vocabulary file %s, line %d: bytes that are not UTF-8." %
-                     (vocab_file, line))
-  lines = text.split("\n")
-  if lines[-1] == "":
-    lines.pop()
   duplicates = []
   for index, line in enumerate(lines):
     token = line.strip()
