@@ -254,6 +254,9 @@ def main(argv=None):
                       help="raw tags: no B-/I- prefixes")
   parser.add_argument("file", nargs="?", help="input file (default: stdin)")
   args = parser.parse_args(argv)
+  if args.delimiter is not None:
+    # As conlleval.pl's regex does, read "\t" as a tab.
+    args.delimiter = args.delimiter.encode("utf-8").decode("unicode_escape")
   try:
     if args.file:
       with open(args.file, encoding="utf-8") as f:

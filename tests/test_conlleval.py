@@ -117,3 +117,14 @@ def test_command_line(tmp_path):
       "processed 2 tokens with 1 phrases; found: 2 phrases; correct: 1.\n"
       "accuracy:  50.00%; precision:  50.00%; recall: 100.00%; FB1:  66.67\n"
       "          Disease: precision:  50.00%; recall: 100.00%; FB1:  66.67  2\n")
+
+
+def test_command_line_tab_delimiter(tmp_path):
+  path = tmp_path / "t.txt"
+  path.write_text("a b\tB-D\tB-D\n")
+  out = subprocess.run([sys.executable, os.path.join(conftest.ROOT,
+                                                     "conlleval.py"),
+                        "-d", "\\t", str(path)],
+                       capture_output=True, text=True, check=True).stdout
+  assert out.startswith("processed 1 tokens with 1 phrases; found: 1 phrases;"
+                        " correct: 1.")
