@@ -692,7 +692,11 @@ def input_fn_builder(input_file, is_training, max_seq_length, static_shapes,
       if not is_training:
         if num_records is None:
           raise ValueError("static_shapes eval/predict needs num_records.")
-        missing = -num_records % batch_size
+        # On TPU, params["batch_size"] is per core and each step takes one
+        # batch per core: pad to a multiple of the global batch.
+        context = params.get("context")
+        replicas = getattr(context, "num_replicas", 1) if context else 1
+        missing = -num_records % (batch_size * replicas)
         if missing:
           fake = tf.data.Dataset.from_tensors(_fake_record()).repeat(missing)
           dataset = dataset.concatenate(fake)

@@ -329,6 +329,31 @@ def test_static_shapes_pad_eval_without_loss(tmp_path, tokenizer, batch_size):
   assert all(not f.any() for f in fake)
 
 
+def test_static_shapes_pad_to_the_global_batch_of_all_cores(tmp_path,
+                                                            tokenizer):
+  path, features = make_records(tmp_path, tokenizer, 35)
+  input_fn = ner_data.input_fn_builder(path, False, 16, static_shapes=True,
+                                       num_records=len(features))
+
+  class Context(object):
+    num_replicas = 4
+
+  with tf.Graph().as_default():
+    dataset = input_fn({"batch_size": 3, "context": Context()})
+    batch = tf.data.make_one_shot_iterator(dataset).get_next()
+    batches = []
+    with tf.Session() as sess:
+      while True:
+        try:
+          batches.append(sess.run(batch))
+        except tf.errors.OutOfRangeError:
+          break
+  # 35 examples -> 36 = 3 steps of 4 cores x 3.
+  assert len(batches) == 12
+  indices = np.concatenate([b["feature_index"] for b in batches])
+  assert sorted(indices[indices >= 0]) == list(range(35))
+
+
 def test_training_batches_are_bucketed_and_repeat(tmp_path, tokenizer):
   path, features = make_records(tmp_path, tokenizer, 40)
   input_fn = ner_data.input_fn_builder(path, True, 16, static_shapes=False,
