@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import sys
 import time
 
@@ -413,6 +414,40 @@ def resolve_model_files(values, output_dir, trained):
   return config_file, vocab_file, init_checkpoint
 
 
+def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
+  """Resolves the TPU and opens a connection to it, or fails with its name.
+
+  Returns:
+    the TPU's grpc master address.
+
+  Raises:
+    ValueError: naming the TPU and what went wrong, instead of a hang in
+      the first session.
+  """
+  master = tpu_name
+  if not tpu_name.startswith("grpc://"):
+    try:
+      resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+          tpu_name, zone=zone, project=project)
+      master = resolver.master()
+    except Exception as e:  # pylint: disable=broad-except
+      raise ValueError(
+          "Cannot resolve TPU %r (zone %s, project %s): %s. Check --tpu_name, "
+          "--tpu_zone and --gcp_project, or give grpc://HOST:PORT." %
+          (tpu_name, zone, project, e))
+  address = master[len("grpc://"):] if master.startswith("grpc://") else master
+  host, _, port = address.rpartition(":")
+  if not host or not port.isdigit():
+    raise ValueError("TPU %r resolved to %r, which is not grpc://HOST:PORT." %
+                     (tpu_name, master))
+  try:
+    socket.create_connection((host, int(port)), timeout=timeout).close()
+  except OSError as e:
+    raise ValueError("Cannot reach TPU %r at %s: %s. Is the TPU running, and "
+                     "reachable from this machine?" % (tpu_name, master, e))
+  return master
+
+
 def _split_file(explicit, data_dir, split, flag_name):
   if explicit:
     if not tf.io.gfile.exists(explicit):
@@ -465,6 +500,9 @@ def validate_flags_or_throw(values):
       raise ValueError("--warmup_proportion must be in [0, 1).")
   if v["use_tpu"] and not (v["tpu_name"] or v["master"]):
     raise ValueError("--use_tpu needs --tpu_name (or --master).")
+  if v["use_tpu"]:
+    check_tpu_reachable(v["tpu_name"] or v["master"], v["tpu_zone"],
+                        v["gcp_project"])
 
   output_dir = v["output_dir"]
   trained = bool(tf.train.latest_checkpoint(output_dir)) if tf.io.gfile.isdir(

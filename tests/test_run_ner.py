@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 
@@ -177,6 +178,21 @@ def test_flag_errors(tmp_path, tiny_model_dir, data_dir):
   assert "has 104 tokens but the config" in error(vocab_file=str(big_vocab))
   assert "--bert_model_dir %s holds neither" % tmp_path in error(
       bert_model_dir=str(tmp_path))
+
+
+def test_unreachable_tpu_is_a_clear_error(tmp_path, tiny_model_dir, data_dir):
+  # A loopback port nobody listens on: refused at once, not a hang.
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+  name = "grpc://127.0.0.1:%d" % port
+  v = tiny_values(tiny_model_dir, data_dir, str(tmp_path / "out"),
+                  use_tpu=True, tpu_name=name)
+  with pytest.raises(ValueError) as e:
+    run_ner.validate_flags_or_throw(v)
+  assert "Cannot reach TPU %r" % name in str(e.value)
+  with pytest.raises(ValueError, match="not grpc://HOST:PORT"):
+    run_ner.check_tpu_reachable("grpc://no-port")
 
 
 def test_command_line_error_is_a_message_not_a_trace(tmp_path):
