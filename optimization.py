@@ -73,6 +73,7 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu,
   grads, tvars = zip(*grads_and_vars) if grads_and_vars else ((), ())
   grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
            for g in grads]
+  grads = _mean_across_replicas(grads, tvars)
   # With a loss scale, a step whose gradients overflowed is skipped below, so
   # the non-finite norm clipping produces here is never applied.
   (grads, _) = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
@@ -130,6 +131,25 @@ class DynamicLossScale(object):
           self.good_steps.assign(0))
 
     return tf.cond(all_finite, on_finite, on_overflow)
+
+
+def _mean_across_replicas(grads, tvars):
+  """Under a mirrored strategy, every replica applies the mean gradient.
+
+  The update below writes each replica's own copy of the variables, so the
+  copies stay equal only if they all see the same (all-reduced) gradients.
+  """
+  if not grads or not tf.distribute.has_strategy():
+    return grads
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return grads
+
+  def reduce(strategy, grads_and_vars):
+    return strategy.extended.batch_reduce_to(tf.distribute.ReduceOp.MEAN,
+                                             grads_and_vars)
+
+  return context.merge_call(reduce, args=(list(zip(grads, tvars)),))
 
 
 def _apply_adam(param, m, v, beta_power, lr, beta_1, beta_2, epsilon, grad):

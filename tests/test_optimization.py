@@ -1,9 +1,15 @@
 """Tests of optimization.py: schedule values, decay exclusions, training."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+import conftest
 import optimization
 
 
@@ -111,3 +117,58 @@ def test_one_step_matches_bert_formula():
   v = 0.001 * g * g
   expected = w0 - 0.1 * (m / (np.sqrt(v) + 1e-6) + 0.01 * w0)
   np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+MIRRORED_SCRIPT = r"""
+import json, sys
+import numpy as np
+import tensorflow.compat.v1 as tf
+tf.disable_eager_execution()  # graph mode: the two logical CPUs exist
+import optimization
+
+rng = np.random.RandomState(0)
+x = rng.randn(64, 4).astype(np.float32)
+y = x @ np.array([[1.0], [-2.0], [3.0], [0.5]], np.float32)
+
+
+def model_fn(features, labels, mode, params):
+  w = tf.get_variable("dense/kernel", [4, 1],
+                      initializer=tf.zeros_initializer())
+  loss = tf.reduce_mean(tf.square(tf.matmul(features["x"], w) -
+                                  features["y"]))
+  train_op, _ = optimization.create_optimizer(loss, 0.05, 20, 0, False)
+  return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+out = {}
+for name, devices, batch in (("one", None, 8),
+                             ("two", ["/cpu:0", "/cpu:1"], 4)):
+  strategy = tf.distribute.MirroredStrategy(devices) if devices else None
+  config = tf.estimator.RunConfig(
+      session_config=tf.ConfigProto(device_count={"CPU": 2}),
+      train_distribute=strategy)
+  model_dir = sys.argv[1] + "/" + name
+  estimator = tf.estimator.Estimator(model_fn, model_dir, config=config)
+  estimator.train(lambda b=batch: tf.data.Dataset.from_tensor_slices(
+      {"x": x, "y": y}).repeat().batch(b), max_steps=20)
+  out[name] = tf.train.load_variable(tf.train.latest_checkpoint(model_dir),
+                                     "dense/kernel").ravel().tolist()
+print("WEIGHTS " + json.dumps(out))
+"""
+
+
+def test_mirrored_replicas_match_one_device_at_the_same_global_batch(tmp_path):
+  """Two logical CPU replicas of batch 4 train like one device of batch 8.
+
+  Run in a fresh process: logical devices must be set before TensorFlow's
+  context starts, which the other tests have already done here.
+  """
+  result = subprocess.run(
+      [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path)],
+      cwd=conftest.ROOT, capture_output=True, text=True, timeout=600,
+      env=dict(os.environ, PYTHONPATH=conftest.ROOT))
+  lines = [l for l in result.stdout.splitlines() if l.startswith("WEIGHTS ")]
+  assert lines, result.stderr[-3000:]
+  weights = json.loads(lines[0][len("WEIGHTS "):])
+  np.testing.assert_allclose(weights["two"], weights["one"], atol=1e-5)
+  assert not np.allclose(weights["one"], 0.0)
