@@ -113,6 +113,14 @@ flags.DEFINE_bool("freeze_bert", False,
                   "loaded, without dropout.")
 flags.DEFINE_bool("use_xla", False,
                   "Compile the graph with XLA's JIT (CPU/GPU).")
+flags.DEFINE_integer("num_gpus", 0,
+                     "Train on this many GPUs of this machine with "
+                     "MirroredStrategy (when > 1); --train_batch_size is the "
+                     "global batch, split evenly across them.")
+flags.DEFINE_string("mirrored_devices", None,
+                    "Comma-separated devices for MirroredStrategy (for "
+                    "example /gpu:0,/gpu:2, or /cpu:0,/cpu:1 to try it on a "
+                    "CPU); overrides --num_gpus.")
 flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
 flags.DEFINE_string("tpu_name", None,
                     "Cloud TPU name or grpc://ip:port address (with "
@@ -314,7 +322,8 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "iterations_per_loop", "seed", "log_step_count_steps",
     "num_intra_threads", "num_inter_threads", "use_xla", "use_tpu",
     "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
-    "crf_iob2_constraints", "feature_layers", "freeze_bert"])):
+    "crf_iob2_constraints", "feature_layers", "freeze_bert",
+    "mirrored_devices"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -498,6 +507,21 @@ def validate_flags_or_throw(values):
                        "positive.")
     if not 0.0 <= v["warmup_proportion"] < 1.0:
       raise ValueError("--warmup_proportion must be in [0, 1).")
+  mirrored = None
+  if v["mirrored_devices"]:
+    mirrored = tuple(d.strip() for d in v["mirrored_devices"].split(",")
+                     if d.strip())
+  elif v["num_gpus"] > 1:
+    mirrored = tuple("/gpu:%d" % i for i in range(v["num_gpus"]))
+  if mirrored:
+    if v["use_tpu"]:
+      raise ValueError("--num_gpus/--mirrored_devices and --use_tpu exclude "
+                       "each other.")
+    if v["train_batch_size"] % len(mirrored):
+      raise ValueError(
+          "--train_batch_size %d (the global batch) must divide evenly over "
+          "the %d devices %s." % (v["train_batch_size"], len(mirrored),
+                                  ", ".join(mirrored)))
   if v["use_tpu"] and not (v["tpu_name"] or v["master"]):
     raise ValueError("--use_tpu needs --tpu_name (or --master).")
   if v["use_tpu"]:
@@ -612,6 +636,7 @@ def validate_flags_or_throw(values):
       num_inter_threads=v["num_inter_threads"], use_xla=v["use_xla"],
       head=v["head"], crf_iob2_constraints=v["crf_iob2_constraints"],
       feature_layers=v["feature_layers"], freeze_bert=v["freeze_bert"],
+      mirrored_devices=mirrored,
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -628,7 +653,7 @@ FLAG_NAMES = (
     "log_step_count_steps", "num_intra_threads", "num_inter_threads",
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
     "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
-    "freeze_bert") + MODEL_FLAGS
+    "freeze_bert", "num_gpus", "mirrored_devices") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -704,6 +729,8 @@ def make_estimator(settings, model_fn):
           num_shards=settings.num_tpu_cores,
           per_host_input_for_training=(
               tf.estimator.tpu.InputPipelineConfig.PER_HOST_V2)))
+  if settings.mirrored_devices:
+    return make_mirrored_estimator(settings, model_fn, session_config)
   return tf.estimator.tpu.TPUEstimator(
       use_tpu=settings.use_tpu,
       model_fn=model_fn,
@@ -711,6 +738,34 @@ def make_estimator(settings, model_fn):
       train_batch_size=settings.train_batch_size,
       eval_batch_size=settings.eval_batch_size,
       predict_batch_size=settings.predict_batch_size)
+
+
+def make_mirrored_estimator(settings, model_fn, session_config):
+  """An Estimator that trains with MirroredStrategy over several devices.
+
+  Each replica takes train_batch_size / replicas examples a step and applies
+  the mean gradient, so the global batch and the learning-rate schedule are
+  those of one device with train_batch_size. Eval and predict run on one
+  device.
+  """
+  devices = list(settings.mirrored_devices)
+  num_cpus = sum(1 for d in devices if "cpu" in d.lower())
+  if num_cpus > 1:
+    session_config.device_count["CPU"] = num_cpus
+  strategy = tf.distribute.MirroredStrategy(devices)
+  config = tf.estimator.RunConfig(
+      model_dir=settings.output_dir,
+      save_checkpoints_steps=settings.save_checkpoints_steps,
+      keep_checkpoint_max=settings.keep_checkpoint_max,
+      tf_random_seed=settings.seed,
+      log_step_count_steps=settings.log_step_count_steps,
+      session_config=session_config,
+      train_distribute=strategy)
+
+  def estimator_model_fn(features, labels, mode, params):
+    return model_fn(features, labels, mode, params).as_estimator_spec()
+
+  return tf.estimator.Estimator(model_fn=estimator_model_fn, config=config)
 
 
 def write_results(path, results):
@@ -796,6 +851,8 @@ class Job(object):
         feature_layers=s.feature_layers, freeze_bert=s.freeze_bert,
         crf_iob2_constraints=s.crf_iob2_constraints)
     self.estimator = make_estimator(s, model_fn)
+    # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
+    self.replicas = len(s.mirrored_devices or ()) or 1
 
     if s.do_train:
       self.train(train_info, num_train_steps, num_warmup_steps, train_hooks)
@@ -804,6 +861,11 @@ class Job(object):
     for split, path, examples in splits:
       results[split] = self.evaluate_and_predict(split, path, examples)
     return results
+
+  def with_batch(self, input_fn, batch_size):
+    if not self.settings.mirrored_devices:
+      return input_fn
+    return lambda params: input_fn(dict(params, batch_size=batch_size))
 
   def save_model_files(self):
     """Copies config and vocab next to the checkpoints and saves the labels,
@@ -846,6 +908,8 @@ class Job(object):
         train_info.path, is_training=True, max_seq_length=s.max_seq_length,
         static_shapes=s.use_tpu, num_records=train_info.num_features,
         seed=s.seed)
+    input_fn = self.with_batch(input_fn,
+                               s.train_batch_size // self.replicas)
     start = time.time()
     self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
                          hooks=hooks)
@@ -863,7 +927,8 @@ class Job(object):
           info.path, is_training=False, max_seq_length=s.max_seq_length,
           static_shapes=s.use_tpu, num_records=info.num_features)
       steps = int(math.ceil(info.num_features / batch)) if s.use_tpu else None
-      token = self.estimator.evaluate(input_fn=input_fn, steps=steps)
+      token = self.estimator.evaluate(
+          input_fn=self.with_batch(input_fn, batch), steps=steps)
       results["loss"] = float(token["eval_loss"])
       results["global_step"] = int(token["global_step"])
       for average in ("micro", "macro"):
@@ -876,7 +941,8 @@ class Job(object):
         static_shapes=s.use_tpu, num_records=info.num_features)
     start = time.time()
     predictions = self.estimator.predict(
-        input_fn=input_fn, yield_single_examples=True,
+        input_fn=self.with_batch(input_fn, s.predict_batch_size),
+        yield_single_examples=True,
         predict_keys=["predicted_ids", "word_ids", "example_index"])
     labels = ner_data.predictions_to_word_labels(examples, predictions,
                                                  self.label_map)

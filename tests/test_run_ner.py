@@ -368,3 +368,29 @@ def test_crf_head_on_frozen_feature_layers(tmp_path, tiny_model_dir, data_dir):
   assert (again.head, again.feature_layers, again.freeze_bert) == ("crf", 2,
                                                                    True)
   assert run_ner.run(again)["test"]["entity_f1"] == results["test"]["entity_f1"]
+
+
+def test_mirrored_training_on_two_logical_cpus(tmp_path, tiny_model_dir,
+                                               data_dir):
+  """--mirrored_devices trains with MirroredStrategy, then evaluates and
+  predicts; run as a command, since the devices must exist before
+  TensorFlow's context starts."""
+  out = str(tmp_path / "out")
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+       "--bert_model_dir=" + tiny_model_dir, "--data_dir=" + data_dir,
+       "--output_dir=" + out, "--do_train", "--do_eval", "--do_predict",
+       "--mirrored_devices=/cpu:0,/cpu:1", "--max_seq_length=8",
+       "--window_stride=3", "--train_batch_size=4", "--num_train_steps=6",
+       "--learning_rate=1e-3"],
+      capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "MirroredStrategy" in result.stderr
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == 6
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+  assert "entity_f1" in read_results(os.path.join(out, "eval_results.txt"))
+  with pytest.raises(ValueError, match="must divide evenly over the 3"):
+    run_ner.validate_flags_or_throw(tiny_values(
+        tiny_model_dir, data_dir, out, mirrored_devices="/cpu:0,/cpu:1,/cpu:2",
+        train_batch_size=4))
