@@ -177,9 +177,15 @@ class LabelMap(object):
     atomic_write_text(path, "".join(l + "\n" for l in self.labels))
 
 
+def _temporary_name(path):
+  # One per process, so workers of one job sharing a folder never write
+  # into each other's half-written file.
+  return "%s.tmp-%d" % (path, os.getpid())
+
+
 def atomic_write_text(path, text):
   """Writes a file under a temporary name, then renames it into place."""
-  tmp = path + ".tmp"
+  tmp = _temporary_name(path)
   with tf.io.gfile.GFile(tmp, "w") as f:
     f.write(text)
   tf.io.gfile.rename(tmp, path, overwrite=True)
@@ -516,7 +522,7 @@ def feature_to_example_proto(feature):
 
 def write_tfrecord(features, path):
   """Writes features to `path` whole: under a temporary name, then renamed."""
-  tmp = path + ".tmp"
+  tmp = _temporary_name(path)
   with tf.io.TFRecordWriter(tmp) as writer:
     for feature in features:
       writer.write(feature_to_example_proto(feature).SerializeToString())

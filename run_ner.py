@@ -121,6 +121,11 @@ flags.DEFINE_string("mirrored_devices", None,
                     "Comma-separated devices for MirroredStrategy (for "
                     "example /gpu:0,/gpu:2, or /cpu:0,/cpu:1 to try it on a "
                     "CPU); overrides --num_gpus.")
+flags.DEFINE_bool("multi_worker", False,
+                  "Train on several machines with MultiWorkerMirroredStrategy, "
+                  "from the TF_CONFIG environment variable; run the same "
+                  "command on every worker. The chief (worker 0) writes the "
+                  "checkpoints and does eval and predict.")
 flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
 flags.DEFINE_string("tpu_name", None,
                     "Cloud TPU name or grpc://ip:port address (with "
@@ -323,7 +328,7 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "num_intra_threads", "num_inter_threads", "use_xla", "use_tpu",
     "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
-    "mirrored_devices"])):
+    "mirrored_devices", "num_workers"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -457,6 +462,42 @@ def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
   return master
 
 
+def workers_from_tf_config(tf_config):
+  """Number of workers (chief included) in a TF_CONFIG string.
+
+  Raises:
+    ValueError: if TF_CONFIG is missing or has no worker list.
+  """
+  if not tf_config:
+    raise ValueError(
+        "--multi_worker needs the TF_CONFIG environment variable, such as "
+        '{"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
+        '"task": {"type": "worker", "index": 0}}.')
+  try:
+    config = json.loads(tf_config)
+    cluster = config["cluster"]
+    task = config["task"]
+  except (ValueError, KeyError, TypeError) as e:
+    raise ValueError("TF_CONFIG is not a JSON object with 'cluster' and "
+                     "'task': %s" % e)
+  workers = len(cluster.get("worker", ())) + len(cluster.get("chief", ()))
+  if not workers or task.get("type") not in ("worker", "chief"):
+    raise ValueError("TF_CONFIG must list workers and name this task as one "
+                     "of them; got %s." % tf_config)
+  return workers
+
+
+def tf_config_is_chief(tf_config):
+  """Whether this task is the chief: the "chief" task, or worker 0 when the
+  cluster names no chief."""
+  config = json.loads(tf_config)
+  task = config["task"]
+  if task["type"] == "chief":
+    return True
+  return ("chief" not in config["cluster"] and task["type"] == "worker" and
+          int(task.get("index", 0)) == 0)
+
+
 def _split_file(explicit, data_dir, split, flag_name):
   if explicit:
     if not tf.io.gfile.exists(explicit):
@@ -522,6 +563,16 @@ def validate_flags_or_throw(values):
           "--train_batch_size %d (the global batch) must divide evenly over "
           "the %d devices %s." % (v["train_batch_size"], len(mirrored),
                                   ", ".join(mirrored)))
+  num_workers = 0
+  if v["multi_worker"]:
+    num_workers = workers_from_tf_config(os.environ.get("TF_CONFIG"))
+    if v["use_tpu"] or mirrored:
+      raise ValueError("--multi_worker excludes --use_tpu, --num_gpus and "
+                       "--mirrored_devices.")
+    if v["train_batch_size"] % num_workers:
+      raise ValueError("--train_batch_size %d (the global batch) must divide "
+                       "evenly over the %d workers of TF_CONFIG." %
+                       (v["train_batch_size"], num_workers))
   if v["use_tpu"] and not (v["tpu_name"] or v["master"]):
     raise ValueError("--use_tpu needs --tpu_name (or --master).")
   if v["use_tpu"]:
@@ -636,7 +687,7 @@ def validate_flags_or_throw(values):
       num_inter_threads=v["num_inter_threads"], use_xla=v["use_xla"],
       head=v["head"], crf_iob2_constraints=v["crf_iob2_constraints"],
       feature_layers=v["feature_layers"], freeze_bert=v["freeze_bert"],
-      mirrored_devices=mirrored,
+      mirrored_devices=mirrored, num_workers=num_workers,
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -653,7 +704,8 @@ FLAG_NAMES = (
     "log_step_count_steps", "num_intra_threads", "num_inter_threads",
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
     "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
-    "freeze_bert", "num_gpus", "mirrored_devices") + MODEL_FLAGS
+    "freeze_bert", "num_gpus", "mirrored_devices",
+    "multi_worker") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -699,11 +751,7 @@ def available_cores():
 
 
 def make_estimator(settings, model_fn):
-  tpu_cluster_resolver = None
-  if settings.use_tpu and settings.tpu_name:
-    tpu_cluster_resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-        settings.tpu_name, zone=settings.tpu_zone,
-        project=settings.gcp_project)
+  """TPUEstimator (TPU, or one CPU/GPU), or an Estimator under a strategy."""
   session_config = tf.ConfigProto(
       intra_op_parallelism_threads=(settings.num_intra_threads or
                                     available_cores()),
@@ -712,6 +760,13 @@ def make_estimator(settings, model_fn):
   if settings.use_xla:
     session_config.graph_options.optimizer_options.global_jit_level = (
         tf.OptimizerOptions.ON_1)
+  if settings.mirrored_devices or settings.num_workers:
+    return make_mirrored_estimator(settings, model_fn, session_config)
+  tpu_cluster_resolver = None
+  if settings.use_tpu and settings.tpu_name:
+    tpu_cluster_resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        settings.tpu_name, zone=settings.tpu_zone,
+        project=settings.gcp_project)
   run_config = tf.estimator.tpu.RunConfig(
       cluster=tpu_cluster_resolver,
       master=settings.master,
@@ -729,8 +784,6 @@ def make_estimator(settings, model_fn):
           num_shards=settings.num_tpu_cores,
           per_host_input_for_training=(
               tf.estimator.tpu.InputPipelineConfig.PER_HOST_V2)))
-  if settings.mirrored_devices:
-    return make_mirrored_estimator(settings, model_fn, session_config)
   return tf.estimator.tpu.TPUEstimator(
       use_tpu=settings.use_tpu,
       model_fn=model_fn,
@@ -741,18 +794,22 @@ def make_estimator(settings, model_fn):
 
 
 def make_mirrored_estimator(settings, model_fn, session_config):
-  """An Estimator that trains with MirroredStrategy over several devices.
+  """An Estimator that trains with MirroredStrategy over several devices, or
+  MultiWorkerMirroredStrategy over the workers of TF_CONFIG.
 
   Each replica takes train_batch_size / replicas examples a step and applies
   the mean gradient, so the global batch and the learning-rate schedule are
   those of one device with train_batch_size. Eval and predict run on one
   device.
   """
-  devices = list(settings.mirrored_devices)
-  num_cpus = sum(1 for d in devices if "cpu" in d.lower())
-  if num_cpus > 1:
-    session_config.device_count["CPU"] = num_cpus
-  strategy = tf.distribute.MirroredStrategy(devices)
+  if settings.num_workers:
+    strategy = tf.distribute.experimental.MultiWorkerMirroredStrategy()
+  else:
+    devices = list(settings.mirrored_devices)
+    num_cpus = sum(1 for d in devices if "cpu" in d.lower())
+    if num_cpus > 1:
+      session_config.device_count["CPU"] = num_cpus
+    strategy = tf.distribute.MirroredStrategy(devices)
   config = tf.estimator.RunConfig(
       model_dir=settings.output_dir,
       save_checkpoints_steps=settings.save_checkpoints_steps,
@@ -840,7 +897,6 @@ class Job(object):
             train_info.num_features * s.num_train_epochs /
             s.train_batch_size))
       num_warmup_steps = int(num_train_steps * s.warmup_proportion)
-      self.save_model_files()
 
     model_fn = model_fn_builder(
         bert_config=s.bert_config, label_map=self.label_map,
@@ -852,18 +908,25 @@ class Job(object):
         crf_iob2_constraints=s.crf_iob2_constraints)
     self.estimator = make_estimator(s, model_fn)
     # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
-    self.replicas = len(s.mirrored_devices or ()) or 1
+    self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
+    self.is_chief = (tf_config_is_chief(os.environ.get("TF_CONFIG"))
+                     if s.num_workers else self.estimator.config.is_chief)
 
     if s.do_train:
+      if self.is_chief:
+        self.save_model_files()
       self.train(train_info, num_train_steps, num_warmup_steps, train_hooks)
 
     results = {}
+    if not self.is_chief:
+      tf.logging.info("Training done; eval and predict are the chief's.")
+      return results
     for split, path, examples in splits:
       results[split] = self.evaluate_and_predict(split, path, examples)
     return results
 
   def with_batch(self, input_fn, batch_size):
-    if not self.settings.mirrored_devices:
+    if not (self.settings.mirrored_devices or self.settings.num_workers):
       return input_fn
     return lambda params: input_fn(dict(params, batch_size=batch_size))
 
@@ -911,8 +974,17 @@ class Job(object):
     input_fn = self.with_batch(input_fn,
                                s.train_batch_size // self.replicas)
     start = time.time()
-    self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
-                         hooks=hooks)
+    if s.num_workers:
+      # Estimator trains across workers only through train_and_evaluate; the
+      # eval spec is used only if TF_CONFIG names an evaluator task.
+      tf.estimator.train_and_evaluate(
+          self.estimator,
+          tf.estimator.TrainSpec(input_fn, max_steps=num_train_steps,
+                                 hooks=hooks),
+          tf.estimator.EvalSpec(input_fn, steps=1, name="train_batch"))
+    else:
+      self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
+                           hooks=hooks)
     tf.logging.info("Training took %.1f s", time.time() - start)
 
   def evaluate_and_predict(self, split, path, examples):

@@ -394,3 +394,55 @@ def test_mirrored_training_on_two_logical_cpus(tmp_path, tiny_model_dir,
     run_ner.validate_flags_or_throw(tiny_values(
         tiny_model_dir, data_dir, out, mirrored_devices="/cpu:0,/cpu:1,/cpu:2",
         train_batch_size=4))
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def test_two_workers_on_loopback_train_one_set_of_checkpoints(
+    tmp_path, tiny_model_dir, data_dir):
+  """--multi_worker: two processes, TF_CONFIG on 127.0.0.1, one job."""
+  out = str(tmp_path / "out")
+  workers = ["127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()]
+  command = [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+             "--bert_model_dir=" + tiny_model_dir, "--data_dir=" + data_dir,
+             "--output_dir=" + out, "--do_train", "--do_predict",
+             "--multi_worker", "--max_seq_length=8", "--window_stride=3",
+             "--train_batch_size=4", "--num_train_steps=6",
+             "--save_checkpoints_steps=3", "--learning_rate=1e-3"]
+  processes = []
+  for index in range(2):
+    env = dict(os.environ, TF_CONFIG=json.dumps(
+        {"cluster": {"worker": workers},
+         "task": {"type": "worker", "index": index}}))
+    processes.append(subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True))
+  outputs = [p.communicate(timeout=600) for p in processes]
+  for p, (_, err) in zip(processes, outputs):
+    assert p.returncode == 0, err[-3000:]
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == 6
+  # The chief predicted; the other worker left the outputs alone.
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+  assert "eval and predict are the chief's" in outputs[1][1]
+  checkpoints = [p for p in os.listdir(out) if p.endswith(".index")]
+  assert sorted(checkpoints) == ["model.ckpt-0.index", "model.ckpt-3.index",
+                                 "model.ckpt-6.index"]
+
+
+def test_multi_worker_needs_tf_config():
+  with pytest.raises(ValueError, match="needs the TF_CONFIG"):
+    run_ner.workers_from_tf_config(None)
+  assert run_ner.workers_from_tf_config(json.dumps(
+      {"cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]},
+       "task": {"type": "worker", "index": 1}})) == 3
+  assert run_ner.tf_config_is_chief(json.dumps(
+      {"cluster": {"worker": ["a:1", "b:1"]},
+       "task": {"type": "worker", "index": 0}}))
+  assert not run_ner.tf_config_is_chief(json.dumps(
+      {"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
+       "task": {"type": "worker", "index": 0}}))
