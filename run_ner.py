@@ -111,6 +111,18 @@ flags.DEFINE_integer("feature_layers", 1,
 flags.DEFINE_bool("freeze_bert", False,
                   "Train only the head (and CRF): BERT's weights stay as "
                   "loaded, without dropout.")
+flags.DEFINE_bool("use_fp16", False,
+                  "Mixed precision for GPUs: float16 matmuls with dynamic "
+                  "loss scaling; variables, layer norm and softmax stay "
+                  "float32.")
+flags.DEFINE_bool("use_bf16", False,
+                  "Mixed precision for TPUs: bfloat16 matmuls (no loss "
+                  "scaling needed); variables, layer norm and softmax stay "
+                  "float32.")
+flags.DEFINE_bool("static_shapes", False,
+                  "Batches of [batch_size, max_seq_length], eval/predict "
+                  "padded with weight-0 examples, as on TPU (where it is "
+                  "always on); lets XLA compile once.")
 flags.DEFINE_bool("use_xla", False,
                   "Compile the graph with XLA's JIT (CPU/GPU).")
 flags.DEFINE_integer("num_gpus", 0,
@@ -243,8 +255,12 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
 def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
                      num_train_steps, num_warmup_steps, use_tpu,
                      use_one_hot_embeddings, head="softmax", feature_layers=1,
-                     freeze_bert=False, crf_iob2_constraints=False):
-  """Returns a `model_fn` for TPUEstimator (train, eval and predict)."""
+                     freeze_bert=False, crf_iob2_constraints=False,
+                     compute_dtype=tf.float32):
+  """Returns a `model_fn` for TPUEstimator (train, eval and predict).
+
+  With compute_dtype float16, training uses dynamic loss scaling.
+  """
   num_labels = label_map.num_labels
   crf_allowed = (crf.iob2_allowed(label_map.labels)
                  if head == "crf" and crf_iob2_constraints else None)
@@ -257,7 +273,8 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
         bert_config, is_training, features["input_ids"],
         features["input_mask"], features["segment_ids"], features["label_ids"],
         features["label_weights"], num_labels, use_one_hot_embeddings,
-        predictable_label_ids=predictable, head=head,
+        predictable_label_ids=predictable, compute_dtype=compute_dtype,
+        head=head,
         feature_layers=feature_layers, freeze_bert=freeze_bert,
         predict_mask=tf.cast(features["word_ids"] >= 0, tf.int32),
         crf_allowed=crf_allowed)
@@ -280,9 +297,11 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
         tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
 
     if mode == tf.estimator.ModeKeys.TRAIN:
+      loss_scale = (optimization.DynamicLossScale()
+                    if compute_dtype == tf.float16 else None)
       train_op, lr = optimization.create_optimizer(
           total_loss, learning_rate, num_train_steps, num_warmup_steps,
-          use_tpu)
+          use_tpu, loss_scale=loss_scale)
       if not use_tpu:
         tf.summary.scalar("learning_rate", lr)
       return tf.estimator.tpu.TPUEstimatorSpec(
@@ -328,7 +347,8 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "num_intra_threads", "num_inter_threads", "use_xla", "use_tpu",
     "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
-    "mirrored_devices", "num_workers"])):
+    "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
+    "static_shapes"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -563,6 +583,8 @@ def validate_flags_or_throw(values):
           "--train_batch_size %d (the global batch) must divide evenly over "
           "the %d devices %s." % (v["train_batch_size"], len(mirrored),
                                   ", ".join(mirrored)))
+  if v["use_fp16"] and v["use_bf16"]:
+    raise ValueError("--use_fp16 and --use_bf16 exclude each other.")
   num_workers = 0
   if v["multi_worker"]:
     num_workers = workers_from_tf_config(os.environ.get("TF_CONFIG"))
@@ -688,6 +710,8 @@ def validate_flags_or_throw(values):
       head=v["head"], crf_iob2_constraints=v["crf_iob2_constraints"],
       feature_layers=v["feature_layers"], freeze_bert=v["freeze_bert"],
       mirrored_devices=mirrored, num_workers=num_workers,
+      use_fp16=v["use_fp16"], use_bf16=v["use_bf16"],
+      static_shapes=v["static_shapes"] or v["use_tpu"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -705,7 +729,7 @@ FLAG_NAMES = (
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
     "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
     "freeze_bert", "num_gpus", "mirrored_devices",
-    "multi_worker") + MODEL_FLAGS
+    "multi_worker", "use_fp16", "use_bf16", "static_shapes") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -905,7 +929,9 @@ class Job(object):
         num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu,
         use_one_hot_embeddings=s.use_tpu, head=s.head,
         feature_layers=s.feature_layers, freeze_bert=s.freeze_bert,
-        crf_iob2_constraints=s.crf_iob2_constraints)
+        crf_iob2_constraints=s.crf_iob2_constraints,
+        compute_dtype=(tf.float16 if s.use_fp16 else
+                       tf.bfloat16 if s.use_bf16 else tf.float32))
     self.estimator = make_estimator(s, model_fn)
     # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
     self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
@@ -969,7 +995,7 @@ class Job(object):
                     num_train_steps, num_warmup_steps)
     input_fn = ner_data.input_fn_builder(
         train_info.path, is_training=True, max_seq_length=s.max_seq_length,
-        static_shapes=s.use_tpu, num_records=train_info.num_features,
+        static_shapes=s.static_shapes, num_records=train_info.num_features,
         seed=s.seed)
     input_fn = self.with_batch(input_fn,
                                s.train_batch_size // self.replicas)
@@ -997,8 +1023,9 @@ class Job(object):
       batch = s.eval_batch_size
       input_fn = ner_data.input_fn_builder(
           info.path, is_training=False, max_seq_length=s.max_seq_length,
-          static_shapes=s.use_tpu, num_records=info.num_features)
-      steps = int(math.ceil(info.num_features / batch)) if s.use_tpu else None
+          static_shapes=s.static_shapes, num_records=info.num_features)
+      steps = (int(math.ceil(info.num_features / batch)) if s.static_shapes
+               else None)
       token = self.estimator.evaluate(
           input_fn=self.with_batch(input_fn, batch), steps=steps)
       results["loss"] = float(token["eval_loss"])
@@ -1010,7 +1037,7 @@ class Job(object):
 
     input_fn = ner_data.input_fn_builder(
         info.path, is_training=False, max_seq_length=s.max_seq_length,
-        static_shapes=s.use_tpu, num_records=info.num_features)
+        static_shapes=s.static_shapes, num_records=info.num_features)
     start = time.time()
     predictions = self.estimator.predict(
         input_fn=self.with_batch(input_fn, s.predict_batch_size),

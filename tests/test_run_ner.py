@@ -446,3 +446,46 @@ def test_multi_worker_needs_tf_config():
   assert not run_ner.tf_config_is_chief(json.dumps(
       {"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
        "task": {"type": "worker", "index": 0}}))
+
+
+@pytest.mark.parametrize("precision", ["use_fp16", "use_bf16"])
+def test_mixed_precision_trains_on_cpu(tmp_path, tiny_model_dir, data_dir,
+                                       precision):
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=3,
+      **{precision: True}))
+  results = run_ner.run(settings)
+  checkpoint = tf.train.latest_checkpoint(out)
+  assert tf.train.load_variable(checkpoint, "global_step") == 3
+  names = dict(tf.train.list_variables(checkpoint))
+  # Variables stay float32; only fp16 keeps a loss scale.
+  assert tf.train.load_variable(checkpoint, "output_weights").dtype == np.float32
+  assert ("loss_scale" in names) == (precision == "use_fp16")
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+  assert "entity_f1" in results["test"]
+
+
+def test_static_shapes_count_every_example_once(tmp_path, tiny_model_dir,
+                                                data_dir):
+  """TPU-style batches ([batch, max_seq_length], eval/predict padded with
+  weight-0 examples) on TPUEstimator with use_tpu=False, batch sizes that do
+  not divide the data: same predictions and token figures as dynamic ones."""
+  out = str(tmp_path / "out")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, num_train_steps=2)))
+  figures = {}
+  for static in (False, True):
+    settings = run_ner.validate_flags_or_throw(values(
+        output_dir=out, data_dir=data_dir, do_eval=True, do_predict=True,
+        max_seq_length=8, window_stride=3, eval_batch_size=4,
+        predict_batch_size=5, static_shapes=static))
+    figures[static] = run_ner.run(settings)
+    with open(os.path.join(out, "test_predictions.txt")) as f:
+      figures[static]["lines"] = f.read()
+  assert figures[True]["test"]["token_micro_f1"] == figures[False]["test"][
+      "token_micro_f1"]
+  assert figures[True]["dev"]["loss"] == pytest.approx(
+      figures[False]["dev"]["loss"], rel=1e-5)
+  assert figures[True]["lines"] == figures[False]["lines"]
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
