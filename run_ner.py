@@ -123,6 +123,11 @@ flags.DEFINE_bool("static_shapes", False,
                   "Batches of [batch_size, max_seq_length], eval/predict "
                   "padded with weight-0 examples, as on TPU (where it is "
                   "always on); lets XLA compile once.")
+flags.DEFINE_string("export_dir", None,
+                    "Write a TF SavedModel of the trained model here (serving "
+                    "signature: input_ids, input_mask, segment_ids, "
+                    "predict_mask -> predicted_ids, probabilities), with "
+                    "label_list.txt and vocab.txt beside it.")
 flags.DEFINE_bool("use_xla", False,
                   "Compile the graph with XLA's JIT (CPU/GPU).")
 flags.DEFINE_integer("num_gpus", 0,
@@ -348,7 +353,7 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
     "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
-    "static_shapes"])):
+    "static_shapes", "export_dir"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -712,6 +717,7 @@ def validate_flags_or_throw(values):
       mirrored_devices=mirrored, num_workers=num_workers,
       use_fp16=v["use_fp16"], use_bf16=v["use_bf16"],
       static_shapes=v["static_shapes"] or v["use_tpu"],
+      export_dir=v["export_dir"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -729,7 +735,8 @@ FLAG_NAMES = (
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
     "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
     "freeze_bert", "num_gpus", "mirrored_devices",
-    "multi_worker", "use_fp16", "use_bf16", "static_shapes") + MODEL_FLAGS
+    "multi_worker", "use_fp16", "use_bf16", "static_shapes",
+    "export_dir") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -812,6 +819,7 @@ def make_estimator(settings, model_fn):
       use_tpu=settings.use_tpu,
       model_fn=model_fn,
       config=run_config,
+      export_to_tpu=False,
       train_batch_size=settings.train_batch_size,
       eval_batch_size=settings.eval_batch_size,
       predict_batch_size=settings.predict_batch_size)
@@ -847,6 +855,26 @@ def make_mirrored_estimator(settings, model_fn, session_config):
     return model_fn(features, labels, mode, params).as_estimator_spec()
 
   return tf.estimator.Estimator(model_fn=estimator_model_fn, config=config)
+
+
+def serving_input_receiver_fn():
+  """Serving inputs: int32 [batch, seq] ids, mask, segment ids and
+  predict_mask (1 on the first WordPiece of each word to tag; the CRF
+  decodes over these positions)."""
+  names = ("input_ids", "input_mask", "segment_ids", "predict_mask")
+  inputs = {n: tf.placeholder(tf.int32, [None, None], name=n) for n in names}
+  zeros = tf.zeros_like(inputs["input_ids"])
+  features = {
+      "input_ids": inputs["input_ids"],
+      "input_mask": inputs["input_mask"],
+      "segment_ids": inputs["segment_ids"],
+      "label_ids": zeros,
+      "label_weights": zeros,
+      # word_ids >= 0 marks the positions to predict.
+      "word_ids": tf.where(inputs["predict_mask"] > 0, zeros, zeros - 1),
+      "example_index": tf.zeros_like(inputs["input_ids"][:, 0]),
+  }
+  return tf.estimator.export.ServingInputReceiver(features, inputs)
 
 
 def write_results(path, results):
@@ -949,7 +977,31 @@ class Job(object):
       return results
     for split, path, examples in splits:
       results[split] = self.evaluate_and_predict(split, path, examples)
+    if s.export_dir:
+      self.export(s.export_dir)
     return results
+
+  def export(self, export_dir):
+    """Writes the SavedModel of the latest checkpoint, with its labels and
+    vocabulary, to `export_dir` (replacing what was there)."""
+    s = self.settings
+    base = export_dir.rstrip("/") + ".tmp"
+    if tf.io.gfile.exists(base):
+      tf.io.gfile.rmtree(base)
+    path = self.estimator.export_saved_model(base, serving_input_receiver_fn)
+    path = path.decode("utf-8") if isinstance(path, bytes) else path
+    self.label_map.save(os.path.join(path, LABEL_LIST_NAME))
+    tf.io.gfile.copy(s.vocab_file, os.path.join(path, "vocab.txt"),
+                     overwrite=True)
+    ner_data.atomic_write_text(
+        os.path.join(path, "tokenizer_config.json"),
+        json.dumps({"do_lower_case": bool(s.do_lower_case),
+                    "max_seq_length": s.max_seq_length}) + "\n")
+    if tf.io.gfile.exists(export_dir):
+      tf.io.gfile.rmtree(export_dir)
+    tf.io.gfile.rename(path, export_dir)
+    tf.io.gfile.rmtree(base)
+    tf.logging.info("Exported the SavedModel to %s", export_dir)
 
   def with_batch(self, input_fn, batch_size):
     if not (self.settings.mirrored_devices or self.settings.num_workers):

@@ -489,3 +489,39 @@ def test_static_shapes_count_every_example_once(tmp_path, tiny_model_dir,
       figures[False]["dev"]["loss"], rel=1e-5)
   assert figures[True]["lines"] == figures[False]["lines"]
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+
+
+def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
+                                                 data_dir):
+  out = str(tmp_path / "out")
+  export = str(tmp_path / "export")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=4,
+      export_dir=export)))
+  for name in ("saved_model.pb", "label_list.txt", "vocab.txt"):
+    assert os.path.exists(os.path.join(export, name)), name
+  label_map = ner_data.LabelMap.from_file(os.path.join(export,
+                                                       "label_list.txt"))
+  (record,) = [os.path.join(out, "records", p) for p in
+               os.listdir(os.path.join(out, "records"))
+               if p.startswith("test.") and p.endswith(".tf_record")]
+  features = ner_data.read_tfrecord(record)
+  loaded = tf.compat.v2.saved_model.load(export)
+  serve = loaded.signatures["serving_default"]
+  predictions = []
+  for f in features:
+    outputs = serve(
+        input_ids=tf.constant([f.input_ids], tf.int32),
+        input_mask=tf.constant([[1] * len(f.input_ids)], tf.int32),
+        segment_ids=tf.constant([f.segment_ids], tf.int32),
+        predict_mask=tf.constant([[int(w >= 0) for w in f.word_ids]],
+                                 tf.int32))
+    predictions.append({"example_index": f.example_index,
+                        "word_ids": f.word_ids,
+                        "predicted_ids": outputs["predicted_ids"].numpy()[0]})
+  examples = ner_data.read_conll(os.path.join(data_dir, "test.tsv"))
+  labels = ner_data.predictions_to_word_labels(examples, predictions,
+                                               label_map)
+  with open(os.path.join(out, "test_predictions.txt")) as f:
+    estimator_labels = [line.split()[-1] for line in f if line.strip()]
+  assert [l for sentence in labels for l in sentence] == estimator_labels
