@@ -75,6 +75,26 @@ def start_of_chunk(prev_tag, tag, prev_type, type_):
   return tag in ("[", "]")
 
 
+def chunks(tags):
+  """The chunks of one sentence's tags, by conlleval's rules.
+
+  Returns:
+    list of (type, first index, end index (exclusive)).
+  """
+  out = []
+  start = None
+  prev_tag, prev_type = "O", ""
+  for index, tag in enumerate(list(tags) + ["O"]):
+    tag_, type_ = split_tag(tag)
+    if start is not None and end_of_chunk(prev_tag, tag_, prev_type, type_):
+      out.append((prev_type, start, index))
+      start = None
+    if index < len(tags) and start_of_chunk(prev_tag, tag_, prev_type, type_):
+      start = index
+    prev_tag, prev_type = tag_, type_
+  return out
+
+
 def count_chunks(rows):
   """Counts chunks over rows of (first_field, gold_tag, predicted_tag).
 

@@ -273,6 +273,44 @@ def read_conll(path, split="data", require_labels=False):
   return examples
 
 
+def read_text(path, split="test"):
+  """Reads plain text, one sentence or paragraph per line, into examples.
+
+  Words are split as BERT's BasicTokenizer splits them (whitespace, then
+  every punctuation character), keeping case and each word's character
+  offsets in its line.
+
+  Returns:
+    (examples without labels, offsets: per line a list of (start, end),
+     lines: the input lines).
+  """
+  lines = tokenization.read_utf8_lines(path, "%s file" % split)
+  examples, offsets = [], []
+  for number, line in enumerate(lines, 1):
+    words = tokenization.split_words(line)
+    examples.append(InputExample("%s-%d" % (split, number - 1),
+                                 [w for w, _, _ in words], None, number))
+    offsets.append([(start, end) for _, start, end in words])
+  if not any(e.words for e in examples):
+    raise ValueError("The %s file %s holds no words." % (split, path))
+  return examples, offsets, lines
+
+
+def entity_spans(line, offsets, labels):
+  """Entities of one tagged line with character offsets into it.
+
+  Returns:
+    list of {"start", "end", "type", "text"} dicts, `line[start:end] == text`.
+  """
+  import conlleval  # pylint: disable=g-import-not-at-top
+  spans = []
+  for type_, first, last in conlleval.chunks(labels):
+    start, end = offsets[first][0], offsets[last - 1][1]
+    spans.append({"start": start, "end": end, "type": type_,
+                  "text": line[start:end]})
+  return spans
+
+
 def find_split_file(data_dir, split):
   """The file of a split in `data_dir` by its usual names, or None."""
   for name in SPLIT_FILE_NAMES[split]:

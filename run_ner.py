@@ -46,6 +46,14 @@ flags.DEFINE_string("dev_file", None, "Dev file (overrides data_dir).")
 flags.DEFINE_string("test_file", None,
                     "Test/predict file (overrides data_dir); one column "
                     "(words only) is allowed.")
+flags.DEFINE_string("predict_file", None,
+                    "File to predict with --do_predict (instead of the test "
+                    "file); see --input_format.")
+flags.DEFINE_enum("input_format", "conll", ["conll", "text"],
+                  "Format of the predict file: CoNLL columns, or plain text "
+                  "with one sentence or paragraph per line (words are split "
+                  "as BERT splits punctuation; entities are also written "
+                  "with character offsets to test_entities.jsonl).")
 flags.DEFINE_string("labels_file", None,
                     "Labels, one per line, instead of those of the training "
                     "file.")
@@ -353,7 +361,7 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
     "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
-    "static_shapes", "export_dir"])):
+    "static_shapes", "export_dir", "input_format"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -616,8 +624,12 @@ def validate_flags_or_throw(values):
   if v["do_eval"]:
     dev_file = _split_file(v["dev_file"], v["data_dir"], "dev", "dev_file")
   if v["do_predict"]:
-    test_file = _split_file(v["test_file"], v["data_dir"], "test",
-                            "test_file")
+    test_file = _split_file(v["predict_file"] or v["test_file"],
+                            None if v["predict_file"] else v["data_dir"],
+                            "test", "predict_file" if v["predict_file"]
+                            else "test_file")
+  elif v["predict_file"]:
+    raise ValueError("--predict_file needs --do_predict.")
   if v["labels_file"] and not tf.io.gfile.exists(v["labels_file"]):
     raise ValueError("--labels_file %s does not exist." % v["labels_file"])
   if not v["do_train"]:
@@ -717,7 +729,7 @@ def validate_flags_or_throw(values):
       mirrored_devices=mirrored, num_workers=num_workers,
       use_fp16=v["use_fp16"], use_bf16=v["use_bf16"],
       static_shapes=v["static_shapes"] or v["use_tpu"],
-      export_dir=v["export_dir"],
+      export_dir=v["export_dir"], input_format=v["input_format"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -736,7 +748,7 @@ FLAG_NAMES = (
     "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
     "freeze_bert", "num_gpus", "mirrored_devices",
     "multi_worker", "use_fp16", "use_bf16", "static_shapes",
-    "export_dir") + MODEL_FLAGS
+    "export_dir", "predict_file", "input_format") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -932,9 +944,14 @@ class Job(object):
     splits = []
     if s.do_eval:
       splits.append(("dev", s.dev_file, self.processor.get_dev_examples()))
+    self.text_input = None
     if s.do_predict:
-      splits.append(("test", s.test_file,
-                     self.processor.get_test_examples()))
+      if s.input_format == "text":
+        examples, offsets, lines = ner_data.read_text(s.test_file)
+        self.text_input = (offsets, lines)
+      else:
+        examples = self.processor.get_test_examples()
+      splits.append(("test", s.test_file, examples))
     for _, path, examples in splits:
       ner_data.warn_unknown_labels(examples, self.label_map, path)
 
@@ -1103,6 +1120,16 @@ class Job(object):
     ner_data.atomic_write_text(out_path,
                                ner_data.format_conll(examples, labels))
     tf.logging.info("Wrote %s", out_path)
+    if split == "test" and self.text_input:
+      offsets, lines = self.text_input
+      records = [json.dumps({"text": line, "entities": ner_data.entity_spans(
+          line, line_offsets, line_labels)}, ensure_ascii=False)
+                 for line, line_offsets, line_labels in zip(lines, offsets,
+                                                            labels)]
+      jsonl_path = os.path.join(s.output_dir, "test_entities.jsonl")
+      ner_data.atomic_write_text(jsonl_path,
+                                 "".join(r + "\n" for r in records))
+      tf.logging.info("Wrote %s", jsonl_path)
     if not has_gold:
       return results
 

@@ -397,3 +397,33 @@ def test_data_processor(tmp_path):
     processor.get_dev_examples()
   with pytest.raises(ValueError, match="train file has one column"):
     ner_data.DataProcessor(train_file=test).get_train_examples()
+
+
+def test_read_text_and_entity_offsets(tmp_path):
+  lines = ["Familial breast cancer, and breast cancer (BRCA1).",
+           "",
+           "Naïve T-cells in Zürich: 中文 cancer\u200bcells."]
+  path = write(tmp_path, "raw.txt", "\n".join(lines) + "\n")
+  examples, offsets, read_lines = ner_data.read_text(path)
+  assert read_lines == lines
+  assert examples[0].words == ["Familial", "breast", "cancer", ",", "and",
+                               "breast", "cancer", "(", "BRCA1", ")", "."]
+  assert examples[1].words == [] and examples[0].labels is None
+  assert examples[2].words[:5] == ["Naïve", "T", "-", "cells", "in"]
+  tags = ["O", "B-Disease", "I-Disease", "O", "O", "B-Disease", "I-Disease",
+          "O", "B-Gene", "O", "O"]
+  spans = ner_data.entity_spans(lines[0], offsets[0], tags)
+  assert spans == [
+      {"start": 9, "end": 22, "type": "Disease", "text": "breast cancer"},
+      {"start": 28, "end": 41, "type": "Disease", "text": "breast cancer"},
+      {"start": 43, "end": 48, "type": "Gene", "text": "BRCA1"}]
+  words = examples[2].words
+  tags = ["O"] * len(words)
+  first = words.index("Zürich")
+  tags[first] = "B-Loc"
+  cjk = words.index("中")
+  tags[cjk:cjk + 2] = ["B-X", "I-X"]
+  spans = ner_data.entity_spans(lines[2], offsets[2], tags)
+  assert [s["text"] for s in spans] == ["Zürich", "中文"]
+  for span in spans:
+    assert lines[2][span["start"]:span["end"]] == span["text"]

@@ -525,3 +525,21 @@ def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
   with open(os.path.join(out, "test_predictions.txt")) as f:
     estimator_labels = [line.split()[-1] for line in f if line.strip()]
   assert [l for sentence in labels for l in sentence] == estimator_labels
+
+
+def test_raw_text_prediction(tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  text = tmp_path / "raw.txt"
+  lines = ["Familial breast cancer (BRCA1), breast cancer again.", "",
+           "Naïve colon tumour in Zürich; the colon."]
+  text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=4,
+      predict_file=str(text), input_format="text")))
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 11 + 9
+  with open(os.path.join(out, "test_entities.jsonl"), encoding="utf-8") as f:
+    records = [json.loads(line) for line in f]
+  assert [r["text"] for r in records] == lines
+  for record in records:
+    for entity in record["entities"]:
+      assert record["text"][entity["start"]:entity["end"]] == entity["text"]
