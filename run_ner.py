@@ -131,6 +131,16 @@ flags.DEFINE_bool("static_shapes", False,
                   "Batches of [batch_size, max_seq_length], eval/predict "
                   "padded with weight-0 examples, as on TPU (where it is "
                   "always on); lets XLA compile once.")
+flags.DEFINE_integer("eval_every_steps", 0,
+                     "With --do_train --do_eval: score dev (entity F1) every "
+                     "N steps, keep the best checkpoint in OUTPUT_DIR/best; "
+                     "0 = every save_checkpoints_steps.")
+flags.DEFINE_integer("early_stopping_evals", 0,
+                     "Stop training after this many dev evaluations without "
+                     "a better entity F1; 0 = never.")
+flags.DEFINE_enum("predict_with", "best", ["best", "last"],
+                  "Checkpoint for eval/predict after training with dev "
+                  "scoring: the best by dev entity F1, or the last.")
 flags.DEFINE_string("export_dir", None,
                     "Write a TF SavedModel of the trained model here (serving "
                     "signature: input_ids, input_mask, segment_ids, "
@@ -165,6 +175,8 @@ FLAGS = flags.FLAGS
 LABEL_LIST_NAME = "label_list.txt"
 RUN_INFO_NAME = "ner_run.json"
 RECORDS_DIR_NAME = "records"
+BEST_DIR_NAME = "best"
+BEST_RESULTS_NAME = "best_results.txt"
 CONVERTED_MODEL_DIR_NAME = "init_model"
 MODEL_FLAGS = ("bert_config_file", "vocab_file", "init_checkpoint",
                "bert_model_dir")
@@ -361,7 +373,8 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "tpu_name", "tpu_zone", "gcp_project", "master", "num_tpu_cores", "head",
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
     "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
-    "static_shapes", "export_dir", "input_format"])):
+    "static_shapes", "export_dir", "input_format", "eval_every_steps",
+    "early_stopping_evals", "predict_with"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -730,6 +743,9 @@ def validate_flags_or_throw(values):
       use_fp16=v["use_fp16"], use_bf16=v["use_bf16"],
       static_shapes=v["static_shapes"] or v["use_tpu"],
       export_dir=v["export_dir"], input_format=v["input_format"],
+      eval_every_steps=v["eval_every_steps"] or v["save_checkpoints_steps"],
+      early_stopping_evals=v["early_stopping_evals"],
+      predict_with=v["predict_with"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -748,7 +764,8 @@ FLAG_NAMES = (
     "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
     "freeze_bert", "num_gpus", "mirrored_devices",
     "multi_worker", "use_fp16", "use_bf16", "static_shapes",
-    "export_dir", "predict_file", "input_format") + MODEL_FLAGS
+    "export_dir", "predict_file", "input_format", "eval_every_steps",
+    "early_stopping_evals", "predict_with") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -889,6 +906,55 @@ def serving_input_receiver_fn():
   return tf.estimator.export.ServingInputReceiver(features, inputs)
 
 
+class ModelSelector(object):
+  """Keeps the best dev entity F1 seen, and counts evaluations since.
+
+  Ties keep the earlier checkpoint.
+  """
+
+  def __init__(self, patience=0, best_f1=None, best_step=None):
+    self.patience = patience
+    self.best_f1 = best_f1
+    self.best_step = best_step
+    self.since_best = 0
+    self.history = []
+
+  def update(self, step, figures):
+    """Records an evaluation; returns True if it is the new best."""
+    self.history.append((step, figures))
+    if self.best_f1 is None or figures["f1"] > self.best_f1:
+      self.best_f1, self.best_step = figures["f1"], step
+      self.since_best = 0
+      return True
+    self.since_best += 1
+    return False
+
+  def should_stop(self):
+    return bool(self.patience) and self.since_best >= self.patience
+
+  def table(self):
+    lines = ["%8s %9s %9s %9s %9s" % ("step", "dev P", "dev R", "dev F1",
+                                      "token acc")]
+    for step, f in self.history:
+      lines.append("%8d %9.2f %9.2f %9.2f %9.2f%s" % (
+          step, f["precision"], f["recall"], f["f1"], f["accuracy"],
+          "  *" if step == self.best_step else ""))
+    return "\n".join(lines)
+
+
+def read_results_file(path):
+  """Reads `key = value` lines into a dict; {} if the file is absent."""
+  if not tf.io.gfile.exists(path):
+    return {}
+  out = {}
+  with tf.io.gfile.GFile(path) as f:
+    for line in f:
+      if " = " in line:
+        key, value = line.rstrip("\n").split(" = ", 1)
+        out[key] = value
+  return out
+
+
 def write_results(path, results):
   """BERT's `key = value` lines, sorted, written whole."""
   lines = "".join("%s = %s\n" % (k, results[k]) for k in sorted(results))
@@ -986,7 +1052,9 @@ class Job(object):
     if s.do_train:
       if self.is_chief:
         self.save_model_files()
-      self.train(train_info, num_train_steps, num_warmup_steps, train_hooks)
+      dev = [(p, e) for split, p, e in splits if split == "dev"]
+      self.train(train_info, num_train_steps, num_warmup_steps, train_hooks,
+                 dev=dev[0] if dev else None)
 
     results = {}
     if not self.is_chief:
@@ -1045,7 +1113,10 @@ class Job(object):
         json.dumps({k: getattr(s, k) for k in HEAD_SETTINGS}, indent=1) +
         "\n")
 
-  def train(self, train_info, num_train_steps, num_warmup_steps, hooks):
+  def train(self, train_info, num_train_steps, num_warmup_steps, hooks,
+            dev=None):
+    """Trains to num_train_steps; with dev = (path, examples), scores dev
+    every eval_every_steps and keeps the best checkpoint."""
     s = self.settings
     latest = tf.train.latest_checkpoint(s.output_dir)
     if latest:
@@ -1077,10 +1148,86 @@ class Job(object):
           tf.estimator.TrainSpec(input_fn, max_steps=num_train_steps,
                                  hooks=hooks),
           tf.estimator.EvalSpec(input_fn, steps=1, name="train_batch"))
-    else:
+    elif dev is None:
       self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
                            hooks=hooks)
+    else:
+      self.train_with_model_selection(input_fn, num_train_steps, hooks, dev)
     tf.logging.info("Training took %.1f s", time.time() - start)
+
+  def train_with_model_selection(self, input_fn, num_train_steps, hooks, dev):
+    """Trains in chunks of eval_every_steps, scoring dev after each; keeps
+    the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
+    s = self.settings
+    path, examples = dev
+    info = self.records(examples, path, "dev", sort_by_length=True)
+    best_dir = os.path.join(s.output_dir, BEST_DIR_NAME)
+    selector = ModelSelector(s.early_stopping_evals)
+    previous = read_results_file(os.path.join(best_dir, BEST_RESULTS_NAME))
+    if previous:
+      selector.best_f1 = float(previous["entity_f1"])
+      selector.best_step = int(previous["global_step"])
+    latest = tf.train.latest_checkpoint(s.output_dir)
+    step = tf.train.load_variable(latest, "global_step") if latest else 0
+    while step < num_train_steps:
+      step = min(step + s.eval_every_steps, num_train_steps)
+      self.estimator.train(input_fn=input_fn, max_steps=step, hooks=hooks)
+      checkpoint = tf.train.latest_checkpoint(s.output_dir)
+      labels = self.predict_labels(info, examples, checkpoint)
+      figures = conlleval.evaluate_sentences([e.labels for e in examples],
+                                             labels)
+      tf.logging.info("Step %d: dev entity P %.2f R %.2f F1 %.2f", step,
+                      figures["precision"], figures["recall"], figures["f1"])
+      if selector.update(step, figures):
+        self.keep_best(checkpoint, step, figures, best_dir)
+      if selector.should_stop():
+        tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
+                        "evaluations.", step, s.early_stopping_evals)
+        break
+    lines = selector.table()
+    ner_data.atomic_write_text(
+        os.path.join(s.output_dir, "eval_history.txt"), lines + "\n")
+    tf.logging.info("Dev entity-level scores by step (* = best):\n%s", lines)
+
+  def keep_best(self, checkpoint, step, figures, best_dir):
+    """Copies a checkpoint into best_dir, replacing the previous best."""
+    if tf.io.gfile.exists(best_dir):
+      tf.io.gfile.rmtree(best_dir)
+    tf.io.gfile.makedirs(best_dir)
+    for name in tf.io.gfile.glob(checkpoint + ".*"):
+      if name.endswith(".meta"):
+        continue
+      tf.io.gfile.copy(name, os.path.join(best_dir, os.path.basename(name)))
+    tf.train.update_checkpoint_state(
+        best_dir, os.path.join(best_dir, os.path.basename(checkpoint)))
+    results = entity_results(figures)
+    results["global_step"] = step
+    write_results(os.path.join(best_dir, BEST_RESULTS_NAME), results)
+
+  def predict_labels(self, info, examples, checkpoint_path=None):
+    """One predicted label per word of `examples`, from their records."""
+    s = self.settings
+    input_fn = ner_data.input_fn_builder(
+        info.path, is_training=False, max_seq_length=s.max_seq_length,
+        static_shapes=s.static_shapes, num_records=info.num_features)
+    predictions = self.estimator.predict(
+        input_fn=self.with_batch(input_fn, s.predict_batch_size),
+        yield_single_examples=True, checkpoint_path=checkpoint_path,
+        predict_keys=["predicted_ids", "word_ids", "example_index"])
+    return ner_data.predictions_to_word_labels(examples, predictions,
+                                               self.label_map)
+
+  def eval_checkpoint(self):
+    """The checkpoint to evaluate and predict with after training."""
+    s = self.settings
+    if s.predict_with != "best":
+      return None
+    best = tf.train.latest_checkpoint(os.path.join(s.output_dir,
+                                                   BEST_DIR_NAME))
+    if best:
+      tf.logging.info("Evaluating and predicting with the best checkpoint, "
+                      "%s (--predict_with=last for the last one)", best)
+    return best
 
   def evaluate_and_predict(self, split, path, examples):
     """Token-level eval (with gold), predictions, entity-level scores."""
@@ -1096,7 +1243,8 @@ class Job(object):
       steps = (int(math.ceil(info.num_features / batch)) if s.static_shapes
                else None)
       token = self.estimator.evaluate(
-          input_fn=self.with_batch(input_fn, batch), steps=steps)
+          input_fn=self.with_batch(input_fn, batch), steps=steps,
+          checkpoint_path=self.eval_checkpoint())
       results["loss"] = float(token["eval_loss"])
       results["global_step"] = int(token["global_step"])
       for average in ("micro", "macro"):
@@ -1104,16 +1252,8 @@ class Job(object):
           name = "token_%s_%s" % (average, key)
           results[name] = round(float(token[name]), 4)
 
-    input_fn = ner_data.input_fn_builder(
-        info.path, is_training=False, max_seq_length=s.max_seq_length,
-        static_shapes=s.static_shapes, num_records=info.num_features)
     start = time.time()
-    predictions = self.estimator.predict(
-        input_fn=self.with_batch(input_fn, s.predict_batch_size),
-        yield_single_examples=True,
-        predict_keys=["predicted_ids", "word_ids", "example_index"])
-    labels = ner_data.predictions_to_word_labels(examples, predictions,
-                                                 self.label_map)
+    labels = self.predict_labels(info, examples, self.eval_checkpoint())
     tf.logging.info("Predicted %d sentences of %s in %.1f s", len(examples),
                     split, time.time() - start)
     out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split)

@@ -220,7 +220,18 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   with open(os.path.join(out, "records", info_path)) as f:
     info = json.load(f)
   assert info["num_examples"] == 3 and info["num_features"] > 3
-  assert results["dev"]["global_step"] == -(-info["num_features"] * 4 // 2)
+  planned = -(-info["num_features"] * 4 // 2)
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == planned
+  # Dev was scored every 2 steps; eval and predict used the best checkpoint.
+  best = read_results(os.path.join(out, "best", "best_results.txt"))
+  assert results["dev"]["global_step"] == int(best["global_step"])
+  assert results["dev"]["entity_f1"] == float(best["entity_f1"])
+  with open(os.path.join(out, "eval_history.txt")) as f:
+    history = [line.split() for line in f.read().splitlines()[1:]]
+  assert [int(h[0]) for h in history] == list(range(2, planned + 1, 2))
+  f1s = [float(h[3]) for h in history]
+  assert int(best["global_step"]) == int(history[f1s.index(max(f1s))][0])
   for name in ("eval_results.txt", "test_results.txt"):
     written = read_results(os.path.join(out, name))
     for key in ("entity_precision", "entity_recall", "entity_f1",
@@ -543,3 +554,27 @@ def test_raw_text_prediction(tmp_path, tiny_model_dir, data_dir):
   for record in records:
     for entity in record["entities"]:
       assert record["text"][entity["start"]:entity["end"]] == entity["text"]
+
+
+def test_model_selector_keeps_the_best_and_stops_early():
+  selector = run_ner.ModelSelector(patience=2)
+  scores = [(10, 50.0), (20, 71.5), (30, 71.5), (40, 64.0), (50, 80.0)]
+  kept = []
+  for step, f1 in scores:
+    if selector.update(step, {"precision": f1, "recall": f1, "f1": f1,
+                              "accuracy": 90.0}):
+      kept.append(step)
+    if selector.should_stop():
+      break
+  # 30 ties 20 (the earlier stays); 40 is the second without progress.
+  assert kept == [10, 20]
+  assert (selector.best_step, selector.best_f1) == (20, 71.5)
+  assert [step for step, _ in selector.history] == [10, 20, 30, 40]
+  table = selector.table()
+  assert "      20     71.50     71.50     71.50     90.00  *" in table
+  never = run_ner.ModelSelector()
+  for step, f1 in scores:
+    never.update(step, {"precision": 0, "recall": 0, "f1": f1,
+                        "accuracy": 0})
+    assert not never.should_stop()
+  assert never.best_step == 50
