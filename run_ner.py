@@ -34,6 +34,7 @@ import crf
 import modeling
 import ner_data
 import optimization
+import plot_training
 import tf_metrics
 import tokenization
 
@@ -1133,12 +1134,19 @@ class Job(object):
                     "(%d warmup)", train_info.num_examples,
                     train_info.num_features, s.train_batch_size,
                     num_train_steps, num_warmup_steps)
-    input_fn = ner_data.input_fn_builder(
-        train_info.path, is_training=True, max_seq_length=s.max_seq_length,
-        static_shapes=s.static_shapes, num_records=train_info.num_features,
-        seed=s.seed)
-    input_fn = self.with_batch(input_fn,
-                               s.train_batch_size // self.replicas)
+    def train_input_fn(first_step):
+      # Each (re)start of training builds a new input pipeline; seeding it
+      # with the step it starts from keeps a resumed or chunked run from
+      # replaying the first batches of the shuffle.
+      input_fn = ner_data.input_fn_builder(
+          train_info.path, is_training=True, max_seq_length=s.max_seq_length,
+          static_shapes=s.static_shapes, num_records=train_info.num_features,
+          seed=s.seed + first_step)
+      return self.with_batch(input_fn, s.train_batch_size // self.replicas)
+
+    first_step = (tf.train.load_variable(latest, "global_step") if latest
+                  else 0)
+    input_fn = train_input_fn(first_step)
     start = time.time()
     if s.num_workers:
       # Estimator trains across workers only through train_and_evaluate; the
@@ -1152,10 +1160,12 @@ class Job(object):
       self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
                            hooks=hooks)
     else:
-      self.train_with_model_selection(input_fn, num_train_steps, hooks, dev)
+      self.train_with_model_selection(train_input_fn, num_train_steps, hooks,
+                                      dev)
     tf.logging.info("Training took %.1f s", time.time() - start)
 
-  def train_with_model_selection(self, input_fn, num_train_steps, hooks, dev):
+  def train_with_model_selection(self, train_input_fn, num_train_steps, hooks,
+                                 dev):
     """Trains in chunks of eval_every_steps, scoring dev after each; keeps
     the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
     s = self.settings
@@ -1170,8 +1180,10 @@ class Job(object):
     latest = tf.train.latest_checkpoint(s.output_dir)
     step = tf.train.load_variable(latest, "global_step") if latest else 0
     while step < num_train_steps:
+      first_step = step
       step = min(step + s.eval_every_steps, num_train_steps)
-      self.estimator.train(input_fn=input_fn, max_steps=step, hooks=hooks)
+      self.estimator.train(input_fn=train_input_fn(first_step), max_steps=step,
+                           hooks=hooks)
       checkpoint = tf.train.latest_checkpoint(s.output_dir)
       labels = self.predict_labels(info, examples, checkpoint)
       figures = conlleval.evaluate_sentences([e.labels for e in examples],
@@ -1188,6 +1200,10 @@ class Job(object):
     ner_data.atomic_write_text(
         os.path.join(s.output_dir, "eval_history.txt"), lines + "\n")
     tf.logging.info("Dev entity-level scores by step (* = best):\n%s", lines)
+    try:
+      tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
+    except ImportError:
+      tf.logging.warning("matplotlib is not installed: no training_curves.png")
 
   def keep_best(self, checkpoint, step, figures, best_dir):
     """Copies a checkpoint into best_dir, replacing the previous best."""

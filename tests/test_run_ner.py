@@ -232,6 +232,8 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   assert [int(h[0]) for h in history] == list(range(2, planned + 1, 2))
   f1s = [float(h[3]) for h in history]
   assert int(best["global_step"]) == int(history[f1s.index(max(f1s))][0])
+  with open(os.path.join(out, "training_curves.png"), "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
   for name in ("eval_results.txt", "test_results.txt"):
     written = read_results(os.path.join(out, name))
     for key in ("entity_precision", "entity_recall", "entity_f1",

@@ -1,0 +1,82 @@
+# coding=utf-8
+r"""Plots training loss and dev entity F1 against steps, from a run's folder.
+
+    python plot_training.py OUTPUT_DIR [--out OUTPUT_DIR/training_curves.png]
+
+Reads the loss from the TensorBoard events in OUTPUT_DIR and the dev
+entity-level scores from OUTPUT_DIR/eval_history.txt (written by
+run_ner.py --do_train --do_eval).
+"""
+
+import argparse
+import os
+import sys
+
+import tensorflow.compat.v1 as tf
+
+
+def read_loss(output_dir):
+  """(steps, losses) of the training loss summaries, sorted by step."""
+  points = {}
+  for path in tf.io.gfile.glob(os.path.join(output_dir, "events.out.tfevents.*")):
+    for event in tf.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag == "loss":
+          points[event.step] = value.simple_value
+  steps = sorted(points)
+  return steps, [points[s] for s in steps]
+
+
+def read_history(output_dir):
+  """(steps, dev F1s) from eval_history.txt; empty lists if absent."""
+  path = os.path.join(output_dir, "eval_history.txt")
+  steps, f1s = [], []
+  if tf.io.gfile.exists(path):
+    with tf.io.gfile.GFile(path) as f:
+      for line in f.read().splitlines()[1:]:
+        fields = line.split()
+        steps.append(int(fields[0]))
+        f1s.append(float(fields[3]))
+  return steps, f1s
+
+
+def plot(output_dir, out_path=None):
+  """Writes the PNG; returns its path."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  out_path = out_path or os.path.join(output_dir, "training_curves.png")
+  loss_steps, losses = read_loss(output_dir)
+  f1_steps, f1s = read_history(output_dir)
+  fig, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
+  loss_axis.plot(loss_steps, losses, color="tab:blue", label="training loss")
+  loss_axis.set_xlabel("step")
+  loss_axis.set_ylabel("training loss", color="tab:blue")
+  f1_axis = loss_axis.twinx()
+  f1_axis.plot(f1_steps, f1s, "o-", color="tab:red",
+               label="dev entity F1 (conlleval)")
+  f1_axis.set_ylabel("dev entity F1 (%)", color="tab:red")
+  if f1s:
+    best = f1s.index(max(f1s))
+    f1_axis.annotate("best %.2f" % f1s[best], (f1_steps[best], f1s[best]),
+                     textcoords="offset points", xytext=(0, 8), ha="center")
+  loss_axis.set_title(os.path.basename(os.path.normpath(output_dir)))
+  fig.tight_layout()
+  tmp = out_path + ".tmp.png"
+  fig.savefig(tmp)
+  plt.close(fig)
+  tf.io.gfile.rename(tmp, out_path, overwrite=True)
+  return out_path
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument("output_dir")
+  parser.add_argument("--out", default=None)
+  args = parser.parse_args(argv)
+  print(plot(args.output_dir, args.out))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
