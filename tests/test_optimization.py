@@ -170,5 +170,6 @@ def test_mirrored_replicas_match_one_device_at_the_same_global_batch(tmp_path):
   lines = [l for l in result.stdout.splitlines() if l.startswith("WEIGHTS ")]
   assert lines, result.stderr[-3000:]
   weights = json.loads(lines[0][len("WEIGHTS "):])
-  np.testing.assert_allclose(weights["two"], weights["one"], atol=1e-5)
+  # All-reduce and one-device sums add in other orders: float noise only.
+  np.testing.assert_allclose(weights["two"], weights["one"], atol=1e-4)
   assert not np.allclose(weights["one"], 0.0)
