@@ -266,12 +266,6 @@ def convert_hf_to_tf(hf_dir, out_dir):
   return prefix
 
 
-def find_checkpoint(tf_dir):
-  """The checkpoint prefix in a Google-layout folder."""
-  import modeling  # pylint: disable=g-import-not-at-top
-  return modeling.resolve_checkpoint(tf_dir)
-
-
 def convert_tf_to_hf(tf_dir, out_dir, checkpoint=None, label_list=None):
   """Converts a Google-layout folder (or a run_ner.py output) to HF's layout.
 
@@ -288,7 +282,7 @@ def convert_tf_to_hf(tf_dir, out_dir, checkpoint=None, label_list=None):
                      (tf_dir, config_path))
   import modeling  # pylint: disable=g-import-not-at-top
   bert_config = modeling.BertConfig.from_json_file(config_path)
-  checkpoint = checkpoint or find_checkpoint(tf_dir)
+  checkpoint = checkpoint or modeling.resolve_checkpoint(tf_dir)
   tensors = tf_to_hf_tensors(read_tf_checkpoint(checkpoint),
                              bert_config.num_hidden_layers)
   # A bare encoder is saved as HF's BertModel saves it (no prefix); with a

@@ -12,7 +12,6 @@ import json
 import math
 import re
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 # Keys a config must give; everything else has BERT-base's defaults.
@@ -562,8 +561,3 @@ def get_assignment_map_from_checkpoint(tvars, init_checkpoint):
         "checkpoint." % (init_checkpoint, len(mismatches),
                          "\n  ".join(mismatches)))
   return assignment_map, initialized_variable_names
-
-
-def count_parameters(tvars):
-  """Number of scalar parameters in a list of variables."""
-  return int(sum(np.prod(v.shape.as_list()) for v in tvars))

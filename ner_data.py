@@ -131,9 +131,6 @@ class LabelMap(object):
     return [self.label_to_id[l] for l in self.data_labels
             if l != OUTSIDE_LABEL]
 
-  def special_label_ids(self):
-    return [self.label_to_id[l] for l in SPECIAL_LABELS]
-
   @classmethod
   def from_examples(cls, examples):
     """The labels of the examples: "O" first if present, the rest sorted."""
