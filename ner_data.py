@@ -308,6 +308,16 @@ def entity_spans(line, offsets, labels):
   return spans
 
 
+def format_entities_jsonl(lines, offsets, predicted_labels):
+  """JSON Lines, one per input line: {"text", "entities": entity_spans}."""
+  out = []
+  for line, line_offsets, labels in zip(lines, offsets, predicted_labels):
+    out.append(json.dumps(
+        {"text": line, "entities": entity_spans(line, line_offsets, labels)},
+        ensure_ascii=False) + "\n")
+  return "".join(out)
+
+
 def find_split_file(data_dir, split):
   """The file of a split in `data_dir` by its usual names, or None."""
   for name in SPLIT_FILE_NAMES[split]:

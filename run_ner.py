@@ -143,10 +143,12 @@ flags.DEFINE_enum("predict_with", "best", ["best", "last"],
                   "Checkpoint for eval/predict after training with dev "
                   "scoring: the best by dev entity F1, or the last.")
 flags.DEFINE_string("export_dir", None,
-                    "Write a TF SavedModel of the trained model here (serving "
-                    "signature: input_ids, input_mask, segment_ids, "
-                    "predict_mask -> predicted_ids, probabilities), with "
-                    "label_list.txt and vocab.txt beside it.")
+                    "Write a TF SavedModel of the checkpoint that predicts "
+                    "(see --predict_with) here (serving signature: "
+                    "input_ids, input_mask, segment_ids, predict_mask -> "
+                    "predicted_ids, probabilities), with label_list.txt, "
+                    "vocab.txt and tokenizer_config.json beside it; "
+                    "predict_saved_model.py tags text with it.")
 flags.DEFINE_bool("use_xla", False,
                   "Compile the graph with XLA's JIT (CPU/GPU).")
 flags.DEFINE_integer("num_gpus", 0,
@@ -1068,13 +1070,16 @@ class Job(object):
     return results
 
   def export(self, export_dir):
-    """Writes the SavedModel of the latest checkpoint, with its labels and
+    """Writes the SavedModel of the checkpoint that evaluates and predicts
+    (the best by dev F1 unless --predict_with=last), with its labels and
     vocabulary, to `export_dir` (replacing what was there)."""
     s = self.settings
     base = export_dir.rstrip("/") + ".tmp"
     if tf.io.gfile.exists(base):
       tf.io.gfile.rmtree(base)
-    path = self.estimator.export_saved_model(base, serving_input_receiver_fn)
+    path = self.estimator.export_saved_model(
+        base, serving_input_receiver_fn,
+        checkpoint_path=self.eval_checkpoint())
     path = path.decode("utf-8") if isinstance(path, bytes) else path
     self.label_map.save(os.path.join(path, LABEL_LIST_NAME))
     tf.io.gfile.copy(s.vocab_file, os.path.join(path, "vocab.txt"),
@@ -1082,7 +1087,8 @@ class Job(object):
     ner_data.atomic_write_text(
         os.path.join(path, "tokenizer_config.json"),
         json.dumps({"do_lower_case": bool(s.do_lower_case),
-                    "max_seq_length": s.max_seq_length}) + "\n")
+                    "max_seq_length": s.max_seq_length,
+                    "window_stride": s.window_stride}) + "\n")
     if tf.io.gfile.exists(export_dir):
       tf.io.gfile.rmtree(export_dir)
     tf.io.gfile.rename(path, export_dir)
@@ -1278,13 +1284,9 @@ class Job(object):
     tf.logging.info("Wrote %s", out_path)
     if split == "test" and self.text_input:
       offsets, lines = self.text_input
-      records = [json.dumps({"text": line, "entities": ner_data.entity_spans(
-          line, line_offsets, line_labels)}, ensure_ascii=False)
-                 for line, line_offsets, line_labels in zip(lines, offsets,
-                                                            labels)]
       jsonl_path = os.path.join(s.output_dir, "test_entities.jsonl")
-      ner_data.atomic_write_text(jsonl_path,
-                                 "".join(r + "\n" for r in records))
+      ner_data.atomic_write_text(
+          jsonl_path, ner_data.format_entities_jsonl(lines, offsets, labels))
       tf.logging.info("Wrote %s", jsonl_path)
     if not has_gold:
       return results

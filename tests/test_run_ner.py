@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import conftest
 import conlleval
 import modeling
 import ner_data
+import predict_saved_model
 import run_ner
 
 TRAIN = """Familial\tO
@@ -504,6 +506,66 @@ def test_static_shapes_count_every_example_once(tmp_path, tiny_model_dir,
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
 
 
+def synthetic_corpus(num_sentences, seed):
+  """Sentences of the tiny vocabulary's words around one disease mention."""
+  rng = random.Random(seed)
+  diseases = [["breast", "cancer"], ["colon", "cancer"], ["syndrome"],
+              ["tumour"], ["colon", "tumour"]]
+  others = ("the of and in with patients gene was is for an to cell "
+            "mutation").split()
+  sentences = []
+  for _ in range(num_sentences):
+    words = [(rng.choice(others), "O") for _ in range(rng.randint(2, 4))]
+    at = rng.randint(0, len(words))
+    words[at:at] = [(w, "I-Disease" if i else "B-Disease")
+                    for i, w in enumerate(rng.choice(diseases))]
+    sentences.append("".join("%s\t%s\n" % pair for pair in words))
+  return "\n".join(sentences)
+
+
+def test_best_checkpoint_beats_the_last_when_the_learning_rate_overshoots(
+    tmp_path, tiny_model_dir):
+  data = tmp_path / "data"
+  data.mkdir()
+  (data / "train.tsv").write_text(synthetic_corpus(24, seed=0))
+  (data / "dev.tsv").write_text(synthetic_corpus(12, seed=1))
+  (data / "test.tsv").write_text(synthetic_corpus(12, seed=2))
+  # The learning rate climbs through the whole run to 0.02, far past what
+  # the tiny model can take: it learns the mentions, then collapses.
+  out = str(tmp_path / "out")
+  export = str(tmp_path / "export")
+  results = run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, str(data), out, max_seq_length=16, train_batch_size=4,
+      learning_rate=0.02, warmup_proportion=0.99, num_train_steps=48,
+      eval_every_steps=8, save_checkpoints_steps=1000, export_dir=export)))
+  with open(os.path.join(out, "eval_history.txt")) as f:
+    history = [line.split() for line in f.read().splitlines()[1:]]
+  steps = [int(h[0]) for h in history]
+  f1s = [float(h[3]) for h in history]
+  assert steps == list(range(8, 49, 8))
+  best_step = steps[f1s.index(max(f1s))]
+  assert max(f1s) >= 50 and f1s[-1] < max(f1s) - 20 and best_step < 48
+  assert [h[0] for h in history if h[-1] == "*"] == [str(best_step)]
+  # best/ holds that checkpoint; dev, test and the export all use it.
+  best = read_results(os.path.join(out, "best", "best_results.txt"))
+  assert int(best["global_step"]) == best_step
+  assert float(best["entity_f1"]) == max(f1s)
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == 48
+  assert results["dev"]["global_step"] == best_step
+  assert results["dev"]["entity_f1"] == max(f1s)
+  assert results["test"]["global_step"] == best_step
+  assert tf.train.load_variable(
+      os.path.join(export, "variables", "variables"),
+      "global_step") == best_step
+  # --predict_with=last scores the collapsed last checkpoint instead.
+  last = run_ner.run(run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=str(data), do_eval=True, max_seq_length=16,
+      window_stride=3, predict_with="last")))
+  assert last["dev"]["global_step"] == 48
+  assert last["dev"]["entity_f1"] == f1s[-1]
+
+
 def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
                                                  data_dir):
   out = str(tmp_path / "out")
@@ -511,33 +573,65 @@ def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
   run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
       tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=4,
       export_dir=export)))
-  for name in ("saved_model.pb", "label_list.txt", "vocab.txt"):
+  for name in ("saved_model.pb", "label_list.txt", "vocab.txt",
+               "tokenizer_config.json"):
     assert os.path.exists(os.path.join(export, name)), name
-  label_map = ner_data.LabelMap.from_file(os.path.join(export,
-                                                       "label_list.txt"))
-  (record,) = [os.path.join(out, "records", p) for p in
-               os.listdir(os.path.join(out, "records"))
-               if p.startswith("test.") and p.endswith(".tf_record")]
-  features = ner_data.read_tfrecord(record)
-  loaded = tf.compat.v2.saved_model.load(export)
-  serve = loaded.signatures["serving_default"]
-  predictions = []
-  for f in features:
-    outputs = serve(
-        input_ids=tf.constant([f.input_ids], tf.int32),
-        input_mask=tf.constant([[1] * len(f.input_ids)], tf.int32),
-        segment_ids=tf.constant([f.segment_ids], tf.int32),
-        predict_mask=tf.constant([[int(w >= 0) for w in f.word_ids]],
-                                 tf.int32))
-    predictions.append({"example_index": f.example_index,
-                        "word_ids": f.word_ids,
-                        "predicted_ids": outputs["predicted_ids"].numpy()[0]})
-  examples = ner_data.read_conll(os.path.join(data_dir, "test.tsv"))
-  labels = ner_data.predictions_to_word_labels(examples, predictions,
-                                               label_map)
+  assert not os.path.exists(export + ".tmp")
+  # The export alone tags the test file: the same words, gold and
+  # predictions as the estimator, and the same entity-level figures.
+  tagged = str(tmp_path / "tagged")
+  figures = predict_saved_model.tag_file(
+      export, os.path.join(data_dir, "test.tsv"), tagged,
+      input_format="conll", batch_size=2)
   with open(os.path.join(out, "test_predictions.txt")) as f:
-    estimator_labels = [line.split()[-1] for line in f if line.strip()]
-  assert [l for sentence in labels for l in sentence] == estimator_labels
+    estimator_lines = f.read()
+  with open(os.path.join(tagged, "predictions.txt")) as f:
+    assert f.read() == estimator_lines
+  test_results = read_results(os.path.join(out, "test_results.txt"))
+  assert round(figures["f1"], 2) == float(test_results["entity_f1"])
+  with open(os.path.join(tagged, "results.txt")) as f:
+    assert f.read() == conlleval.report(figures)
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_saved_model_tags_raw_text_like_run_ner(tmp_path, tiny_model_dir,
+                                                data_dir, head):
+  out = str(tmp_path / "out")
+  export = str(tmp_path / "export")
+  text = tmp_path / "raw.txt"
+  text.write_text("Familial breast cancer (BRCA1), colon cancer again.\n\n"
+                  "Naïve tumour in Zürich; the breast cancer gene 中文.\n",
+                  encoding="utf-8")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=6,
+      head=head, predict_file=str(text), input_format="text",
+      export_dir=export)))
+  tagged = str(tmp_path / "tagged")
+  assert predict_saved_model.tag_file(export, str(text), tagged) is None
+  for ours, theirs in (("predictions.txt", "test_predictions.txt"),
+                       ("entities.jsonl", "test_entities.jsonl")):
+    with open(os.path.join(tagged, ours), encoding="utf-8") as f:
+      from_export = f.read()
+    with open(os.path.join(out, theirs), encoding="utf-8") as f:
+      assert from_export == f.read(), ours
+  # 11 + 12 words (CJK characters are words of their own).
+  assert count_token_lines(os.path.join(tagged, "predictions.txt")) == 23
+
+
+def test_saved_model_tool_errors(tmp_path):
+  with pytest.raises(ValueError, match=r"not a run_ner.py export: "
+                     r"saved_model.pb, vocab.txt, label_list.txt, "
+                     r"tokenizer_config.json missing"):
+    predict_saved_model.ExportedTagger(str(tmp_path))
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "predict_saved_model.py"),
+       "--export_dir", str(tmp_path), "--input_file", "x.txt",
+       "--output_dir", str(tmp_path / "o")],
+      capture_output=True, text=True, check=False)
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      "predict_saved_model.py: error: %s is not a run_ner.py export" %
+      tmp_path)
 
 
 def test_raw_text_prediction(tmp_path, tiny_model_dir, data_dir):

@@ -1,0 +1,185 @@
+"""Tags text with a SavedModel written by `run_ner.py --export_dir`.
+
+Needs only the export folder (saved_model.pb, variables/, vocab.txt,
+label_list.txt, tokenizer_config.json): no checkpoint, BERT config or
+training flags.
+
+  python predict_saved_model.py --export_dir=EXPORT --input_file=notes.txt \\
+    --output_dir=OUT
+
+Plain text (the default --input_format=text, one sentence or paragraph per
+line) is split into words as BERT's BasicTokenizer splits them; OUT gets
+predictions.txt ("word label" per word, a blank line after each input line)
+and entities.jsonl (per line: the text and its entities with character
+offsets). With --input_format=conll the input is a CoNLL/BIO file; when it
+has tags, predictions.txt holds "word gold pred" lines and the entity-level
+(conlleval) figures are printed and written to results.txt.
+"""
+
+import json
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+import conlleval
+import ner_data
+import tokenization
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """The command line's flags (defined only when run as a script, so that
+  importing this module beside run_ner.py clashes with none of its flags)."""
+  flags.DEFINE_string("export_dir", None, "The folder run_ner.py "
+                      "--export_dir wrote.")
+  flags.DEFINE_string("input_file", None, "The file to tag.")
+  flags.DEFINE_enum("input_format", "text", ["text", "conll"],
+                    "text: one sentence or paragraph per line; conll: one "
+                    "word per line (tags, if present, in the last column).")
+  flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
+  flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
+
+
+# Files run_ner.py writes beside the SavedModel.
+EXPORT_FILES = ("saved_model.pb", "vocab.txt", "label_list.txt",
+                "tokenizer_config.json")
+LOG_EVERY_SECONDS = 30.0
+
+
+class ExportedTagger(object):
+  """The serving signature of an export, with its tokenizer and labels."""
+
+  def __init__(self, export_dir):
+    missing = [n for n in EXPORT_FILES
+               if not tf.io.gfile.exists(os.path.join(export_dir, n))]
+    if missing:
+      raise ValueError(
+          "%s is not a run_ner.py export: %s missing. Write one with "
+          "run_ner.py --export_dir." % (export_dir, ", ".join(missing)))
+    config_path = os.path.join(export_dir, "tokenizer_config.json")
+    with tf.io.gfile.GFile(config_path) as f:
+      try:
+        config = json.load(f)
+        self.do_lower_case = bool(config["do_lower_case"])
+        self.max_seq_length = int(config["max_seq_length"])
+      except (ValueError, KeyError, TypeError) as e:
+        raise ValueError("%s: expected JSON with do_lower_case and "
+                         "max_seq_length (%s)." % (config_path, e))
+    window = self.max_seq_length - 2
+    self.window_stride = int(config.get("window_stride") or
+                             max(window // 2, 1))
+    self.label_map = ner_data.LabelMap.from_file(
+        os.path.join(export_dir, "label_list.txt"))
+    self.tokenizer = tokenization.FullTokenizer(
+        os.path.join(export_dir, "vocab.txt"), self.do_lower_case)
+    loaded = tf.saved_model.load(export_dir)
+    self._keep_alive = loaded
+    self.serve = loaded.signatures["serving_default"]
+
+  def features(self, examples):
+    return ner_data.convert_examples(examples, self.label_map, self.tokenizer,
+                                     self.max_seq_length, self.window_stride)
+
+  def predict(self, features, batch_size):
+    """Yields run_ner-style prediction dicts, one per window.
+
+    Windows are batched by length, so batches carry little padding.
+    """
+    ordered = ner_data.sort_records_by_length(features)
+    start = last_log = time.time()
+    for first in range(0, len(ordered), batch_size):
+      batch = ordered[first:first + batch_size]
+      length = max(len(f.input_ids) for f in batch)
+      arrays = {name: np.zeros([len(batch), length], np.int32) for name in
+                ("input_ids", "input_mask", "segment_ids", "predict_mask")}
+      for row, f in enumerate(batch):
+        n = len(f.input_ids)
+        arrays["input_ids"][row, :n] = f.input_ids
+        arrays["input_mask"][row, :n] = 1
+        arrays["segment_ids"][row, :n] = f.segment_ids
+        arrays["predict_mask"][row, :n] = [int(w >= 0) for w in f.word_ids]
+      outputs = self.serve(**{k: tf.constant(v) for k, v in arrays.items()})
+      predicted = outputs["predicted_ids"].numpy()
+      for row, f in enumerate(batch):
+        yield {"example_index": f.example_index,
+               "word_ids": f.word_ids,
+               "predicted_ids": predicted[row, :len(f.word_ids)]}
+      done = first + len(batch)
+      if time.time() - last_log > LOG_EVERY_SECONDS and done < len(ordered):
+        last_log = time.time()
+        print("Tagged %d of %d windows (%.0f/s)" % (
+            done, len(ordered), done / (last_log - start)), file=sys.stderr)
+
+  def tag(self, examples, batch_size=32):
+    """One predicted label per word of every example."""
+    return ner_data.predictions_to_word_labels(
+        examples, self.predict(self.features(examples), batch_size),
+        self.label_map)
+
+
+def tag_file(export_dir, input_file, output_dir, input_format="text",
+             batch_size=32):
+  """Tags `input_file`; writes the outputs to `output_dir`.
+
+  Returns:
+    conlleval figures for a tagged CoNLL input, else None.
+  """
+  if batch_size < 1:
+    raise ValueError("--batch_size must be positive, got %d." % batch_size)
+  tagger = ExportedTagger(export_dir)
+  if input_format == "text":
+    examples, offsets, lines = ner_data.read_text(input_file, split="input")
+  else:
+    examples = ner_data.read_conll(input_file, split="input")
+    if not examples:
+      raise ValueError("The input file %s holds no sentences." % input_file)
+  start = time.time()
+  labels = tagger.tag(examples, batch_size)
+  print("Tagged %d words of %d lines/sentences in %.1f s" % (
+      sum(len(e.words) for e in examples), len(examples), time.time() - start),
+        file=sys.stderr)
+  tf.io.gfile.makedirs(output_dir)
+  ner_data.atomic_write_text(os.path.join(output_dir, "predictions.txt"),
+                             ner_data.format_conll(examples, labels))
+  if input_format == "text":
+    ner_data.atomic_write_text(
+        os.path.join(output_dir, "entities.jsonl"),
+        ner_data.format_entities_jsonl(lines, offsets, labels))
+    return None
+  if examples[0].labels is None:
+    return None
+  figures = conlleval.evaluate_sentences([e.labels for e in examples], labels)
+  report = conlleval.report(figures)
+  ner_data.atomic_write_text(os.path.join(output_dir, "results.txt"), report)
+  return figures
+
+
+def main(argv):
+  del argv
+  tf.get_logger().setLevel("WARNING")
+  for name in ("export_dir", "input_file", "output_dir"):
+    if not getattr(FLAGS, name):
+      sys.stderr.write("predict_saved_model.py: error: --%s is required.\n" %
+                       name)
+      return 2
+  try:
+    figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
+                       FLAGS.input_format, FLAGS.batch_size)
+  except ValueError as e:
+    sys.stderr.write("predict_saved_model.py: error: %s\n" % e)
+    return 2
+  if figures:
+    sys.stdout.write(conlleval.report(figures))
+  print("Wrote %s" % FLAGS.output_dir)
+  return 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)
