@@ -135,7 +135,11 @@ flags.DEFINE_bool("static_shapes", False,
 flags.DEFINE_integer("eval_every_steps", 0,
                      "With --do_train --do_eval: score dev (entity F1) every "
                      "N steps, keep the best checkpoint in OUTPUT_DIR/best; "
-                     "0 = every save_checkpoints_steps.")
+                     "0 = every --eval_every_epochs if set, else every "
+                     "save_checkpoints_steps.")
+flags.DEFINE_float("eval_every_epochs", 0,
+                   "Like --eval_every_steps, in epochs of the training data "
+                   "(1 = once per epoch); 0 = off.")
 flags.DEFINE_integer("early_stopping_evals", 0,
                      "Stop training after this many dev evaluations without "
                      "a better entity F1; 0 = never.")
@@ -377,7 +381,7 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
     "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
     "static_shapes", "export_dir", "input_format", "eval_every_steps",
-    "early_stopping_evals", "predict_with"])):
+    "eval_every_epochs", "early_stopping_evals", "predict_with"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -597,6 +601,13 @@ def validate_flags_or_throw(values):
                        "positive.")
     if not 0.0 <= v["warmup_proportion"] < 1.0:
       raise ValueError("--warmup_proportion must be in [0, 1).")
+  for name in ("eval_every_steps", "eval_every_epochs",
+               "early_stopping_evals"):
+    if v[name] < 0:
+      raise ValueError("--%s must be 0 or more, got %s." % (name, v[name]))
+  if v["eval_every_steps"] and v["eval_every_epochs"]:
+    raise ValueError("--eval_every_steps and --eval_every_epochs exclude "
+                     "each other; give one.")
   mirrored = None
   if v["mirrored_devices"]:
     mirrored = tuple(d.strip() for d in v["mirrored_devices"].split(",")
@@ -746,7 +757,10 @@ def validate_flags_or_throw(values):
       use_fp16=v["use_fp16"], use_bf16=v["use_bf16"],
       static_shapes=v["static_shapes"] or v["use_tpu"],
       export_dir=v["export_dir"], input_format=v["input_format"],
-      eval_every_steps=v["eval_every_steps"] or v["save_checkpoints_steps"],
+      eval_every_steps=(v["eval_every_steps"] or
+                        (0 if v["eval_every_epochs"] else
+                         v["save_checkpoints_steps"])),
+      eval_every_epochs=v["eval_every_epochs"],
       early_stopping_evals=v["early_stopping_evals"],
       predict_with=v["predict_with"],
       use_tpu=v["use_tpu"],
@@ -768,7 +782,7 @@ FLAG_NAMES = (
     "freeze_bert", "num_gpus", "mirrored_devices",
     "multi_worker", "use_fp16", "use_bf16", "static_shapes",
     "export_dir", "predict_file", "input_format", "eval_every_steps",
-    "early_stopping_evals", "predict_with") + MODEL_FLAGS
+    "eval_every_epochs", "early_stopping_evals", "predict_with") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -1166,12 +1180,15 @@ class Job(object):
       self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
                            hooks=hooks)
     else:
+      every = s.eval_every_steps or max(1, int(round(
+          s.eval_every_epochs * train_info.num_features /
+          s.train_batch_size)))
       self.train_with_model_selection(train_input_fn, num_train_steps, hooks,
-                                      dev)
+                                      dev, every)
     tf.logging.info("Training took %.1f s", time.time() - start)
 
   def train_with_model_selection(self, train_input_fn, num_train_steps, hooks,
-                                 dev):
+                                 dev, eval_every_steps):
     """Trains in chunks of eval_every_steps, scoring dev after each; keeps
     the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
     s = self.settings
@@ -1185,9 +1202,10 @@ class Job(object):
       selector.best_step = int(previous["global_step"])
     latest = tf.train.latest_checkpoint(s.output_dir)
     step = tf.train.load_variable(latest, "global_step") if latest else 0
+    tf.logging.info("Scoring dev every %d steps", eval_every_steps)
     while step < num_train_steps:
       first_step = step
-      step = min(step + s.eval_every_steps, num_train_steps)
+      step = min(step + eval_every_steps, num_train_steps)
       self.estimator.train(input_fn=train_input_fn(first_step), max_steps=step,
                            hooks=hooks)
       checkpoint = tf.train.latest_checkpoint(s.output_dir)

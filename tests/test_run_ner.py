@@ -175,6 +175,10 @@ def test_flag_errors(tmp_path, tiny_model_dir, data_dir):
   assert "--train_batch_size must be positive" in error(train_batch_size=0)
   assert "need a trained model in --output_dir" in error(do_train=False)
   assert "--use_tpu needs --tpu_name" in error(use_tpu=True)
+  assert "--eval_every_steps and --eval_every_epochs exclude" in error(
+      eval_every_steps=5, eval_every_epochs=1.0)
+  assert "--early_stopping_evals must be 0 or more, got -1" in error(
+      early_stopping_evals=-1)
   big_vocab = tmp_path / "vocab.txt"
   big_vocab.write_text("\n".join(conftest.TINY_VOCAB + ["extra"]) + "\n")
   assert "has 104 tokens but the config" in error(vocab_file=str(big_vocab))
@@ -264,6 +268,22 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   os.remove(predictions)
   run_ner.run(predict_only)
   assert open(predictions).read() == before
+
+
+def test_dev_scored_every_epoch(tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_predict=False, num_train_epochs=3.0,
+      eval_every_epochs=1.0, save_checkpoints_steps=1000)))
+  (info_path,) = [p for p in os.listdir(os.path.join(out, "records"))
+                  if p.startswith("train.") and p.endswith(".json")]
+  with open(os.path.join(out, "records", info_path)) as f:
+    windows = json.load(f)["num_features"]
+  per_epoch = round(windows / 2)
+  planned = -(-windows * 3 // 2)
+  with open(os.path.join(out, "eval_history.txt")) as f:
+    steps = [int(line.split()[0]) for line in f.read().splitlines()[1:]]
+  assert steps == list(range(per_epoch, planned, per_epoch)) + [planned]
 
 
 class Interrupt(tf.train.SessionRunHook):
