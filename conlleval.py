@@ -196,12 +196,29 @@ def _prf(correct, found, gold):
   return precision, recall, f1
 
 
+def _listed_types(counts):
+  """The per-type lines of conlleval.pl's report, in its order.
+
+  conlleval.pl sorts the gold and the found types together and drops a
+  repeat only when the previous name is true in Perl: so the empty type of
+  untyped tags (B, I) is listed once per list that holds it.
+  """
+  names = sorted(list(counts.gold_by_type) + list(counts.found_by_type))
+  listed, last = [], None
+  for name in names:
+    if last in (None, "", "0") or last != name:
+      listed.append(name)
+    last = name
+  return listed
+
+
 def figures(counts):
   """The figures conlleval prints, unrounded, as a dict.
 
   Keys: tokens, gold_phrases, found_phrases, correct_phrases, accuracy,
-  precision, recall, f1 (percent) and per_type: type -> {precision, recall,
-  f1, found, gold, correct}.
+  precision, recall, f1 (percent), per_type: type -> {precision, recall,
+  f1, found, gold, correct} (untyped tags such as B and I have the type ""),
+  and listed_types: the types of the report's lines.
   """
   precision, recall, f1 = _prf(counts.correct_chunks, counts.found_chunks,
                                counts.gold_chunks)
@@ -218,9 +235,8 @@ def figures(counts):
       "per_type": collections.OrderedDict(),
   }
   types = sorted(set(counts.gold_by_type) | set(counts.found_by_type))
+  result["listed_types"] = _listed_types(counts)
   for type_ in types:
-    if not type_:
-      continue
     p, r, f = _prf(counts.correct_by_type[type_], counts.found_by_type[type_],
                    counts.gold_by_type[type_])
     result["per_type"][type_] = {
@@ -256,7 +272,8 @@ def report(result):
     out.append("accuracy: %6.2f%%; precision: %6.2f%%; recall: %6.2f%%; "
                "FB1: %6.2f\n" % (result["accuracy"], result["precision"],
                                  result["recall"], result["f1"]))
-  for type_, t in result["per_type"].items():
+  for type_ in result["listed_types"]:
+    t = result["per_type"][type_]
     out.append("%17s: precision: %6.2f%%; recall: %6.2f%%; FB1: %6.2f  %d\n"
                % (type_, t["precision"], t["recall"], t["f1"], t["found"]))
   return "".join(out)

@@ -990,6 +990,8 @@ def entity_results(figures):
       "correct_entities": figures["correct_phrases"],
   }
   for type_, t in figures["per_type"].items():
+    if not type_:
+      continue  # untyped tags (B, I): the overall figures are theirs
     for key in ("precision", "recall", "f1"):
       out["entity_%s_%s" % (type_, key)] = round(t[key], 2)
   return out

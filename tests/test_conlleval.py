@@ -83,7 +83,20 @@ def test_untyped_tags():
   result = score(["a B B", "b I I", "c O B", "d B B"])
   assert (result["gold_phrases"], result["found_phrases"],
           result["correct_phrases"]) == (2, 3, 2)
-  assert result["per_type"] == {}
+  assert list(result["per_type"]) == [""]
+  # conlleval.pl lists the empty type once per list (gold, found) holding
+  # it: its repeat check treats the empty name as false.
+  line = ("                 : precision:  66.67%; recall: 100.00%; "
+          "FB1:  80.00  3\n")
+  assert conlleval.report(result) == (
+      "processed 4 tokens with 2 phrases; found: 3 phrases; correct: 2.\n"
+      "accuracy:  75.00%; precision:  66.67%; recall: 100.00%; FB1:  80.00\n"
+      + line + line)
+  nothing_found = score(["a B O", "b I O"])
+  assert conlleval.report(nothing_found).endswith(
+      "                 : precision:   0.00%; recall:   0.00%; "
+      "FB1:   0.00  0\n")
+  assert conlleval.report(nothing_found).count("\n") == 3
 
 
 def test_raw_mode_and_delimiter():

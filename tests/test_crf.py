@@ -114,3 +114,6 @@ def test_iob2_constraints():
                           np.zeros(num_tags, np.float32),
                           allowed=crf.iob2_allowed(labels))
   assert [labels[t] for t in best[0]] != ["O", "I-D"]
+  # BioBERT's untyped tags: B, I, O.
+  trans, start, _ = crf.iob2_allowed(["[PAD]", "O", "B", "I", "X"])
+  assert (trans[1][3], trans[2][3], trans[3][3], start[3]) == (0, 1, 1, 0)
