@@ -1,5 +1,6 @@
 """Tests of run_ner.py: the head, flag checks, and whole runs on a tiny model."""
 
+import glob
 import json
 import logging
 import os
@@ -208,6 +209,77 @@ def test_command_line_error_is_a_message_not_a_trace(tmp_path):
   assert result.returncode == 2
   assert "run_ner.py: error: At least one of --do_train" in result.stderr
   assert "Traceback" not in result.stderr
+
+
+FLAGFILES = sorted(glob.glob(os.path.join(conftest.ROOT, "configs", "**",
+                                          "*.flags"), recursive=True))
+
+
+def flagfile_values(path):
+  """The flags a flagfile sets, parsed by run_ner.py's own definitions."""
+  out = {}
+  for arg in run_ner.FLAGS.read_flags_from_files(["--flagfile=" + path]):
+    name, has_value, value = arg[2:].partition("=")
+    flag = run_ner.FLAGS[name]  # an unknown name raises here
+    out[name] = flag.parser.parse(value) if has_value else True
+  return out
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+def test_flagfiles_set_known_flags(path):
+  v = flagfile_values(path)
+  assert v["do_train"] and v["do_eval"] and v["do_predict"]
+  assert set(v) <= set(run_ner.FLAG_NAMES)
+
+
+def test_biobert_recipes():
+  recipes = {os.path.basename(p): flagfile_values(p) for p in FLAGFILES
+             if os.path.basename(os.path.dirname(p)) == "biobert"}
+  assert sorted(recipes) == [
+      "bc2gm.flags", "bc4chemd.flags", "bc5cdr_chem.flags",
+      "bc5cdr_disease.flags", "jnlpba.flags", "linnaeus.flags",
+      "ncbi_disease.flags", "s800.flags"]
+  for name, v in recipes.items():
+    assert (v["learning_rate"], v["train_batch_size"], v["max_seq_length"],
+            v["do_lower_case"], v["num_train_epochs"],
+            v["eval_every_epochs"]) == (1e-5, 32, 128, False, 50, 1), name
+    # The model and the data come from the command line.
+    assert not {"bert_model_dir", "data_dir", "output_dir"} & set(v), name
+
+
+def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
+  """The NCBI-disease recipe from the command line, on a folder laid out as
+  BioBERT's (train.tsv, devel.tsv, test.tsv, train_dev.tsv; untyped B/I/O
+  tags), with the tiny model and a few overrides for speed."""
+  data = tmp_path / "NCBI-disease"
+  data.mkdir()
+  untyped = lambda text: text.replace("-Disease", "")
+  (data / "train.tsv").write_text(untyped(TRAIN))
+  (data / "devel.tsv").write_text(untyped(TRAIN))
+  (data / "train_dev.tsv").write_text(untyped(TRAIN + "\n" + TRAIN))
+  (data / "test.tsv").write_text(untyped(TEST))
+  out = tmp_path / "out"
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+       "--flagfile=" + os.path.join(conftest.ROOT, "configs", "biobert",
+                                    "ncbi_disease.flags"),
+       "--bert_model_dir=" + tiny_model_dir, "--data_dir=%s" % data,
+       "--output_dir=%s" % out, "--do_lower_case=true",
+       "--max_seq_length=8", "--window_stride=3", "--train_batch_size=2",
+       "--eval_batch_size=3", "--predict_batch_size=3",
+       "--learning_rate=1e-3", "--num_train_epochs=2"],
+      capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "test: entity-level (conlleval)" in result.stdout
+  with open(out / "label_list.txt") as f:
+    assert f.read().split() == ["[PAD]", "O", "B", "I", "X", "[CLS]",
+                                "[SEP]"]
+  # devel.tsv was scored after each of the 2 epochs.
+  with open(out / "eval_history.txt") as f:
+    assert len(f.read().splitlines()) == 1 + 2
+  test_results = read_results(str(out / "test_results.txt"))
+  assert int(test_results["gold_entities"]) == 5
+  assert not [k for k in test_results if k.startswith("entity__")]
 
 
 # ---------------------------------------------------------------- whole runs
