@@ -23,6 +23,7 @@ import time
 
 from absl import app
 from absl import flags
+from absl import logging as absl_logging
 import numpy as np
 import tensorflow as tf
 
@@ -163,6 +164,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
 def main(argv):
   del argv
   tf.get_logger().setLevel("WARNING")
+  absl_logging.set_verbosity(absl_logging.WARNING)
   for name in ("export_dir", "input_file", "output_dir"):
     if not getattr(FLAGS, name):
       sys.stderr.write("predict_saved_model.py: error: --%s is required.\n" %
