@@ -411,6 +411,11 @@ def word_pieces(words, tokenizer):
   return out
 
 
+def default_window_stride(max_seq_length):
+  """Half a window: the stride when none is given."""
+  return max((max_seq_length - 2) // 2, 1)
+
+
 def window_starts(num_pieces, window, stride):
   """Start offsets of the windows covering `num_pieces` pieces.
 

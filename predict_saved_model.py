@@ -72,9 +72,9 @@ class ExportedTagger(object):
       except (ValueError, KeyError, TypeError) as e:
         raise ValueError("%s: expected JSON with do_lower_case and "
                          "max_seq_length (%s)." % (config_path, e))
-    window = self.max_seq_length - 2
     self.window_stride = int(config.get("window_stride") or
-                             max(window // 2, 1))
+                             ner_data.default_window_stride(
+                                 self.max_seq_length))
     self.label_map = ner_data.LabelMap.from_file(
         os.path.join(export_dir, "label_list.txt"))
     self.tokenizer = tokenization.FullTokenizer(

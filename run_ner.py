@@ -709,7 +709,8 @@ def validate_flags_or_throw(values):
         "(%s)." % (v["max_seq_length"], bert_config.max_position_embeddings,
                    config_file))
   window = v["max_seq_length"] - 2
-  stride = v["window_stride"] or max(window // 2, 1)
+  stride = v["window_stride"] or ner_data.default_window_stride(
+      v["max_seq_length"])
   if not 0 < stride <= window:
     raise ValueError("--window_stride must be in [1, max_seq_length - 2 = "
                      "%d], got %d." % (window, stride))
@@ -757,9 +758,7 @@ def validate_flags_or_throw(values):
       use_fp16=v["use_fp16"], use_bf16=v["use_bf16"],
       static_shapes=v["static_shapes"] or v["use_tpu"],
       export_dir=v["export_dir"], input_format=v["input_format"],
-      eval_every_steps=(v["eval_every_steps"] or
-                        (0 if v["eval_every_epochs"] else
-                         v["save_checkpoints_steps"])),
+      eval_every_steps=v["eval_every_steps"],
       eval_every_epochs=v["eval_every_epochs"],
       early_stopping_evals=v["early_stopping_evals"],
       predict_with=v["predict_with"],
@@ -1182,12 +1181,20 @@ class Job(object):
       self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
                            hooks=hooks)
     else:
-      every = s.eval_every_steps or max(1, int(round(
-          s.eval_every_epochs * train_info.num_features /
-          s.train_batch_size)))
       self.train_with_model_selection(train_input_fn, num_train_steps, hooks,
-                                      dev, every)
+                                      dev, self.eval_interval(train_info))
     tf.logging.info("Training took %.1f s", time.time() - start)
+
+  def eval_interval(self, train_info):
+    """Steps between dev scores: --eval_every_steps, else
+    --eval_every_epochs in steps, else --save_checkpoints_steps."""
+    s = self.settings
+    if s.eval_every_steps:
+      return s.eval_every_steps
+    if s.eval_every_epochs:
+      return max(1, int(round(s.eval_every_epochs * train_info.num_features /
+                              s.train_batch_size)))
+    return s.save_checkpoints_steps
 
   def train_with_model_selection(self, train_input_fn, num_train_steps, hooks,
                                  dev, eval_every_steps):

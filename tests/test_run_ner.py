@@ -105,6 +105,14 @@ def tiny_values(model_dir, data_dir, output_dir, **overrides):
   return values(**base)
 
 
+def train_records_info(out):
+  """The info JSON of the training records a run cached in `out`."""
+  (name,) = [p for p in os.listdir(os.path.join(out, "records"))
+             if p.startswith("train.") and p.endswith(".json")]
+  with open(os.path.join(out, "records", name)) as f:
+    return json.load(f)
+
+
 def count_token_lines(path):
   with open(path, encoding="utf-8") as f:
     return sum(1 for line in f if line.strip())
@@ -293,10 +301,7 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   results = run_ner.run(settings)
   # 4 epochs of batch 2 over the training windows (long words of the tiny
   # vocabulary split into many pieces, so sentences take several windows).
-  (info_path,) = [p for p in os.listdir(os.path.join(out, "records"))
-                  if p.startswith("train.") and p.endswith(".json")]
-  with open(os.path.join(out, "records", info_path)) as f:
-    info = json.load(f)
+  info = train_records_info(out)
   assert info["num_examples"] == 3 and info["num_features"] > 3
   planned = -(-info["num_features"] * 4 // 2)
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
@@ -347,10 +352,7 @@ def test_dev_scored_every_epoch(tmp_path, tiny_model_dir, data_dir):
   run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
       tiny_model_dir, data_dir, out, do_predict=False, num_train_epochs=3.0,
       eval_every_epochs=1.0, save_checkpoints_steps=1000)))
-  (info_path,) = [p for p in os.listdir(os.path.join(out, "records"))
-                  if p.startswith("train.") and p.endswith(".json")]
-  with open(os.path.join(out, "records", info_path)) as f:
-    windows = json.load(f)["num_features"]
+  windows = train_records_info(out)["num_features"]
   per_epoch = round(windows / 2)
   planned = -(-windows * 3 // 2)
   with open(os.path.join(out, "eval_history.txt")) as f:
