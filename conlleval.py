@@ -95,37 +95,46 @@ def chunks(tags):
   return out
 
 
-def count_chunks(rows):
-  """Counts chunks over rows of (first_field, gold_tag, predicted_tag).
+class ChunkCounter(object):
+  """Counts chunks row by row, so a corpus of any size is scored in one
+  streaming pass:
 
-  A row whose first field is BOUNDARY separates sentences.
-
-  Returns:
-    ChunkCounts.
+      counter = ChunkCounter()
+      for gold, predicted in sentences:
+        counter.add_sentence(gold, predicted)
+      result = figures(counter.finish())
   """
-  counts = ChunkCounts()
-  in_correct = False
-  last_gold, last_gold_type = "O", ""
-  last_guess, last_guess_type = "O", ""
-  for first, gold_tag, guess_tag in rows:
+
+  def __init__(self):
+    self.counts = ChunkCounts()
+    self._in_correct = False
+    self._last_gold, self._last_gold_type = "O", ""
+    self._last_guess, self._last_guess_type = "O", ""
+
+  def add(self, first, gold_tag, guess_tag):
+    """One row: (first field, gold tag, predicted tag); a first field of
+    BOUNDARY separates sentences."""
+    counts = self.counts
     gold, gold_type = split_tag(gold_tag)
     guess, guess_type = split_tag(guess_tag)
     if first == BOUNDARY:
       guess = "O"
+    last_gold, last_gold_type = self._last_gold, self._last_gold_type
+    last_guess, last_guess_type = self._last_guess, self._last_guess_type
     gold_end = end_of_chunk(last_gold, gold, last_gold_type, gold_type)
     guess_end = end_of_chunk(last_guess, guess, last_guess_type, guess_type)
     gold_start = start_of_chunk(last_gold, gold, last_gold_type, gold_type)
     guess_start = start_of_chunk(last_guess, guess, last_guess_type,
                                  guess_type)
-    if in_correct:
+    if self._in_correct:
       if gold_end and guess_end and last_guess_type == last_gold_type:
-        in_correct = False
+        self._in_correct = False
         counts.correct_chunks += 1
         counts.correct_by_type[last_gold_type] += 1
       elif gold_end != guess_end or guess_type != gold_type:
-        in_correct = False
+        self._in_correct = False
     if gold_start and guess_start and guess_type == gold_type:
-      in_correct = True
+      self._in_correct = True
     if gold_start:
       counts.gold_chunks += 1
       counts.gold_by_type[gold_type] += 1
@@ -136,12 +145,36 @@ def count_chunks(rows):
       if gold == guess and gold_type == guess_type:
         counts.correct_tags += 1
       counts.tokens += 1
-    last_gold, last_gold_type = gold, gold_type
-    last_guess, last_guess_type = guess, guess_type
-  if in_correct:
-    counts.correct_chunks += 1
-    counts.correct_by_type[last_gold_type] += 1
-  return counts
+    self._last_gold, self._last_gold_type = gold, gold_type
+    self._last_guess, self._last_guess_type = guess, guess_type
+
+  def add_sentence(self, gold_tags, predicted_tags):
+    """One sentence's gold and predicted tags, then a boundary."""
+    for gold, predicted in zip(gold_tags, predicted_tags):
+      self.add("w", gold, predicted)
+    self.add(BOUNDARY, "O", "O")
+
+  def finish(self):
+    """The ChunkCounts, closing a chunk still open at the end."""
+    if self._in_correct:
+      self._in_correct = False
+      self.counts.correct_chunks += 1
+      self.counts.correct_by_type[self._last_gold_type] += 1
+    return self.counts
+
+
+def count_chunks(rows):
+  """Counts chunks over rows of (first_field, gold_tag, predicted_tag).
+
+  A row whose first field is BOUNDARY separates sentences.
+
+  Returns:
+    ChunkCounts.
+  """
+  counter = ChunkCounter()
+  for row in rows:
+    counter.add(*row)
+  return counter.finish()
 
 
 def parse_lines(lines, delimiter=None, raw=False, otag="O"):
@@ -254,12 +287,12 @@ def evaluate(lines, delimiter=None, raw=False, otag="O"):
 
 
 def evaluate_sentences(gold_sentences, predicted_sentences):
-  """Scores lists (one per sentence) of gold and predicted tag lists."""
-  rows = []
+  """Scores iterables (one item per sentence) of gold and predicted tag
+  lists."""
+  counter = ChunkCounter()
   for gold, predicted in zip(gold_sentences, predicted_sentences):
-    rows.extend(("w", g, p) for g, p in zip(gold, predicted))
-    rows.append((BOUNDARY, "O", "O"))
-  return figures(count_chunks(rows))
+    counter.add_sentence(gold, predicted)
+  return figures(counter.finish())
 
 
 def report(result):

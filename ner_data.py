@@ -10,12 +10,14 @@ each word is predicted from the window where it has the most context.
 import collections
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+import progress
 import tokenization
 
 # Label ids, in this order: [PAD] = 0, then the data's own labels (from the
@@ -33,7 +35,7 @@ DOCSTART = "-DOCSTART-"
 NO_WORD = -1
 
 # Bumped whenever the records' contents change, so old caches are rebuilt.
-RECORD_FORMAT_VERSION = 1
+RECORD_FORMAT_VERSION = 2
 
 SPLIT_FILE_NAMES = collections.OrderedDict([
     ("train", ("train.tsv", "train.txt", "train.conll", "train.iob2",
@@ -49,18 +51,23 @@ _COLUMN_SPLIT_RE = re.compile(r"[ \t]+")
 class InputExample(object):
   """One sentence: its words and, when the file has them, their labels."""
 
-  def __init__(self, guid, words, labels=None, line_number=None):
+  def __init__(self, guid, words, labels=None, line_number=None, text=None,
+               offsets=None):
     """
     Args:
       guid: str, unique id such as "train-12".
       words: list of str.
       labels: list of str (one per word) or None for unlabelled text.
       line_number: int, line of the first word in its file (1-based).
+      text: for plain-text input, the line the words come from.
+      offsets: for plain-text input, per word (start, end) in `text`.
     """
     self.guid = guid
     self.words = words
     self.labels = labels
     self.line_number = line_number
+    self.text = text
+    self.offsets = offsets
 
   def __repr__(self):
     return "InputExample(%s, %r, %r)" % (self.guid, self.words, self.labels)
@@ -73,7 +80,7 @@ class InputFeatures(object):
   """
 
   def __init__(self, input_ids, segment_ids, label_ids, label_weights,
-               word_ids, example_index, feature_index):
+               word_ids, example_index):
     """
     Args:
       input_ids: list of int, WordPiece ids.
@@ -86,7 +93,6 @@ class InputFeatures(object):
       word_ids: list of int, the index in the sentence of the word this
         position predicts, or NO_WORD (-1).
       example_index: int, index of the sentence in its file.
-      feature_index: int, index of this window among all windows of the file.
     """
     self.input_ids = input_ids
     self.segment_ids = segment_ids
@@ -94,7 +100,6 @@ class InputFeatures(object):
     self.label_weights = label_weights
     self.word_ids = word_ids
     self.example_index = example_index
-    self.feature_index = feature_index
 
 
 class LabelMap(object):
@@ -132,14 +137,14 @@ class LabelMap(object):
             if l != OUTSIDE_LABEL]
 
   @classmethod
+  def from_labels(cls, labels):
+    """The given data labels: "O" first if present, the rest sorted."""
+    return cls(sorted(set(labels), key=lambda l: (l != OUTSIDE_LABEL, l)))
+
+  @classmethod
   def from_examples(cls, examples):
     """The labels of the examples: "O" first if present, the rest sorted."""
-    seen = set()
-    for example in examples:
-      if example.labels:
-        seen.update(example.labels)
-    ordered = sorted(seen, key=lambda l: (l != OUTSIDE_LABEL, l))
-    return cls(ordered)
+    return cls.from_labels(summarize(examples).label_counts)
 
   @classmethod
   def from_file(cls, path):
@@ -180,16 +185,57 @@ def _temporary_name(path):
   return "%s.tmp-%d" % (path, os.getpid())
 
 
+class AtomicTextFile(object):
+  """A text file written whole or not at all: lines go to a temporary name,
+  renamed into place when the `with` block ends without an error (and
+  removed when it raises).
+
+      with AtomicTextFile("out/test_predictions.txt") as f:
+        for ...:
+          f.write(line)
+  """
+
+  def __init__(self, path):
+    self.path = path
+    self.tmp = _temporary_name(path)
+    self._file = None
+
+  def __enter__(self):
+    self._file = tf.io.gfile.GFile(self.tmp, "w")
+    return self._file
+
+  def __exit__(self, exc_type, exc_value, traceback):
+    self._file.close()
+    if exc_type is None:
+      tf.io.gfile.rename(self.tmp, self.path, overwrite=True)
+    elif tf.io.gfile.exists(self.tmp):
+      tf.io.gfile.remove(self.tmp)
+    return False
+
+
+def _written_by_live_process(path):
+  """Whether `path` is another live process's temporary file (a worker of
+  the same job writing beside this one)."""
+  match = re.search(r"\.tmp-(\d+)$", path)
+  if not match or int(match.group(1)) == os.getpid():
+    return False
+  try:
+    os.kill(int(match.group(1)), 0)
+  except ProcessLookupError:
+    return False
+  except OSError:
+    return True
+  return True
+
+
 def atomic_write_text(path, text):
   """Writes a file under a temporary name, then renames it into place."""
-  tmp = _temporary_name(path)
-  with tf.io.gfile.GFile(tmp, "w") as f:
+  with AtomicTextFile(path) as f:
     f.write(text)
-  tf.io.gfile.rename(tmp, path, overwrite=True)
 
 
-def read_conll(path, split="data", require_labels=False):
-  """Reads a CoNLL-style file into InputExamples.
+def iter_conll(path, split="data", require_labels=False):
+  """Streams a CoNLL-style file as InputExamples, one sentence at a time.
 
   One token per line: the word in the first column and the tag in the last,
   columns separated by tabs or spaces; blank lines end a sentence;
@@ -212,40 +258,36 @@ def read_conll(path, split="data", require_labels=False):
     split: prefix of the examples' guids.
     require_labels: raise if the file has no tag column (training data).
 
-  Returns:
-    list of InputExample.
+  Yields:
+    InputExample, in file order.
 
   Raises:
     ValueError: naming the file, line and text, for a missing or empty file,
       bytes that are not UTF-8, a token line whose column count differs from
       the file's first token line, or (with require_labels) no tag column.
   """
-  lines = tokenization.read_utf8_lines(path, "%s file" % split)
-  examples = []
   words, labels = [], []
   first_line = None
   num_columns = None
   columns_line = None
-
-  def flush():
-    if words:
-      examples.append(InputExample(
-          "%s-%d" % (split, len(examples)), list(words),
-          list(labels) if num_columns > 1 else None, first_line))
-      del words[:]
-      del labels[:]
-
-  for number, line in enumerate(lines, 1):
+  count = 0
+  for number, line in tokenization.iter_utf8_lines(path, "%s file" % split):
     stripped = line.strip(" \t")
-    if not stripped.strip():
-      flush()
-      continue
-    fields = _COLUMN_SPLIT_RE.split(stripped)
-    if fields[0] == DOCSTART:
-      flush()
+    fields = _COLUMN_SPLIT_RE.split(stripped) if stripped.strip() else None
+    if not fields or fields[0] == DOCSTART:
+      if words:
+        yield InputExample("%s-%d" % (split, count), words,
+                           labels if num_columns > 1 else None, first_line)
+        count += 1
+        words, labels = [], []
       continue
     if num_columns is None:
       num_columns, columns_line = len(fields), number
+      if require_labels and num_columns < 2:
+        raise ValueError(
+            "%s, line %d: the %s file has one column (%r), so its tag column "
+            "holds no labels. Training needs 'word<TAB>tag' lines." %
+            (path, columns_line, split, line))
     elif len(fields) != num_columns:
       raise ValueError(
           "%s, line %d: %d column(s) in %r, but the file's first token line "
@@ -261,36 +303,56 @@ def read_conll(path, split="data", require_labels=False):
     raise ValueError("The %s file %s holds no sentences: expected one token "
                      "per line, a blank line between sentences." %
                      (split, path))
-  flush()
-  if require_labels and num_columns < 2:
-    raise ValueError(
-        "%s, line %d: the %s file has one column (%r), so its tag column "
-        "holds no labels. Training needs 'word<TAB>tag' lines." %
-        (path, columns_line, split, lines[columns_line - 1]))
-  return examples
+  if words:
+    yield InputExample("%s-%d" % (split, count), words,
+                       labels if num_columns > 1 else None, first_line)
 
 
-def read_text(path, split="test"):
-  """Reads plain text, one sentence or paragraph per line, into examples.
+def read_conll(path, split="data", require_labels=False):
+  """`iter_conll` as a list of InputExamples."""
+  return list(iter_conll(path, split, require_labels))
+
+
+def text_example(line, index, line_number=None, split="test"):
+  """The InputExample of one line of plain text, with its words' offsets.
 
   Words are split as BERT's BasicTokenizer splits them (whitespace, then
   every punctuation character), keeping case and each word's character
   offsets in its line.
+  """
+  words = tokenization.split_words(line)
+  return InputExample("%s-%d" % (split, index), [w for w, _, _ in words],
+                      None, line_number, text=line,
+                      offsets=[(start, end) for _, start, end in words])
+
+
+def iter_text(path, split="test"):
+  """Streams plain text, one sentence or paragraph per line, as examples
+  with `text` and `offsets` set (see `text_example`); an empty line gives
+  an example without words.
+
+  Raises:
+    ValueError: for a missing file, bytes that are not UTF-8, or (at the
+      end) a file without any word.
+  """
+  any_words = False
+  for number, line in tokenization.iter_utf8_lines(path, "%s file" % split):
+    example = text_example(line, number - 1, number, split)
+    any_words = any_words or bool(example.words)
+    yield example
+  if not any_words:
+    raise ValueError("The %s file %s holds no words." % (split, path))
+
+
+def read_text(path, split="test"):
+  """Reads plain text into examples (see `iter_text`).
 
   Returns:
     (examples without labels, offsets: per line a list of (start, end),
      lines: the input lines).
   """
-  lines = tokenization.read_utf8_lines(path, "%s file" % split)
-  examples, offsets = [], []
-  for number, line in enumerate(lines, 1):
-    words = tokenization.split_words(line)
-    examples.append(InputExample("%s-%d" % (split, number - 1),
-                                 [w for w, _, _ in words], None, number))
-    offsets.append([(start, end) for _, start, end in words])
-  if not any(e.words for e in examples):
-    raise ValueError("The %s file %s holds no words." % (split, path))
-  return examples, offsets, lines
+  examples = list(iter_text(path, split))
+  return examples, [e.offsets for e in examples], [e.text for e in examples]
 
 
 def entity_spans(line, offsets, labels):
@@ -308,14 +370,42 @@ def entity_spans(line, offsets, labels):
   return spans
 
 
+def entities_json_line(line, offsets, labels):
+  """One JSON line: {"text", "entities": entity_spans}."""
+  return json.dumps(
+      {"text": line, "entities": entity_spans(line, offsets, labels)},
+      ensure_ascii=False) + "\n"
+
+
 def format_entities_jsonl(lines, offsets, predicted_labels):
   """JSON Lines, one per input line: {"text", "entities": entity_spans}."""
-  out = []
-  for line, line_offsets, labels in zip(lines, offsets, predicted_labels):
-    out.append(json.dumps(
-        {"text": line, "entities": entity_spans(line, line_offsets, labels)},
-        ensure_ascii=False) + "\n")
-  return "".join(out)
+  return "".join(entities_json_line(line, line_offsets, labels)
+                 for line, line_offsets, labels in zip(lines, offsets,
+                                                       predicted_labels))
+
+
+SplitSummary = collections.namedtuple(
+    "SplitSummary", ["num_examples", "num_words", "has_gold", "label_counts"])
+
+
+def summarize(examples):
+  """Counts a stream of examples in one pass (reading the whole file, so a
+  bad line fails before any slow work).
+
+  Returns:
+    SplitSummary: num_examples, num_words, has_gold (the examples carry
+    labels), label_counts (collections.Counter of gold labels).
+  """
+  num_examples = num_words = 0
+  has_gold = False
+  label_counts = collections.Counter()
+  for example in examples:
+    num_examples += 1
+    num_words += len(example.words)
+    if example.labels is not None:
+      has_gold = True
+      label_counts.update(example.labels)
+  return SplitSummary(num_examples, num_words, has_gold, label_counts)
 
 
 def find_split_file(data_dir, split):
@@ -342,18 +432,23 @@ class DataProcessor(object):
   def __init__(self, train_file=None, dev_file=None, test_file=None):
     self.files = {"train": train_file, "dev": dev_file, "test": test_file}
 
-  def _examples(self, split, require_labels=False):
+  def iter_examples(self, split):
+    """Streams a split's examples (see `iter_conll`); the training file must
+    have a tag column."""
     path = self.files[split]
     if not path:
       raise ValueError("No %s file was given." % split)
-    examples = read_conll(path, split, require_labels=require_labels)
+    return iter_conll(path, split, require_labels=split == "train")
+
+  def _examples(self, split):
+    examples = list(self.iter_examples(split))
     tf.logging.info("%s: %d sentences, %d words (%s)", split, len(examples),
-                    sum(len(e.words) for e in examples), path)
+                    sum(len(e.words) for e in examples), self.files[split])
     return examples
 
   def get_train_examples(self):
     """Training examples; the file must have a tag column."""
-    return self._examples("train", require_labels=True)
+    return self._examples("train")
 
   def get_dev_examples(self):
     return self._examples("dev")
@@ -372,23 +467,23 @@ class DataProcessor(object):
     return LabelMap.from_examples(train_examples)
 
 
-def count_unknown_labels(examples, label_map):
-  """Counts the gold labels that the label map cannot predict."""
-  counts = collections.Counter()
-  for example in examples:
-    for label in example.labels or ():
-      if label not in label_map.label_to_id:
-        counts[label] += 1
-  return counts
+def count_unknown_labels(label_counts, label_map):
+  """The gold labels (label -> count) that the label map cannot predict."""
+  return collections.Counter({label: count
+                              for label, count in label_counts.items()
+                              if label not in label_map.label_to_id})
 
 
-def warn_unknown_labels(examples, label_map, path):
+def warn_unknown_labels(label_counts, label_map, path):
   """Logs once the labels of `path` that training never saw, with counts.
 
   Such words keep their gold label for scoring and still get a prediction;
   they cannot be predicted right and weigh 0 in the loss.
+
+  Args:
+    label_counts: gold label -> count, such as `summarize(...).label_counts`.
   """
-  counts = count_unknown_labels(examples, label_map)
+  counts = count_unknown_labels(label_counts, label_map)
   if counts:
     tf.logging.warning(
         "%s holds label(s) the training data never had; they are scored as "
@@ -444,8 +539,8 @@ def best_window(position, starts, window):
   return best
 
 
-def convert_example(example, example_index, first_feature_index, label_map,
-                    tokenizer, max_seq_length, stride, pieces=None):
+def convert_example(example, example_index, label_map, tokenizer,
+                    max_seq_length, stride):
   """Turns a sentence into one or more windows of InputFeatures.
 
   Example: "Familial breast cancer" with labels O B-Disease I-Disease, and
@@ -463,19 +558,16 @@ def convert_example(example, example_index, first_feature_index, label_map,
   Args:
     example: InputExample.
     example_index: int, its index in the file.
-    first_feature_index: int, feature_index of its first window.
     label_map: LabelMap.
     tokenizer: tokenization.FullTokenizer.
     max_seq_length: int, positions per window including [CLS] and [SEP].
     stride: int, pieces between the starts of consecutive windows.
-    pieces: optional precomputed `word_pieces(example.words, tokenizer)`.
 
   Returns:
     list of InputFeatures.
   """
   window = max_seq_length - 2
-  if pieces is None:
-    pieces = word_pieces(example.words, tokenizer)
+  pieces = word_pieces(example.words, tokenizer)
   piece_ids, piece_words, piece_first = [], [], []
   for word_index, ids in enumerate(pieces):
     for k, piece in enumerate(ids):
@@ -522,24 +614,21 @@ def convert_example(example, example_index, first_feature_index, label_map,
     features.append(InputFeatures(
         input_ids=input_ids, segment_ids=[0] * len(input_ids),
         label_ids=label_ids, label_weights=weights, word_ids=word_ids,
-        example_index=example_index,
-        feature_index=first_feature_index + len(features)))
+        example_index=example_index))
   return features
 
 
-def convert_examples(examples, label_map, tokenizer, max_seq_length, stride,
-                     log_every=5000):
-  """Converts every example; logs progress on large files.
+def convert_examples(examples, label_map, tokenizer, max_seq_length, stride):
+  """Converts every example (an in-memory list; large files go through
+  `prepare_records`, which streams).
 
   Returns:
     list of InputFeatures, in example order.
   """
   features = []
   for index, example in enumerate(examples):
-    if log_every and index and index % log_every == 0:
-      tf.logging.info("Converted %d of %d sentences", index, len(examples))
-    features.extend(convert_example(example, index, len(features), label_map,
-                                    tokenizer, max_seq_length, stride))
+    features.extend(convert_example(example, index, label_map, tokenizer,
+                                    max_seq_length, stride))
   return features
 
 
@@ -553,11 +642,16 @@ FEATURE_SPEC = collections.OrderedDict([
     ("label_weights", "sequence"),
     ("word_ids", "sequence"),
     ("example_index", "scalar"),
-    ("feature_index", "scalar"),
 ])
 # Padding values in batches; input_mask is derived (1 on real positions).
-PADDING_VALUES = {"word_ids": NO_WORD, "example_index": -1,
-                  "feature_index": -1}
+PADDING_VALUES = {"word_ids": NO_WORD, "example_index": -1}
+
+# Sentences per TFRecord shard. Eval and predict records are sorted by
+# length within a shard, so this also bounds what prediction holds in memory
+# while putting sentences back in order.
+DEFAULT_SHARD_SENTENCES = 20000
+# Sentences per conversion task handed to a worker process.
+CONVERT_TASK_SENTENCES = 1000
 
 
 def feature_to_example_proto(feature):
@@ -597,17 +691,19 @@ def parse_record(record):
   return out
 
 
-def read_tfrecord(path):
-  """Reads records back as InputFeatures (for tests and tools)."""
+def read_tfrecord(paths):
+  """Reads records (one file or a list of shards) back as InputFeatures
+  (for tests and tools)."""
   features = []
-  for record in tf.io.tf_record_iterator(path):
-    proto = tf.train.Example.FromString(record)
-    values = {name: list(proto.features.feature[name].int64_list.value)
-              for name in FEATURE_SPEC}
-    for name, kind in FEATURE_SPEC.items():
-      if kind == "scalar":
-        values[name] = values[name][0]
-    features.append(InputFeatures(**values))
+  for path in [paths] if isinstance(paths, str) else paths:
+    for record in tf.io.tf_record_iterator(path):
+      proto = tf.train.Example.FromString(record)
+      values = {name: list(proto.features.feature[name].int64_list.value)
+                for name in FEATURE_SPEC}
+      for name, kind in FEATURE_SPEC.items():
+        if kind == "scalar":
+          values[name] = values[name][0]
+      features.append(InputFeatures(**values))
   return features
 
 
@@ -623,7 +719,8 @@ def _file_digest(path):
 
 
 def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
-                        stride, label_map, sort_by_length=False):
+                        stride, label_map, sort_by_length=False,
+                        shard_sentences=DEFAULT_SHARD_SENTENCES):
   """Hash of everything the records of a file depend on."""
   key = {
       "format": RECORD_FORMAT_VERSION,
@@ -634,55 +731,207 @@ def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
       "stride": int(stride),
       "labels": label_map.labels,
       "sorted": bool(sort_by_length),
+      "shard_sentences": int(shard_sentences),
   }
   return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 RecordsInfo = collections.namedtuple(
-    "RecordsInfo", ["path", "num_examples", "num_features", "num_words",
-                    "num_pieces"])
+    "RecordsInfo", ["path", "files", "num_examples", "num_features",
+                    "num_words", "num_pieces"])
+
+
+def shard_name(prefix, index, num_shards):
+  """"train.<fingerprint>-00003-of-00012"."""
+  return "%s-%05d-of-%05d" % (prefix, index, num_shards)
+
+
+# What conversion workers share; set before the pool forks, so the tokenizer
+# and label map are inherited rather than pickled for every task.
+_CONVERT_SETTINGS = {}
+
+
+def _convert_task(task):
+  """Converts one task of (example_index, InputExample) pairs.
+
+  Returns:
+    (records: list of (length, serialized tf.Example), num_examples,
+     num_words).
+  """
+  s = _CONVERT_SETTINGS
+  records, num_words = [], 0
+  for index, example in task:
+    num_words += len(example.words)
+    for feature in convert_example(example, index, s["label_map"],
+                                   s["tokenizer"], s["max_seq_length"],
+                                   s["stride"]):
+      records.append((len(feature.input_ids),
+                      feature_to_example_proto(feature).SerializeToString()))
+  return records, len(task), num_words
+
+
+def _tasks(examples, shard_sentences, task_sentences):
+  """Groups examples into (shard index, [(example_index, example)]) tasks
+  that never straddle two shards."""
+  task, shard = [], 0
+  for index, example in enumerate(examples):
+    task.append((index, example))
+    last_of_shard = (index + 1) % shard_sentences == 0
+    if len(task) == task_sentences or last_of_shard:
+      yield shard, task
+      task = []
+    if last_of_shard:
+      shard += 1
+  if task:
+    yield shard, task
+
+
+def _converted(tasks, processes):
+  """Yields (shard, _convert_task result) in task order, converting in
+  `processes` worker processes with a bounded number of tasks in flight."""
+  if processes <= 1:
+    for shard, task in tasks:
+      yield shard, _convert_task(task)
+    return
+  # Fork: the workers inherit _CONVERT_SETTINGS and need no TensorFlow
+  # start-up of their own; they only tokenize and serialize protos.
+  context = multiprocessing.get_context("fork")
+  pending = collections.deque()
+  with context.Pool(processes) as pool:
+    for shard, task in tasks:
+      pending.append((shard, pool.apply_async(_convert_task, (task,))))
+      if len(pending) >= 2 * processes:
+        shard_index, result = pending.popleft()
+        yield shard_index, result.get()
+    while pending:
+      shard_index, result = pending.popleft()
+      yield shard_index, result.get()
+
+
+def write_record_shards(examples, prefix, label_map, tokenizer,
+                        max_seq_length, stride, sort_by_length=False,
+                        shard_sentences=DEFAULT_SHARD_SENTENCES, processes=1,
+                        total=None):
+  """Converts a stream of examples into TFRecord shards, in flat memory.
+
+  Shard k holds the windows of sentences [k * shard_sentences,
+  (k + 1) * shard_sentences), in example order, or with sort_by_length
+  shortest first (stable), so that predict batches carry little padding.
+  Each shard is written under a temporary name; all are renamed to
+  `shard_name(prefix, k, n)` once the last one is whole, so a killed run
+  leaves no shard that looks finished.
+
+  Args:
+    examples: iterable of InputExample.
+    prefix: path prefix of the shards.
+    processes: worker processes that tokenize (1: this process only).
+    total: the number of examples, for progress lines; None if unknown.
+
+  Returns:
+    RecordsInfo (path: the shards' glob pattern).
+  """
+  _CONVERT_SETTINGS.update(label_map=label_map, tokenizer=tokenizer,
+                           max_seq_length=max_seq_length, stride=stride)
+  task_sentences = min(CONVERT_TASK_SENTENCES, shard_sentences)
+  progress_log = progress.Progress("Converted", "sentences", total)
+  temporary = []
+  counts = collections.Counter()
+  current, records = None, []
+
+  def flush():
+    if sort_by_length:
+      records.sort(key=lambda r: r[0])
+    tmp = _temporary_name("%s-%05d" % (prefix, len(temporary)))
+    with tf.io.TFRecordWriter(tmp) as writer:
+      for _, record in records:
+        writer.write(record)
+    temporary.append(tmp)
+    del records[:]
+
+  try:
+    for shard, (task_records, num_examples, num_words) in _converted(
+        _tasks(examples, shard_sentences, task_sentences), processes):
+      if shard != current and current is not None:
+        flush()
+      current = shard
+      records.extend(task_records)
+      counts["examples"] += num_examples
+      counts["words"] += num_words
+      counts["features"] += len(task_records)
+      counts["pieces"] += sum(length for length, _ in task_records)
+      progress_log.add(num_examples)
+    if records or not temporary:
+      flush()
+  except BaseException:
+    for tmp in temporary:
+      if tf.io.gfile.exists(tmp):
+        tf.io.gfile.remove(tmp)
+    raise
+  finally:
+    _CONVERT_SETTINGS.clear()
+  progress_log.done()
+  files = []
+  for index, tmp in enumerate(temporary):
+    files.append(shard_name(prefix, index, len(temporary)))
+    tf.io.gfile.rename(tmp, files[-1], overwrite=True)
+  return RecordsInfo(
+      path="%s-*-of-%05d" % (prefix, len(files)), files=files,
+      num_examples=counts["examples"], num_features=counts["features"],
+      num_words=counts["words"], num_pieces=counts["pieces"])
 
 
 def prepare_records(examples, input_file, split, records_dir, tokenizer,
                     vocab_file, label_map, max_seq_length, stride,
-                    sort_by_length=False):
-  """Writes the split's TFRecord once; reuses it while its inputs are unchanged.
+                    sort_by_length=False,
+                    shard_sentences=DEFAULT_SHARD_SENTENCES, processes=1,
+                    total=None):
+  """Writes the split's TFRecord shards once; reuses them while their inputs
+  are unchanged.
 
-  The file is named after a fingerprint of the input file, vocabulary,
-  case, max_seq_length, stride and labels, so any change rebuilds it.
-  With sort_by_length (eval and predict), windows are stored shortest first
-  so that batches carry little padding; feature_index keeps the order.
+  The shards are named after a fingerprint of the input file, vocabulary,
+  case, max_seq_length, stride, labels and shard size, so any change
+  rebuilds them: `records_dir/<split>.<fingerprint>-00000-of-000NN`, with
+  `<split>.<fingerprint>.json` (the RecordsInfo) written last: shards
+  without it, or missing one of its files, are rebuilt.
+
+  Args:
+    examples: iterable of InputExample (read only when the records are
+      built, so a generator costs nothing when they are reused).
+    sort_by_length: eval and predict: shortest first within each shard.
+    processes: worker processes for the conversion.
+    total: the number of examples, for progress lines.
 
   Returns:
     RecordsInfo.
   """
   fingerprint = records_fingerprint(input_file, vocab_file,
                                     tokenizer.do_lower_case, max_seq_length,
-                                    stride, label_map, sort_by_length)[:16]
-  path = os.path.join(records_dir, "%s.%s.tf_record" % (split, fingerprint))
-  info_path = path + ".json"
-  if tf.io.gfile.exists(path) and tf.io.gfile.exists(info_path):
+                                    stride, label_map, sort_by_length,
+                                    shard_sentences)[:16]
+  prefix = os.path.join(records_dir, "%s.%s" % (split, fingerprint))
+  info_path = prefix + ".json"
+  if tf.io.gfile.exists(info_path):
     with tf.io.gfile.GFile(info_path) as f:
-      info = RecordsInfo(**json.load(f))
-    tf.logging.info("Reusing %s (%d windows of %d sentences)", path,
-                    info.num_features, info.num_examples)
-    return info
+      try:
+        info = RecordsInfo(**json.load(f))
+      except (TypeError, ValueError):
+        info = None
+    if info and all(tf.io.gfile.exists(p) for p in info.files):
+      tf.logging.info("Reusing %s (%d windows of %d sentences)", info.path,
+                      info.num_features, info.num_examples)
+      return info
   tf.io.gfile.makedirs(records_dir)
-  for old in tf.io.gfile.glob(os.path.join(records_dir,
-                                           "%s.*.tf_record*" % split)):
-    tf.io.gfile.remove(old)
-  tf.logging.info("Converting %d sentences of %s", len(examples), input_file)
-  features = convert_examples(examples, label_map, tokenizer, max_seq_length,
-                              stride)
-  write_tfrecord(sort_records_by_length(features) if sort_by_length else
-                 features, path)
-  info = RecordsInfo(
-      path=path, num_examples=len(examples), num_features=len(features),
-      num_words=sum(len(e.words) for e in examples),
-      num_pieces=sum(len(f.input_ids) for f in features))
+  for old in tf.io.gfile.glob(os.path.join(records_dir, "%s.*" % split)):
+    if not _written_by_live_process(old):
+      tf.io.gfile.remove(old)
+  tf.logging.info("Converting %s with %d process(es)", input_file, processes)
+  info = write_record_shards(examples, prefix, label_map, tokenizer,
+                             max_seq_length, stride, sort_by_length,
+                             shard_sentences, processes, total)
   atomic_write_text(info_path, json.dumps(info._asdict(), indent=1))
-  tf.logging.info("Wrote %s: %d windows of %d sentences", path,
-                  info.num_features, info.num_examples)
+  tf.logging.info("Wrote %s: %d windows of %d sentences in %d shard(s)",
+                  info.path, info.num_features, info.num_examples,
+                  len(info.files))
   return info
 
 
@@ -718,7 +967,9 @@ def input_fn_builder(input_file, is_training, max_seq_length, static_shapes,
   """Returns an `input_fn(params)` for the estimator.
 
   Args:
-    input_file: TFRecord path.
+    input_file: TFRecord path, or a list of shards (RecordsInfo.files):
+      read in order for eval and predict; for training, read interleaved
+      in a shuffled order, so that hosts and workers read in parallel.
     is_training: shuffle and repeat.
     max_seq_length: int.
     static_shapes: True on TPU: every batch is [batch_size, max_seq_length]
@@ -735,7 +986,15 @@ def input_fn_builder(input_file, is_training, max_seq_length, static_shapes,
 
   def input_fn(params):
     batch_size = params["batch_size"]
-    dataset = tf.data.TFRecordDataset(input_file)
+    files = [input_file] if isinstance(input_file, str) else list(input_file)
+    if is_training and len(files) > 1:
+      dataset = tf.data.Dataset.from_tensor_slices(files).shuffle(
+          len(files), seed=seed, reshuffle_each_iteration=True)
+      dataset = dataset.interleave(
+          tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+          num_parallel_calls=tf.data.experimental.AUTOTUNE)
+    else:
+      dataset = tf.data.TFRecordDataset(files)
     if is_training:
       buffer = shuffle_buffer or min(num_records or 10000, 200000)
       dataset = dataset.shuffle(buffer_size=max(buffer, 1), seed=seed,
@@ -778,56 +1037,102 @@ def input_fn_builder(input_file, is_training, max_seq_length, static_shapes,
 
 
 def sort_records_by_length(features):
-  """Orders windows by length, so predict batches carry little padding.
-
-  The feature_index keeps the way back to the original order.
-  """
+  """Orders windows by length (stably), so predict batches carry little
+  padding; each window's example_index and word_ids lead back to its words."""
   return sorted(features, key=lambda f: len(f.input_ids))
 
 
-def predictions_to_word_labels(examples, predictions, label_map):
-  """Reassembles one predicted label per input word, in order.
+def iter_word_labels(examples, predictions, label_map, score_key=None):
+  """Puts predicted windows back together: one label per word, in order.
+
+  Streams: each example is yielded as soon as all its words are predicted,
+  and predictions that arrive early wait in a buffer. Records sorted by
+  length within bounded shards keep that buffer to about one shard.
 
   Args:
-    examples: the InputExamples the records were made from.
+    examples: iterable of the InputExamples the records were made from, in
+      file order.
     predictions: iterable of dicts with "example_index" (int, -1 for padding
       examples), "word_ids" (int array [seq_length]) and "predicted_ids"
-      (int array [seq_length]), one per window, in any order.
+      (int array [seq_length]), one per window.
     label_map: LabelMap.
+    score_key: optional key of the predictions holding a float array
+      [seq_length] (such as the predicted label's probability).
 
-  Returns:
-    list (one per example) of lists of label strings (one per word).
+  Yields:
+    (example, list of label strings, one per word), or with score_key
+    (example, labels, list of the words' scores).
+
+  Raises:
+    AssertionError: a word predicted twice or never.
   """
-  out = [[None] * len(e.words) for e in examples]
+  predictions = iter(predictions)
+  pending = {}  # example_index -> {word index: label}
+  index = -1
+  for index, example in enumerate(examples):
+    labels = pending.pop(index, {})
+    while len(labels) < len(example.words):
+      try:
+        prediction = next(predictions)
+      except StopIteration:
+        missing = min(set(range(len(example.words))) - set(labels))
+        raise AssertionError("Sentence %s: word %d got no prediction." %
+                             (example.guid, missing))
+      example_index = int(prediction["example_index"])
+      if example_index < 0:
+        continue
+      if example_index < index:
+        raise AssertionError("Sentence %d predicted after it was complete." %
+                             example_index)
+      target = (labels if example_index == index else
+                pending.setdefault(example_index, {}))
+      word_ids = np.asarray(prediction["word_ids"])
+      predicted = np.asarray(prediction["predicted_ids"])
+      for position in np.nonzero(word_ids >= 0)[0]:
+        word = int(word_ids[position])
+        if word in target:
+          raise AssertionError("Word %d of sentence %d predicted twice." %
+                               (word, example_index))
+        target[word] = (label_map.labels[int(predicted[position])],
+                        float(prediction[score_key][position])
+                        if score_key else None)
+    if len(labels) > len(example.words):
+      raise AssertionError("Sentence %s: %d words, %d predicted." %
+                           (example.guid, len(example.words), len(labels)))
+    words = [labels[w] for w in range(len(example.words))]
+    if score_key:
+      yield example, [l for l, _ in words], [s for _, s in words]
+    else:
+      yield example, [l for l, _ in words]
   for prediction in predictions:
-    example_index = int(prediction["example_index"])
-    if example_index < 0:
-      continue
-    word_ids = np.asarray(prediction["word_ids"])
-    predicted = np.asarray(prediction["predicted_ids"])
-    labels = out[example_index]
-    for position in np.nonzero(word_ids >= 0)[0]:
-      word = int(word_ids[position])
-      if labels[word] is not None:
-        raise AssertionError("Word %d of sentence %d predicted twice." %
-                             (word, example_index))
-      labels[word] = label_map.labels[int(predicted[position])]
-  for example, labels in zip(examples, out):
-    if None in labels:
-      raise AssertionError("Sentence %s: word %d got no prediction." %
-                           (example.guid, labels.index(None)))
-  return out
+    if int(prediction["example_index"]) > index:
+      raise AssertionError("A prediction for sentence %d, beyond the %d "
+                           "sentences read." % (prediction["example_index"],
+                                                index + 1))
+  if pending:
+    raise AssertionError("Predictions for sentence(s) %s, beyond the %d "
+                         "sentences read." % (sorted(pending), index + 1))
+
+
+def predictions_to_word_labels(examples, predictions, label_map):
+  """`iter_word_labels` as a list (one per example) of label lists."""
+  return [labels for _, labels in
+          iter_word_labels(examples, predictions, label_map)]
+
+
+def conll_lines(example, predicted):
+  """One sentence as CoNLL text: "word gold pred" (or "word pred" without
+  gold) per word, then a blank line."""
+  if example.labels is not None:
+    lines = ["%s %s %s\n" % row for row in zip(example.words, example.labels,
+                                                predicted)]
+  else:
+    lines = ["%s %s\n" % row for row in zip(example.words, predicted)]
+  lines.append("\n")
+  return "".join(lines)
 
 
 def format_conll(examples, predicted_labels):
-  """CoNLL text: "word gold pred" (or "word pred" without gold) per word."""
-  lines = []
-  for example, predicted in zip(examples, predicted_labels):
-    for index, word in enumerate(example.words):
-      if example.labels is not None:
-        lines.append("%s %s %s\n" % (word, example.labels[index],
-                                     predicted[index]))
-      else:
-        lines.append("%s %s\n" % (word, predicted[index]))
-    lines.append("\n")
-  return "".join(lines)
+  """CoNLL text of whole lists (see `conll_lines`)."""
+  return "".join(conll_lines(example, predicted) for example, predicted
+                 in zip(examples, predicted_labels))

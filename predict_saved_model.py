@@ -16,10 +16,10 @@ has tags, predictions.txt holds "word gold pred" lines and the entity-level
 (conlleval) figures are printed and written to results.txt.
 """
 
+import contextlib
 import json
 import os
 import sys
-import time
 
 from absl import app
 from absl import flags
@@ -29,6 +29,7 @@ import tensorflow as tf
 
 import conlleval
 import ner_data
+import progress
 import tokenization
 
 FLAGS = flags.FLAGS
@@ -50,7 +51,6 @@ def define_flags():
 # Files run_ner.py writes beside the SavedModel.
 EXPORT_FILES = ("saved_model.pb", "vocab.txt", "label_list.txt",
                 "tokenizer_config.json")
-LOG_EVERY_SECONDS = 30.0
 
 
 class ExportedTagger(object):
@@ -83,19 +83,13 @@ class ExportedTagger(object):
     self._keep_alive = loaded
     self.serve = loaded.signatures["serving_default"]
 
-  def features(self, examples):
-    return ner_data.convert_examples(examples, self.label_map, self.tokenizer,
-                                     self.max_seq_length, self.window_stride)
-
-  def predict(self, features, batch_size):
-    """Yields run_ner-style prediction dicts, one per window.
-
-    Windows are batched by length, so batches carry little padding.
+  def predict(self, features, batch_size, with_scores=False):
+    """Yields run_ner-style prediction dicts, one per window, in the order
+    of `features`; with_scores adds "scores": the probability of the
+    predicted label at each position.
     """
-    ordered = ner_data.sort_records_by_length(features)
-    start = last_log = time.time()
-    for first in range(0, len(ordered), batch_size):
-      batch = ordered[first:first + batch_size]
+    for first in range(0, len(features), batch_size):
+      batch = features[first:first + batch_size]
       length = max(len(f.input_ids) for f in batch)
       arrays = {name: np.zeros([len(batch), length], np.int32) for name in
                 ("input_ids", "input_mask", "segment_ids", "predict_mask")}
@@ -107,26 +101,59 @@ class ExportedTagger(object):
         arrays["predict_mask"][row, :n] = [int(w >= 0) for w in f.word_ids]
       outputs = self.serve(**{k: tf.constant(v) for k, v in arrays.items()})
       predicted = outputs["predicted_ids"].numpy()
+      if with_scores:
+        scores = np.take_along_axis(outputs["probabilities"].numpy(),
+                                    predicted[:, :, None], axis=-1)[:, :, 0]
       for row, f in enumerate(batch):
-        yield {"example_index": f.example_index,
-               "word_ids": f.word_ids,
-               "predicted_ids": predicted[row, :len(f.word_ids)]}
-      done = first + len(batch)
-      if time.time() - last_log > LOG_EVERY_SECONDS and done < len(ordered):
-        last_log = time.time()
-        print("Tagged %d of %d windows (%.0f/s)" % (
-            done, len(ordered), done / (last_log - start)), file=sys.stderr)
+        n = len(f.word_ids)
+        prediction = {"example_index": f.example_index,
+                      "word_ids": f.word_ids,
+                      "predicted_ids": predicted[row, :n]}
+        if with_scores:
+          prediction["scores"] = scores[row, :n]
+        yield prediction
+
+  def tag_stream(self, examples, batch_size=32,
+                 chunk_sentences=ner_data.DEFAULT_SHARD_SENTENCES,
+                 with_scores=False):
+    """Tags a stream of examples in flat memory.
+
+    Examples are taken `chunk_sentences` at a time; each chunk's windows are
+    sorted by length, so batches carry little padding, and put back in
+    order before the next chunk is read.
+
+    Yields:
+      (example, one label per word), or with_scores (example, labels,
+      per word the probability of its label), in input order.
+    """
+    chunk = []
+    for example in examples:
+      chunk.append(example)
+      if len(chunk) == chunk_sentences:
+        for item in self._tag_chunk(chunk, batch_size, with_scores):
+          yield item
+        chunk = []
+    if chunk:
+      for item in self._tag_chunk(chunk, batch_size, with_scores):
+        yield item
+
+  def _tag_chunk(self, chunk, batch_size, with_scores):
+    features = ner_data.sort_records_by_length(ner_data.convert_examples(
+        chunk, self.label_map, self.tokenizer, self.max_seq_length,
+        self.window_stride))
+    return ner_data.iter_word_labels(
+        chunk, list(self.predict(features, batch_size, with_scores)),
+        self.label_map, score_key="scores" if with_scores else None)
 
   def tag(self, examples, batch_size=32):
-    """One predicted label per word of every example."""
-    return ner_data.predictions_to_word_labels(
-        examples, self.predict(self.features(examples), batch_size),
-        self.label_map)
+    """One predicted label per word of every example (a list)."""
+    return [labels for _, labels in self.tag_stream(examples, batch_size)]
 
 
 def tag_file(export_dir, input_file, output_dir, input_format="text",
              batch_size=32):
-  """Tags `input_file`; writes the outputs to `output_dir`.
+  """Tags `input_file`; streams the outputs to `output_dir`, each file
+  written whole or not at all.
 
   Returns:
     conlleval figures for a tagged CoNLL input, else None.
@@ -134,31 +161,45 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
   tagger = ExportedTagger(export_dir)
-  if input_format == "text":
-    examples, offsets, lines = ner_data.read_text(input_file, split="input")
-  else:
-    examples = ner_data.read_conll(input_file, split="input")
-    if not examples:
-      raise ValueError("The input file %s holds no sentences." % input_file)
-  start = time.time()
-  labels = tagger.tag(examples, batch_size)
-  print("Tagged %d words of %d lines/sentences in %.1f s" % (
-      sum(len(e.words) for e in examples), len(examples), time.time() - start),
-        file=sys.stderr)
+
+  def examples():
+    if input_format == "text":
+      return ner_data.iter_text(input_file, split="input")
+    return ner_data.iter_conll(input_file, split="input")
+
+  # One pass first, so a bad line fails before any output is written.
+  summary = ner_data.summarize(examples())
+  if not summary.num_examples:
+    raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
-  ner_data.atomic_write_text(os.path.join(output_dir, "predictions.txt"),
-                             ner_data.format_conll(examples, labels))
-  if input_format == "text":
-    ner_data.atomic_write_text(
-        os.path.join(output_dir, "entities.jsonl"),
-        ner_data.format_entities_jsonl(lines, offsets, labels))
+  counter = conlleval.ChunkCounter() if summary.has_gold else None
+  progress_log = progress.Progress("Tagged", "lines/sentences",
+                                   summary.num_examples, log=_log)
+  with contextlib.ExitStack() as files:
+    out = files.enter_context(ner_data.AtomicTextFile(
+        os.path.join(output_dir, "predictions.txt")))
+    jsonl = (files.enter_context(ner_data.AtomicTextFile(
+        os.path.join(output_dir, "entities.jsonl")))
+             if input_format == "text" else None)
+    for example, labels in tagger.tag_stream(examples(), batch_size):
+      out.write(ner_data.conll_lines(example, labels))
+      if jsonl:
+        jsonl.write(ner_data.entities_json_line(example.text, example.offsets,
+                                                labels))
+      if counter:
+        counter.add_sentence(example.labels, labels)
+      progress_log.add()
+  progress_log.done()
+  if not counter:
     return None
-  if examples[0].labels is None:
-    return None
-  figures = conlleval.evaluate_sentences([e.labels for e in examples], labels)
-  report = conlleval.report(figures)
-  ner_data.atomic_write_text(os.path.join(output_dir, "results.txt"), report)
+  figures = conlleval.figures(counter.finish())
+  ner_data.atomic_write_text(os.path.join(output_dir, "results.txt"),
+                             conlleval.report(figures))
   return figures
+
+
+def _log(line):
+  print(line, file=sys.stderr)
 
 
 def main(argv):

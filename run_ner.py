@@ -12,6 +12,7 @@ with conlleval's rules next to the token-level figures.
 """
 
 import collections
+import contextlib
 import json
 import math
 import os
@@ -35,6 +36,7 @@ import modeling
 import ner_data
 import optimization
 import plot_training
+import progress
 import tf_metrics
 import tokenization
 
@@ -82,6 +84,13 @@ flags.DEFINE_integer("max_seq_length", 128,
 flags.DEFINE_integer("window_stride", 0,
                      "Pieces between the starts of consecutive windows of a "
                      "long sentence; 0 means half a window.")
+flags.DEFINE_integer("preprocess_processes", 0,
+                     "Processes that convert the corpus files into TFRecord "
+                     "shards; 0 means the cores this process may use.")
+flags.DEFINE_integer("shard_sentences", ner_data.DEFAULT_SHARD_SENTENCES,
+                     "Sentences per TFRecord shard. Eval and predict sort "
+                     "windows by length within a shard, and prediction holds "
+                     "about one shard in memory.")
 flags.DEFINE_bool("do_train", False, "Train on the training file.")
 flags.DEFINE_bool("do_eval", False, "Evaluate on the dev file.")
 flags.DEFINE_bool("do_predict", False, "Predict the test file.")
@@ -381,8 +390,15 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "crf_iob2_constraints", "feature_layers", "freeze_bert",
     "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
     "static_shapes", "export_dir", "input_format", "eval_every_steps",
-    "eval_every_epochs", "early_stopping_evals", "predict_with"])):
+    "eval_every_epochs", "early_stopping_evals", "predict_with",
+    "preprocess_processes", "shard_sentences"])):
   """Every value the job needs, read from the flags and checked once."""
+
+
+# One corpus file of the job: its name (train, dev, test), path, format
+# (conll or text) and ner_data.SplitSummary.
+Split = collections.namedtuple("Split", ["name", "path", "input_format",
+                                         "summary"])
 
 
 def embedded_model_dir():
@@ -714,6 +730,13 @@ def validate_flags_or_throw(values):
   if not 0 < stride <= window:
     raise ValueError("--window_stride must be in [1, max_seq_length - 2 = "
                      "%d], got %d." % (window, stride))
+  if v["preprocess_processes"] < 0:
+    raise ValueError("--preprocess_processes must be 0 (the cores this "
+                     "process may use) or more, got %d." %
+                     v["preprocess_processes"])
+  if v["shard_sentences"] < 1:
+    raise ValueError("--shard_sentences must be positive, got %d." %
+                     v["shard_sentences"])
 
   vocab = tokenization.load_vocab(vocab_file)
   if len(vocab) != bert_config.vocab_size:
@@ -762,6 +785,8 @@ def validate_flags_or_throw(values):
       eval_every_epochs=v["eval_every_epochs"],
       early_stopping_evals=v["early_stopping_evals"],
       predict_with=v["predict_with"],
+      preprocess_processes=(v["preprocess_processes"] or available_cores()),
+      shard_sentences=v["shard_sentences"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -781,7 +806,8 @@ FLAG_NAMES = (
     "freeze_bert", "num_gpus", "mirrored_devices",
     "multi_worker", "use_fp16", "use_bf16", "static_shapes",
     "export_dir", "predict_file", "input_format", "eval_every_steps",
-    "eval_every_epochs", "early_stopping_evals", "predict_with") + MODEL_FLAGS
+    "eval_every_epochs", "early_stopping_evals", "predict_with",
+    "preprocess_processes", "shard_sentences") + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -795,15 +821,17 @@ def settings_from_flags(flag_values):
       {name: flag_values[name].value for name in FLAG_NAMES})
 
 
-def build_label_map(settings, train_examples):
-  """Label map from --labels_file, the training data or the saved list.
+def build_label_map(settings, train_label_counts):
+  """Label map from --labels_file, the training data's labels (label ->
+  count) or the saved list.
 
   A resumed training must keep the label ids of its checkpoints.
   """
   saved_path = os.path.join(settings.output_dir, LABEL_LIST_NAME)
-  if settings.labels_file or train_examples is not None:
-    label_map = ner_data.DataProcessor.get_labels(train_examples,
-                                                  settings.labels_file)
+  if settings.labels_file:
+    label_map = ner_data.LabelMap.from_file(settings.labels_file)
+  elif train_label_counts is not None:
+    label_map = ner_data.LabelMap.from_labels(train_label_counts)
   else:
     label_map = ner_data.LabelMap.from_file(saved_path)
   if tf.io.gfile.exists(saved_path) and tf.train.latest_checkpoint(
@@ -1007,42 +1035,53 @@ class Job(object):
     self.processor = ner_data.DataProcessor(
         settings.train_file, settings.dev_file, settings.test_file)
 
-  def records(self, examples, path, split, sort_by_length):
+  def examples(self, split):
+    """A fresh stream of the split's examples, read from its file."""
+    if split.input_format == "text":
+      return ner_data.iter_text(split.path, split.name)
+    return self.processor.iter_examples(split.name)
+
+  def scan(self, name, path, input_format="conll"):
+    """Reads a split once (counts, labels; a bad line fails here, before
+    any slow work) and returns its Split."""
+    split = Split(name, path, input_format, None)
+    summary = ner_data.summarize(self.examples(split))
+    tf.logging.info("%s: %d sentences, %d words (%s)", name,
+                    summary.num_examples, summary.num_words, path)
+    return split._replace(summary=summary)
+
+  def records(self, split, sort_by_length):
     s = self.settings
     return ner_data.prepare_records(
-        examples, path, split, self.records_dir, self.tokenizer, s.vocab_file,
-        self.label_map, s.max_seq_length, s.window_stride,
-        sort_by_length=sort_by_length)
+        self.examples(split), split.path, split.name, self.records_dir,
+        self.tokenizer, s.vocab_file, self.label_map, s.max_seq_length,
+        s.window_stride, sort_by_length=sort_by_length,
+        shard_sentences=s.shard_sentences,
+        processes=s.preprocess_processes, total=split.summary.num_examples)
 
   def run(self, train_hooks=None):
     """Runs the job; returns {split: results dict}."""
     s = self.settings
-    train_examples = None
-    if s.do_train:
-      train_examples = self.processor.get_train_examples()
-    self.label_map = build_label_map(s, train_examples)
+    train = self.scan("train", s.train_file) if s.do_train else None
+    self.label_map = build_label_map(
+        s, train.summary.label_counts if train else None)
     tf.logging.info("Labels (%d with the specials): %s",
                     self.label_map.num_labels,
                     " ".join(self.label_map.labels))
     # Read every split before the slow work, so bad files fail early.
     splits = []
     if s.do_eval:
-      splits.append(("dev", s.dev_file, self.processor.get_dev_examples()))
-    self.text_input = None
+      splits.append(self.scan("dev", s.dev_file))
     if s.do_predict:
-      if s.input_format == "text":
-        examples, offsets, lines = ner_data.read_text(s.test_file)
-        self.text_input = (offsets, lines)
-      else:
-        examples = self.processor.get_test_examples()
-      splits.append(("test", s.test_file, examples))
-    for _, path, examples in splits:
-      ner_data.warn_unknown_labels(examples, self.label_map, path)
+      splits.append(self.scan("test", s.test_file, s.input_format))
+    for split in splits:
+      ner_data.warn_unknown_labels(split.summary.label_counts,
+                                   self.label_map, split.path)
 
     num_train_steps = num_warmup_steps = 0
     train_info = None
     if s.do_train:
-      train_info = self.records(train_examples, s.train_file, "train", False)
+      train_info = self.records(train, sort_by_length=False)
       if s.num_train_steps:
         num_train_steps = s.num_train_steps
       else:
@@ -1070,7 +1109,7 @@ class Job(object):
     if s.do_train:
       if self.is_chief:
         self.save_model_files()
-      dev = [(p, e) for split, p, e in splits if split == "dev"]
+      dev = [split for split in splits if split.name == "dev"]
       self.train(train_info, num_train_steps, num_warmup_steps, train_hooks,
                  dev=dev[0] if dev else None)
 
@@ -1078,8 +1117,8 @@ class Job(object):
     if not self.is_chief:
       tf.logging.info("Training done; eval and predict are the chief's.")
       return results
-    for split, path, examples in splits:
-      results[split] = self.evaluate_and_predict(split, path, examples)
+    for split in splits:
+      results[split.name] = self.evaluate_and_predict(split)
     if s.export_dir:
       self.export(s.export_dir)
     return results
@@ -1137,8 +1176,8 @@ class Job(object):
 
   def train(self, train_info, num_train_steps, num_warmup_steps, hooks,
             dev=None):
-    """Trains to num_train_steps; with dev = (path, examples), scores dev
-    every eval_every_steps and keeps the best checkpoint."""
+    """Trains to num_train_steps; with a dev Split, scores dev every
+    eval_every_steps and keeps the best checkpoint."""
     s = self.settings
     latest = tf.train.latest_checkpoint(s.output_dir)
     if latest:
@@ -1160,7 +1199,7 @@ class Job(object):
       # with the step it starts from keeps a resumed or chunked run from
       # replaying the first batches of the shuffle.
       input_fn = ner_data.input_fn_builder(
-          train_info.path, is_training=True, max_seq_length=s.max_seq_length,
+          train_info.files, is_training=True, max_seq_length=s.max_seq_length,
           static_shapes=s.static_shapes, num_records=train_info.num_features,
           seed=s.seed + first_step)
       return self.with_batch(input_fn, s.train_batch_size // self.replicas)
@@ -1201,8 +1240,7 @@ class Job(object):
     """Trains in chunks of eval_every_steps, scoring dev after each; keeps
     the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
     s = self.settings
-    path, examples = dev
-    info = self.records(examples, path, "dev", sort_by_length=True)
+    info = self.records(dev, sort_by_length=True)
     best_dir = os.path.join(s.output_dir, BEST_DIR_NAME)
     selector = ModelSelector(s.early_stopping_evals)
     previous = read_results_file(os.path.join(best_dir, BEST_RESULTS_NAME))
@@ -1218,9 +1256,10 @@ class Job(object):
       self.estimator.train(input_fn=train_input_fn(first_step), max_steps=step,
                            hooks=hooks)
       checkpoint = tf.train.latest_checkpoint(s.output_dir)
-      labels = self.predict_labels(info, examples, checkpoint)
-      figures = conlleval.evaluate_sentences([e.labels for e in examples],
-                                             labels)
+      counter = conlleval.ChunkCounter()
+      for example, labels in self.predict_words(info, dev, checkpoint):
+        counter.add_sentence(example.labels, labels)
+      figures = conlleval.figures(counter.finish())
       tf.logging.info("Step %d: dev entity P %.2f R %.2f F1 %.2f", step,
                       figures["precision"], figures["recall"], figures["f1"])
       if selector.update(step, figures):
@@ -1253,18 +1292,19 @@ class Job(object):
     results["global_step"] = step
     write_results(os.path.join(best_dir, BEST_RESULTS_NAME), results)
 
-  def predict_labels(self, info, examples, checkpoint_path=None):
-    """One predicted label per word of `examples`, from their records."""
+  def predict_words(self, info, split, checkpoint_path=None):
+    """Streams (example, one predicted label per word) for a split, in file
+    order, from its records."""
     s = self.settings
     input_fn = ner_data.input_fn_builder(
-        info.path, is_training=False, max_seq_length=s.max_seq_length,
+        info.files, is_training=False, max_seq_length=s.max_seq_length,
         static_shapes=s.static_shapes, num_records=info.num_features)
     predictions = self.estimator.predict(
         input_fn=self.with_batch(input_fn, s.predict_batch_size),
         yield_single_examples=True, checkpoint_path=checkpoint_path,
         predict_keys=["predicted_ids", "word_ids", "example_index"])
-    return ner_data.predictions_to_word_labels(examples, predictions,
-                                               self.label_map)
+    return ner_data.iter_word_labels(self.examples(split), predictions,
+                                     self.label_map)
 
   def eval_checkpoint(self):
     """The checkpoint to evaluate and predict with after training."""
@@ -1278,16 +1318,16 @@ class Job(object):
                       "%s (--predict_with=last for the last one)", best)
     return best
 
-  def evaluate_and_predict(self, split, path, examples):
+  def evaluate_and_predict(self, split):
     """Token-level eval (with gold), predictions, entity-level scores."""
     s = self.settings
-    info = self.records(examples, path, split, sort_by_length=True)
-    has_gold = examples[0].labels is not None
+    info = self.records(split, sort_by_length=True)
+    has_gold = split.summary.has_gold
     results = {}
     if has_gold:
       batch = s.eval_batch_size
       input_fn = ner_data.input_fn_builder(
-          info.path, is_training=False, max_seq_length=s.max_seq_length,
+          info.files, is_training=False, max_seq_length=s.max_seq_length,
           static_shapes=s.static_shapes, num_records=info.num_features)
       steps = (int(math.ceil(info.num_features / batch)) if s.static_shapes
                else None)
@@ -1301,35 +1341,54 @@ class Job(object):
           name = "token_%s_%s" % (average, key)
           results[name] = round(float(token[name]), 4)
 
-    start = time.time()
-    labels = self.predict_labels(info, examples, self.eval_checkpoint())
-    tf.logging.info("Predicted %d sentences of %s in %.1f s", len(examples),
-                    split, time.time() - start)
-    out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split)
-    ner_data.atomic_write_text(out_path,
-                               ner_data.format_conll(examples, labels))
+    out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split.name)
+    jsonl_path = (os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
+                  if split.input_format == "text" else None)
+    figures = self.write_predictions(info, split, out_path, jsonl_path)
     tf.logging.info("Wrote %s", out_path)
-    if split == "test" and self.text_input:
-      offsets, lines = self.text_input
-      jsonl_path = os.path.join(s.output_dir, "test_entities.jsonl")
-      ner_data.atomic_write_text(
-          jsonl_path, ner_data.format_entities_jsonl(lines, offsets, labels))
+    if jsonl_path:
       tf.logging.info("Wrote %s", jsonl_path)
     if not has_gold:
       return results
 
-    figures = conlleval.evaluate_sentences([e.labels for e in examples],
-                                           labels)
     results.update(entity_results(figures))
-    name = "eval_results.txt" if split == "dev" else "%s_results.txt" % split
+    name = ("eval_results.txt" if split.name == "dev" else
+            "%s_results.txt" % split.name)
     write_results(os.path.join(s.output_dir, name), results)
     tf.logging.info("***** %s results (entity level = conlleval; token level "
-                    "= per first WordPiece) *****", split)
+                    "= per first WordPiece) *****", split.name)
     for line in conlleval.report(figures).splitlines():
       tf.logging.info("  %s", line)
     for key in sorted(results):
       tf.logging.info("  %s = %s", key, results[key])
     return results
+
+  def write_predictions(self, info, split, out_path, jsonl_path=None):
+    """Predicts a split and streams the words out as they come back: CoNLL
+    lines to out_path, entities to jsonl_path (plain-text input), each
+    written whole or not at all.
+
+    Returns:
+      conlleval figures when the split has gold labels, else None.
+    """
+    counter = conlleval.ChunkCounter() if split.summary.has_gold else None
+    progress_log = progress.Progress("Predicted", "sentences",
+                                     split.summary.num_examples)
+    with contextlib.ExitStack() as files:
+      out = files.enter_context(ner_data.AtomicTextFile(out_path))
+      jsonl = (files.enter_context(ner_data.AtomicTextFile(jsonl_path))
+               if jsonl_path else None)
+      for example, labels in self.predict_words(info, split,
+                                                self.eval_checkpoint()):
+        out.write(ner_data.conll_lines(example, labels))
+        if jsonl:
+          jsonl.write(ner_data.entities_json_line(example.text,
+                                                  example.offsets, labels))
+        if counter:
+          counter.add_sentence(example.labels, labels)
+        progress_log.add()
+    progress_log.done()
+    return conlleval.figures(counter.finish()) if counter else None
 
 
 def run(settings, train_hooks=None):

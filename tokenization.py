@@ -6,7 +6,9 @@ punctuation and CJK splitting) followed by `WordpieceTokenizer` (greedy
 longest-match-first against the vocabulary).
 """
 
+import codecs
 import collections
+import gzip
 import json
 import os
 import re
@@ -38,6 +40,70 @@ def convert_to_unicode(text):
   raise ValueError("Unsupported string type: %s" % type(text))
 
 
+def open_binary(path):
+  """Opens a local or remote (gs://, ...) file for binary reading; a name
+  ending in .gz is decompressed on the fly."""
+  f = tf.io.gfile.GFile(path, "rb")
+  if path.endswith(".gz"):
+    return gzip.GzipFile(fileobj=f, mode="rb")
+  return f
+
+
+def iter_raw_lines(path, what="file"):
+  """Streams the lines of a file as bytes, without line ends or a UTF-8 BOM.
+
+  Lines end at a newline (a carriage return before it is dropped), so a
+  file is never held whole in memory.
+
+  Yields:
+    (line number (1-based), bytes).
+
+  Raises:
+    ValueError: for a missing file.
+  """
+  if not tf.io.gfile.exists(path):
+    raise ValueError("The %s %s does not exist." % (what, path))
+  with open_binary(path) as f:
+    for number, raw in enumerate(f, 1):
+      if number == 1 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+      if raw.endswith(b"\n"):
+        raw = raw[:-1]
+      if raw.endswith(b"\r"):
+        raw = raw[:-1]
+      yield number, raw
+
+
+def decode_line(raw, path, number, what="file"):
+  """UTF-8 text of one line.
+
+  Raises:
+    ValueError: naming the file and line and showing the bytes, when they
+      are not UTF-8.
+  """
+  try:
+    return raw.decode("utf-8")
+  except UnicodeDecodeError:
+    raise ValueError(
+        "The %s %s, line %d: bytes that are not UTF-8 (%r). Convert the file "
+        "to UTF-8, for example with iconv -f latin1 -t utf-8." %
+        (what, path, number, raw[:80]))
+
+
+def iter_utf8_lines(path, what="file"):
+  """Streams a UTF-8 file's lines as text, without line ends.
+
+  Yields:
+    (line number (1-based), str).
+
+  Raises:
+    ValueError: for a missing file, or bytes that are not UTF-8 (naming the
+      line and showing it).
+  """
+  for number, raw in iter_raw_lines(path, what):
+    yield number, decode_line(raw, path, number, what)
+
+
 def read_utf8_lines(path, what="file"):
   """Reads a UTF-8 file (a BOM is dropped) into lines without line ends.
 
@@ -49,23 +115,7 @@ def read_utf8_lines(path, what="file"):
     ValueError: for a missing file, or bytes that are not UTF-8 (naming the
       line and showing it).
   """
-  if not tf.io.gfile.exists(path):
-    raise ValueError("The %s %s does not exist." % (what, path))
-  with tf.io.gfile.GFile(path, "rb") as f:
-    data = f.read()
-  try:
-    text = data.decode("utf-8-sig")
-  except UnicodeDecodeError as e:
-    line = data[:e.start].count(b"\n") + 1
-    bad = data.split(b"\n")[line - 1]
-    raise ValueError(
-        "The %s %s, line %d: bytes that are not UTF-8 (%r). Convert the file "
-        "to UTF-8, for example with iconv -f latin1 -t utf-8." %
-        (what, path, line, bad[:80]))
-  lines = text.split("\n")
-  if lines and lines[-1] == "":
-    lines.pop()
-  return [line[:-1] if line.endswith("\r") else line for line in lines]
+  return [line for _, line in iter_utf8_lines(path, what)]
 
 
 def load_vocab(vocab_file):

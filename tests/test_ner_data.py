@@ -151,7 +151,8 @@ def test_unknown_labels_warned_once_and_kept(caplog):
   examples = [ner_data.InputExample("a", ["p", "q", "r"],
                                     ["B-Chemical", "O", "B-Chemical"]),
               ner_data.InputExample("b", ["s"], ["I-Disease"])]
-  counts = ner_data.warn_unknown_labels(examples, label_map, "dev.tsv")
+  counts = ner_data.warn_unknown_labels(
+      ner_data.summarize(examples).label_counts, label_map, "dev.tsv")
   assert counts == {"B-Chemical": 2, "I-Disease": 1}
   warnings = [r for r in caplog.records if "never had" in r.getMessage()]
   assert len(warnings) == 1
@@ -166,7 +167,7 @@ def test_convert_example_worked_case(tokenizer):
   example = ner_data.InputExample(
       "t-0", ["Unaffable", "breast", "cancer", "\u200b"],
       ["O", "B-Disease", "I-Disease", "O"])
-  (feature,) = ner_data.convert_example(example, 7, 3, label_map, tokenizer,
+  (feature,) = ner_data.convert_example(example, 7, label_map, tokenizer,
                                         max_seq_length=16, stride=7)
   assert tokenizer.convert_ids_to_tokens(feature.input_ids) == [
       "[CLS]", "un", "##aff", "##able", "breast", "cancer", "[UNK]", "[SEP]"]
@@ -177,7 +178,7 @@ def test_convert_example_worked_case(tokenizer):
   assert feature.label_weights == [0, 1, 0, 0, 1, 1, 1, 0]
   assert feature.word_ids == [-1, 0, -1, -1, 1, 2, 3, -1]
   assert feature.segment_ids == [0] * 8
-  assert (feature.example_index, feature.feature_index) == (7, 3)
+  assert feature.example_index == 7
 
 
 def test_window_starts_and_best_window():
@@ -203,7 +204,7 @@ def test_long_sentence_windows_cover_every_word_once(tokenizer):
   labels = ["O", "B-Disease"] * 6 + ["O"]
   label_map = ner_data.LabelMap(["O", "B-Disease"])
   example = ner_data.InputExample("t", words, labels)
-  features = ner_data.convert_example(example, 0, 0, label_map, tokenizer,
+  features = ner_data.convert_example(example, 0, label_map, tokenizer,
                                       max_seq_length=8, stride=3)
   assert all(len(f.input_ids) == 8 for f in features)
   predicted = [w for f in features for w in f.word_ids if w >= 0]
@@ -263,7 +264,7 @@ def test_tfrecord_round_trip(tmp_path, tokenizer):
   ner_data.write_tfrecord(features, path)
   back = ner_data.read_tfrecord(path)
   assert [vars(f) for f in back] == [vars(f) for f in features]
-  assert not os.path.exists(path + ".tmp")
+  assert sorted(os.listdir(str(tmp_path))) == ["vocab.txt", "x.tf_record"]
 
 
 def test_records_cached_and_rebuilt(tmp_path, tiny_vocab_file, tokenizer):
@@ -272,14 +273,16 @@ def test_records_cached_and_rebuilt(tmp_path, tiny_vocab_file, tokenizer):
   label_map = ner_data.LabelMap.from_examples(examples)
   args = (str(tmp_path / "records"), tokenizer, tiny_vocab_file, label_map)
   first = ner_data.prepare_records(examples, data, "train", *args, 16, 7)
-  mtime = os.path.getmtime(first.path)
+  (shard,) = first.files
+  assert os.path.basename(shard).endswith("-00000-of-00001")
+  mtime = os.path.getmtime(shard)
   again = ner_data.prepare_records(examples, data, "train", *args, 16, 7)
-  assert again == first and os.path.getmtime(first.path) == mtime
+  assert again == first and os.path.getmtime(shard) == mtime
   other = ner_data.prepare_records(examples, data, "train", *args, 32, 7)
-  assert other.path != first.path and not os.path.exists(first.path)
+  assert other.files != first.files and not os.path.exists(shard)
   write(tmp_path, "train.tsv", "the\tO\ncancer\tO\n")
   changed = ner_data.prepare_records(examples, data, "train", *args, 32, 7)
-  assert changed.path != other.path
+  assert changed.files != other.files
   assert (first.num_examples, first.num_features, first.num_words,
           first.num_pieces) == (1, 1, 2, 4)
 
@@ -322,10 +325,10 @@ def test_static_shapes_pad_eval_without_loss(tmp_path, tokenizer, batch_size):
   for b in batches:
     assert b["input_ids"].shape == (batch_size, 16)
     assert b["input_ids"].dtype == np.int32
-  indices = np.concatenate([b["feature_index"] for b in batches])
+  indices = np.concatenate([b["example_index"] for b in batches])
   real = indices[indices >= 0]
   assert sorted(real) == list(range(35))
-  fake = [b["label_weights"][b["feature_index"] < 0] for b in batches]
+  fake = [b["label_weights"][b["example_index"] < 0] for b in batches]
   assert all(not f.any() for f in fake)
 
 
@@ -350,7 +353,7 @@ def test_static_shapes_pad_to_the_global_batch_of_all_cores(tmp_path,
           break
   # 35 examples -> 36 = 3 steps of 4 cores x 3.
   assert len(batches) == 12
-  indices = np.concatenate([b["feature_index"] for b in batches])
+  indices = np.concatenate([b["example_index"] for b in batches])
   assert sorted(indices[indices >= 0]) == list(range(35))
 
 
@@ -372,7 +375,7 @@ def test_predict_batches_keep_every_record(tmp_path, tokenizer):
   path, features = make_records(tmp_path, tokenizer, 23)
   input_fn = ner_data.input_fn_builder(path, False, 16, static_shapes=False)
   batches = run_input_fn(input_fn, 8, 100)
-  indices = np.concatenate([b["feature_index"] for b in batches])
+  indices = np.concatenate([b["example_index"] for b in batches])
   assert sorted(indices) == list(range(23))
   assert (np.concatenate([b["word_ids"][b["input_mask"] == 0]
                           for b in batches]) == -1).all()
