@@ -202,6 +202,8 @@ class AtomicTextFile(object):
 
   def __enter__(self):
     self._file = tf.io.gfile.GFile(self.tmp, "w")
+    # GFile creates the file at its first write: an empty output is a file.
+    self._file.write("")
     return self._file
 
   def __exit__(self, exc_type, exc_value, traceback):

@@ -53,16 +53,22 @@ EXPORT_FILES = ("saved_model.pb", "vocab.txt", "label_list.txt",
                 "tokenizer_config.json")
 
 
+def check_export(export_dir):
+  """Raises ValueError, naming what is missing, unless export_dir holds a
+  run_ner.py export."""
+  missing = [n for n in EXPORT_FILES
+             if not tf.io.gfile.exists(os.path.join(export_dir, n))]
+  if missing:
+    raise ValueError(
+        "%s is not a run_ner.py export: %s missing. Write one with "
+        "run_ner.py --export_dir." % (export_dir, ", ".join(missing)))
+
+
 class ExportedTagger(object):
   """The serving signature of an export, with its tokenizer and labels."""
 
   def __init__(self, export_dir):
-    missing = [n for n in EXPORT_FILES
-               if not tf.io.gfile.exists(os.path.join(export_dir, n))]
-    if missing:
-      raise ValueError(
-          "%s is not a run_ner.py export: %s missing. Write one with "
-          "run_ner.py --export_dir." % (export_dir, ", ".join(missing)))
+    check_export(export_dir)
     config_path = os.path.join(export_dir, "tokenizer_config.json")
     with tf.io.gfile.GFile(config_path) as f:
       try:
