@@ -215,7 +215,7 @@ class AtomicTextFile(object):
     return False
 
 
-def _written_by_live_process(path):
+def written_by_live_process(path):
   """Whether `path` is another live process's temporary file (a worker of
   the same job writing beside this one)."""
   match = re.search(r"\.tmp-(\d+)$", path)
@@ -924,7 +924,7 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
       return info
   tf.io.gfile.makedirs(records_dir)
   for old in tf.io.gfile.glob(os.path.join(records_dir, "%s.*" % split)):
-    if not _written_by_live_process(old):
+    if not written_by_live_process(old):
       tf.io.gfile.remove(old)
   tf.logging.info("Converting %s with %d process(es)", input_file, processes)
   info = write_record_shards(examples, prefix, label_map, tokenizer,

@@ -38,6 +38,7 @@ options, for example --runner=DataflowRunner --project=... --region=...
 import argparse
 import collections
 import contextlib
+import glob
 import json
 import os
 import sys
@@ -412,6 +413,12 @@ def run(export_dir, inputs, output_dir, input_format="text",
           "conll_output": bool(conll_output), "num_shards": len(pieces)}
   check_plan(output_dir, plan)
   num_shards = len(pieces)
+  if "://" not in output_dir:
+    # Left by a killed run of this job (no process of this machine writes
+    # them any more).
+    for stale in glob.glob(os.path.join(output_dir, "*.tmp-*")):
+      if not ner_data.written_by_live_process(stale):
+        os.remove(stale)
   todo = [p for p in pieces if not tf.io.gfile.exists(shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
   known = [p.num_lines for p in pieces]

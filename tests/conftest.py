@@ -63,3 +63,22 @@ def minilm_tf_dir(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("minilm_tf"))
   convert_checkpoint.convert_hf_to_tf(hf_dir, out)
   return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+  """A random tiny BERT in Google's layout."""
+  import modeling  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  folder = tmp_path_factory.mktemp("tiny_bert")
+  (folder / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
+  config = modeling.BertConfig.from_json_file(TINY_CONFIG)
+  (folder / "bert_config.json").write_text(config.to_json_string())
+  with tf.Graph().as_default():
+    tf.set_random_seed(0)
+    modeling.BertModel(config, False, tf.zeros([1, 4], tf.int32))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      tf.train.Saver().save(sess, str(folder / "bert_model.ckpt"),
+                            write_state=False)
+  return str(folder)

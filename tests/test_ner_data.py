@@ -1,5 +1,6 @@
 """Tests of ner_data.py: reading, labels, windows, records, input_fn, way back."""
 
+import gzip
 import json
 import os
 
@@ -9,6 +10,7 @@ import tensorflow.compat.v1 as tf
 
 import conftest
 import ner_data
+import progress
 import tokenization
 
 
@@ -430,3 +432,132 @@ def test_read_text_and_entity_offsets(tmp_path):
   assert [s["text"] for s in spans] == ["Zürich", "中文"]
   for span in spans:
     assert lines[2][span["start"]:span["end"]] == span["text"]
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def reference_shards(examples, label_map, tokenizer, max_seq_length, stride,
+                     shard_sentences):
+  """Serialized records per shard, converted in memory: each shard's
+  windows sorted by length (stably)."""
+  shards = []
+  for first in range(0, len(examples), shard_sentences):
+    features = []
+    for index in range(first, min(first + shard_sentences, len(examples))):
+      features.extend(ner_data.convert_example(
+          examples[index], index, label_map, tokenizer, max_seq_length,
+          stride))
+    shards.append([ner_data.feature_to_example_proto(f).SerializeToString()
+                   for f in ner_data.sort_records_by_length(features)])
+  return shards
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sharded_records_equal_in_memory_conversion(tmp_path, processes):
+  path = conftest.shared_path("data", "ncbi_disease", "dev.tsv")
+  vocab = os.path.join(conftest.minilm_dir(), "vocab.txt")
+  tokenizer = tokenization.FullTokenizer(vocab, do_lower_case=True)
+  examples = ner_data.read_conll(path, "dev")
+  label_map = ner_data.LabelMap.from_examples(examples)
+  info = ner_data.prepare_records(
+      ner_data.iter_conll(path, "dev"), path, "dev", str(tmp_path), tokenizer,
+      vocab, label_map, 24, 11, sort_by_length=True, shard_sentences=100,
+      processes=processes, total=len(examples))
+  # 923 sentences: 10 shards, the last of 23.
+  assert [os.path.basename(p)[-14:] for p in info.files] == [
+      "%05d-of-00010" % k for k in range(10)]
+  expected = reference_shards(examples, label_map, tokenizer, 24, 11, 100)
+  for shard, records in zip(info.files, expected):
+    assert list(tf.io.tf_record_iterator(shard)) == records
+  assert info.num_examples == 923 and info.num_words == 23969
+  assert info.num_features == sum(len(r) for r in expected)
+  assert sorted(os.listdir(str(tmp_path))) == sorted(
+      [os.path.basename(p) for p in info.files] +
+      [os.path.basename(info.files[0]).split("-")[0] + ".json"])
+
+
+def test_predictions_are_put_back_in_bounded_memory(tmp_path, tokenizer,
+                                                    tiny_vocab_file):
+  """With records sorted within shards, each sentence comes back once its
+  shard's windows are predicted: never later, so the buffer stays within a
+  shard."""
+  label_map = ner_data.LabelMap(["O", "B-Disease"])
+  rng = np.random.RandomState(0)
+  examples = [ner_data.InputExample(
+      "t-%d" % i, ["cancer", "the"] * rng.randint(1, 12),
+      None) for i in range(95)]
+  info = ner_data.prepare_records(
+      examples, write(tmp_path, "in.txt", "x\n"), "test",
+      str(tmp_path / "records"), tokenizer, tiny_vocab_file,
+      label_map, 8, 3, sort_by_length=True, shard_sentences=20)
+  features = ner_data.read_tfrecord(info.files)
+  consumed = []
+
+  def predictions():
+    for count, f in enumerate(fake_predictions(features), 1):
+      consumed.append(count)
+      yield f
+
+  shard_ends = np.cumsum([len(ner_data.read_tfrecord(p)) for p in info.files])
+  out = []
+  for example, labels in ner_data.iter_word_labels(examples, predictions(),
+                                                   label_map):
+    index = int(example.guid.split("-")[1])
+    # Read no further than the end of this sentence's shard.
+    assert consumed[-1] <= shard_ends[index // 20]
+    out.append(labels)
+  assert out == [["[PAD]"] * len(e.words) for e in examples]
+
+
+def test_interrupted_conversion_leaves_no_shard(tmp_path, tokenizer,
+                                                tiny_vocab_file):
+  label_map = ner_data.LabelMap(["O"])
+  data = write(tmp_path, "train.tsv", "the\tO\n")
+
+  def examples():
+    for i in range(50):
+      yield ner_data.InputExample("t-%d" % i, ["the"], ["O"])
+    raise ValueError("train.tsv, line 101: a bad line")
+
+  records = str(tmp_path / "records")
+  with pytest.raises(ValueError, match="line 101"):
+    ner_data.prepare_records(examples(), data, "train", records, tokenizer,
+                             tiny_vocab_file, label_map, 8, 3,
+                             shard_sentences=10)
+  assert os.listdir(records) == []
+
+
+def test_streamed_lines_gz_bom_crlf_and_bad_bytes(tmp_path):
+  text = "\ufeffa\tO\r\nb\tB-X\r\n\r\nc\tO"
+  plain = write(tmp_path, "x.tsv", text)
+  packed = str(tmp_path / "x.tsv.gz")
+  with gzip.open(packed, "wb") as f:
+    f.write(text.encode("utf-8"))
+  expected = [(1, "a\tO"), (2, "b\tB-X"), (3, ""), (4, "c\tO")]
+  assert list(tokenization.iter_utf8_lines(plain)) == expected
+  assert list(tokenization.iter_utf8_lines(packed)) == expected
+  assert [e.words for e in ner_data.iter_conll(packed)] == [["a", "b"], ["c"]]
+  bad = write(tmp_path, "bad.tsv", b"a\tO\n\nb\tO\nc\xff\tO\n")
+  stream = ner_data.iter_conll(bad, "test")
+  assert next(stream).words == ["a"]
+  with pytest.raises(ValueError, match=r"bad.tsv, line 4: bytes that are "
+                     r"not UTF-8 \(b'c\\xff\\tO'\)"):
+    next(stream)
+
+
+def test_progress_lines_at_most_every_30_seconds():
+  now = [100.0]
+  lines = []
+  p = progress.Progress("Converted", "sentences", total=1000,
+                        log=lines.append, clock=lambda: now[0])
+  for _ in range(10):
+    now[0] += 10
+    p.add(50)
+  p.done()
+  # 50 sentences every 10 s = 5/s; a line at 30, 60 and 90 s, none at 100.
+  assert lines == [
+      "Converted 150 of 1,000 sentences (5/s, about 2 min 50 s left)",
+      "Converted 300 of 1,000 sentences (5/s, about 2 min 20 s left)",
+      "Converted 450 of 1,000 sentences (5/s, about 1 min 50 s left)",
+      "Converted 500 sentences in 1 min 40 s (5/s)"]

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -59,23 +60,6 @@ syndrome\tB-Disease
 BRCA2\tO
 cancer\tB-Disease
 """
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-  """A random tiny BERT in Google's layout."""
-  folder = tmp_path_factory.mktemp("tiny_bert")
-  (folder / "vocab.txt").write_text("\n".join(conftest.TINY_VOCAB) + "\n")
-  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
-  (folder / "bert_config.json").write_text(config.to_json_string())
-  with tf.Graph().as_default():
-    tf.set_random_seed(0)
-    modeling.BertModel(config, False, tf.zeros([1, 4], tf.int32))
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      tf.train.Saver().save(sess, str(folder / "bert_model.ckpt"),
-                            write_state=False)
-  return str(folder)
 
 
 @pytest.fixture
@@ -403,6 +387,48 @@ def test_long_sentences_and_unknown_labels(tmp_path, tiny_model_dir, data_dir):
   results = run_ner.run(settings)
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 57
   assert results["test"]["gold_entities"] == 13  # B-Gene kept as gold
+
+
+def test_small_shards_and_two_processes_give_the_same_outputs(
+    tmp_path, tiny_model_dir, data_dir):
+  # 30 test sentences, some longer than the window (max_seq_length 8).
+  rng = random.Random(3)
+  words = ["cancer", "the", "gene", "unaffable", "of", "colon", "."]
+  with open(os.path.join(data_dir, "test.tsv"), "w") as f:
+    for _ in range(30):
+      for _ in range(rng.randint(1, 14)):
+        word = rng.choice(words)
+        f.write("%s\t%s\n" % (word, "B-Disease" if word == "cancer" else "O"))
+      f.write("\n")
+  first = str(tmp_path / "one_shard")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, first, num_train_steps=3,
+      preprocess_processes=1)))
+  outputs = ("test_predictions.txt", "test_results.txt", "eval_results.txt",
+             "dev_predictions.txt")
+  # Predict again from the trained model: 4 sentences a shard, converted by
+  # two processes.
+  second = str(tmp_path / "shards")
+  shutil.copytree(first, second)
+  for name in outputs:
+    os.remove(os.path.join(second, name))
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, second, do_train=False, shard_sentences=4,
+      preprocess_processes=2)))
+  assert len(glob.glob(os.path.join(second, "records", "test.*-of-00008"))) == 8
+  for name in outputs:
+    with open(os.path.join(first, name), "rb") as a, open(
+        os.path.join(second, name), "rb") as b:
+      assert a.read() == b.read(), name
+  assert count_token_lines(os.path.join(second, "test_predictions.txt")) == (
+      count_token_lines(os.path.join(data_dir, "test.tsv")))
+
+
+def test_shard_flags_are_checked(tmp_path, tiny_model_dir, data_dir):
+  for flag, value in (("shard_sentences", 0), ("preprocess_processes", -1)):
+    with pytest.raises(ValueError, match="--" + flag):
+      run_ner.validate_flags_or_throw(tiny_values(
+          tiny_model_dir, data_dir, str(tmp_path / "out"), **{flag: value}))
 
 
 def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):

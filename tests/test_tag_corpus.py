@@ -1,0 +1,220 @@
+"""Tests of tag_corpus.py: Beam's local runner tags like predict_saved_model,
+bad lines go to dead letters, and a killed job finishes on a second run."""
+
+import glob
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import conftest
+
+beam = pytest.importorskip(
+    "apache_beam", reason="needs Apache Beam (pip install -r "
+    "requirements-beam.txt; make test installs it)")
+
+import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+WORDS = ("the of and in with gene cancer breast disease patients colon "
+         "tumour unaffable wanted running cell BRCA1 mutation syndrome was "
+         "is for an to . , ( )").split()
+
+
+def sentences(count, seed):
+  rng = random.Random(seed)
+  return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 30)))
+          for _ in range(count)]
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory, tiny_model_dir):
+  """A tiny model trained until it tags some diseases, exported."""
+  root = tmp_path_factory.mktemp("tag_corpus_model")
+  data = root / "data"
+  data.mkdir()
+  # Diseases by rule: "breast cancer", "colon tumour" and the like.
+  lines = []
+  for sentence in sentences(200, 0):
+    previous = "O"
+    for word in sentence.split():
+      if word in ("cancer", "tumour", "syndrome"):
+        tag = "I-Disease" if previous == "B-Disease" else "B-Disease"
+      elif word in ("breast", "colon"):
+        tag = "B-Disease"
+      else:
+        tag = "O"
+      lines.append("%s\t%s" % (word, tag))
+      previous = tag
+    lines.append("")
+  for name in ("train.tsv", "dev.tsv", "test.tsv"):
+    (data / name).write_text("\n".join(lines) + "\n")
+  export = str(root / "export")
+  values = run_ner.flag_defaults()
+  values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
+                output_dir=str(root / "out"), do_train=True,
+                max_seq_length=16, train_batch_size=16, learning_rate=5e-3,
+                num_train_steps=60, warmup_proportion=0.0,
+                save_checkpoints_steps=60, export_dir=export)
+  run_ner.run(run_ner.validate_flags_or_throw(values))
+  return export
+
+
+def read_shards(output_dir, kind="entities"):
+  """Records of all shards of a kind, in id order (file, then line)."""
+  records = []
+  for path in sorted(glob.glob(os.path.join(output_dir, kind + "-*.jsonl"))):
+    with open(path, encoding="utf-8") as f:
+      records.extend(json.loads(line) for line in f)
+  return records
+
+
+def without_scores(record):
+  return {"text": record["text"],
+          "entities": [{k: e[k] for k in ("start", "end", "type", "text")}
+                       for e in record["entities"]]}
+
+
+def reference_entities(export, path, tmp_path):
+  out = str(tmp_path / ("reference_" + os.path.basename(path)))
+  predict_saved_model.tag_file(export, path, out, "text")
+  with open(os.path.join(out, "entities.jsonl"), encoding="utf-8") as f:
+    return [json.loads(line) for line in f]
+
+
+def test_local_runner_tags_like_predict_saved_model(export_dir, tmp_path):
+  corpus = tmp_path / "corpus"
+  corpus.mkdir()
+  a, b, c = sentences(120, 1), sentences(60, 2), sentences(40, 3)
+  (corpus / "a.txt").write_text("\n".join(a) + "\n", encoding="utf-8")
+  with gzip.open(str(corpus / "b.txt.gz"), "wt", encoding="utf-8") as f:
+    f.write("\n".join(b) + "\n")
+  # Line 8 of c.txt is not UTF-8: a dead letter; the rest is tagged.
+  (corpus / "c.txt").write_bytes(
+      ("\n".join(c[:7]) + "\n").encode() + b"caf\xe9 cancer\n" +
+      ("\n".join(c[7:]) + "\n").encode())
+  (corpus / "c_good.txt").write_text("\n".join(c) + "\n", encoding="utf-8")
+  out = str(tmp_path / "tagged")
+  total = tag_corpus.run(
+      export_dir, [str(corpus / "a.txt"), str(corpus / "b.txt.gz"),
+                   str(corpus / "c.txt")], out, lines_per_shard=25,
+      beam_args=["--direct_num_workers=2"])
+  # a: 5 shards of 25 lines or fewer; b.txt.gz: one; c: 41 lines, 2.
+  assert total["shards"] == 8 and len(glob.glob(out + "/entities-*")) == 8
+  assert total["lines"] == 221 and total["dead_letters"] == 1
+  assert total["sentences"] == 220
+  (dead,) = read_shards(out, "dead_letter")
+  assert dead["file"].endswith("c.txt") and dead["line"] == 8
+  assert "UTF-8" in dead["reason"] and dead["value"].endswith("cancer")
+
+  records = read_shards(out)
+  by_file = {}
+  for record in records:
+    path, line = record["id"].rsplit(":", 1)
+    by_file.setdefault(os.path.basename(path), []).append((int(line), record))
+  reference = {
+      "a.txt": reference_entities(export_dir, str(corpus / "a.txt"), tmp_path),
+      "b.txt.gz": reference_entities(export_dir, str(corpus / "b.txt.gz"),
+                                     tmp_path),
+      "c.txt": reference_entities(export_dir, str(corpus / "c_good.txt"),
+                                  tmp_path)}
+  assert sorted(by_file) == sorted(reference)
+  for name, expected in reference.items():
+    lines = [line for line, _ in sorted(by_file[name])]
+    assert lines == (list(range(1, 8)) + list(range(9, 42)) if name == "c.txt"
+                     else list(range(1, len(expected) + 1)))
+    ours = [without_scores(r) for _, r in sorted(by_file[name])]
+    assert ours == expected, name
+  entities = [e for r in records for e in r["entities"]]
+  assert len(entities) == total["entities"] > 20
+  assert all(0 < e["score"] <= 1 for e in entities)
+
+
+def test_killed_job_finishes_on_a_second_run(export_dir, tmp_path):
+  corpus = str(tmp_path / "corpus.txt")
+  with open(corpus, "w", encoding="utf-8") as f:
+    f.write("\n".join(sentences(400, 4)) + "\n")
+  clean = str(tmp_path / "clean")
+  tag_corpus.run(export_dir, [corpus], clean, lines_per_shard=10,
+                 beam_args=["--direct_num_workers=1"])
+
+  out = str(tmp_path / "killed")
+  command = [sys.executable, os.path.join(conftest.ROOT, "tag_corpus.py"),
+             "--export_dir=" + export_dir, "--input=" + corpus,
+             "--output_dir=" + out, "--lines_per_shard=10",
+             "--direct_num_workers=1"]
+  job = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+  deadline = time.time() + 120
+  while (time.time() < deadline and job.poll() is None and
+         len(glob.glob(out + "/entities-*.jsonl")) < 3):
+    time.sleep(0.05)
+  os.killpg(job.pid, signal.SIGKILL)
+  job.wait()
+  done = sorted(glob.glob(out + "/entities-*.jsonl"))
+  assert 3 <= len(done) < 40, "the job was not killed half way"
+  # What looks finished is whole: each shard has its 10 lines.
+  for path in done:
+    with open(path, encoding="utf-8") as f:
+      assert len(f.readlines()) == 10, path
+  before = {path: os.stat(path).st_mtime_ns for path in done}
+
+  total = tag_corpus.run(export_dir, [corpus], out, lines_per_shard=10,
+                         beam_args=["--direct_num_workers=1"])
+  assert total["lines"] == 400 and total["shards"] == 40
+  # Finished shards were not tagged again; the output equals a clean run's.
+  assert {p: os.stat(p).st_mtime_ns for p in done} == before
+  assert read_shards(out) == read_shards(clean)
+  assert not glob.glob(out + "/*.tmp-*")
+
+
+def test_conll_input_with_a_bad_column(export_dir, tmp_path):
+  corpus = tmp_path / "corpus.tsv"
+  corpus.write_text(
+      "-DOCSTART-\tO\n\nBreast\tB-Disease\ncancer\tI-Disease\n.\tO\n\n"
+      "The\tO\n\tB-Disease\ngene\tO\n\nColon\tB-Disease\ntumour\tI-Disease\n",
+      encoding="utf-8")
+  out = str(tmp_path / "tagged")
+  total = tag_corpus.run(export_dir, [str(corpus)], out,
+                         input_format="conll", conll_output=True,
+                         beam_args=["--direct_num_workers=1"])
+  assert (total["sentences"], total["dead_letters"]) == (2, 1)
+  (dead,) = read_shards(out, "dead_letter")
+  assert dead["line"] == 8 and "1 column(s)" in dead["reason"]
+  records = read_shards(out)
+  assert [r["id"].rsplit(":", 1)[1] for r in records] == ["3", "11"]
+  assert [r["text"] for r in records] == ["Breast cancer .", "Colon tumour"]
+  with open(os.path.join(out, "predictions-00000-of-00001.conll")) as f:
+    rows = [line.split() for line in f if line.strip()]
+  assert [r[:2] for r in rows] == [["Breast", "B-Disease"],
+                                   ["cancer", "I-Disease"], [".", "O"],
+                                   ["Colon", "B-Disease"],
+                                   ["tumour", "I-Disease"]]
+  # The same words and gold through predict_saved_model, same predictions.
+  good = tmp_path / "good.tsv"
+  good.write_text("Breast\tB-Disease\ncancer\tI-Disease\n.\tO\n\n"
+                  "Colon\tB-Disease\ntumour\tI-Disease\n", encoding="utf-8")
+  reference = str(tmp_path / "reference")
+  predict_saved_model.tag_file(export_dir, str(good), reference, "conll")
+  with open(os.path.join(reference, "predictions.txt")) as f:
+    assert [line.split() for line in f if line.strip()] == rows
+
+
+def test_another_jobs_output_folder_is_refused(export_dir, tmp_path):
+  corpus = tmp_path / "a.txt"
+  corpus.write_text("the breast cancer\n", encoding="utf-8")
+  out = str(tmp_path / "tagged")
+  tag_corpus.run(export_dir, [str(corpus)], out,
+                 beam_args=["--direct_num_workers=1"])
+  with pytest.raises(ValueError, match="output of another tagging job"):
+    tag_corpus.run(export_dir, [str(corpus)], out, lines_per_shard=7,
+                   beam_args=["--direct_num_workers=1"])
+  with pytest.raises(ValueError, match="matches no file"):
+    tag_corpus.run(export_dir, [str(tmp_path / "nothing*.txt")], out)
