@@ -179,6 +179,14 @@ class LabelMap(object):
     atomic_write_text(path, "".join(l + "\n" for l in self.labels))
 
 
+def available_cores():
+  """Cores this process may run on (respects CPU affinity and cpusets)."""
+  try:
+    return len(os.sched_getaffinity(0))
+  except AttributeError:
+    return os.cpu_count() or 1
+
+
 def _temporary_name(path):
   # One per process, so workers of one job sharing a folder never write
   # into each other's half-written file.

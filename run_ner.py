@@ -785,7 +785,8 @@ def validate_flags_or_throw(values):
       eval_every_epochs=v["eval_every_epochs"],
       early_stopping_evals=v["early_stopping_evals"],
       predict_with=v["predict_with"],
-      preprocess_processes=(v["preprocess_processes"] or available_cores()),
+      preprocess_processes=(v["preprocess_processes"] or
+                            ner_data.available_cores()),
       shard_sentences=v["shard_sentences"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
@@ -846,19 +847,11 @@ def build_label_map(settings, train_label_counts):
   return label_map
 
 
-def available_cores():
-  """Cores this process may run on (respects CPU affinity and cpusets)."""
-  try:
-    return len(os.sched_getaffinity(0))
-  except AttributeError:
-    return os.cpu_count() or 1
-
-
 def make_estimator(settings, model_fn):
   """TPUEstimator (TPU, or one CPU/GPU), or an Estimator under a strategy."""
   session_config = tf.ConfigProto(
       intra_op_parallelism_threads=(settings.num_intra_threads or
-                                    available_cores()),
+                                    ner_data.available_cores()),
       inter_op_parallelism_threads=settings.num_inter_threads or 2,
       allow_soft_placement=True)
   if settings.use_xla:
@@ -1199,7 +1192,8 @@ class Job(object):
       # with the step it starts from keeps a resumed or chunked run from
       # replaying the first batches of the shuffle.
       input_fn = ner_data.input_fn_builder(
-          train_info.files, is_training=True, max_seq_length=s.max_seq_length,
+          train_info.files, is_training=True,
+          max_seq_length=s.max_seq_length,
           static_shapes=s.static_shapes, num_records=train_info.num_features,
           seed=s.seed + first_step)
       return self.with_batch(input_fn, s.train_batch_size // self.replicas)
@@ -1342,8 +1336,9 @@ class Job(object):
           results[name] = round(float(token[name]), 4)
 
     out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split.name)
-    jsonl_path = (os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
-                  if split.input_format == "text" else None)
+    jsonl_path = (
+        os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
+        if split.input_format == "text" else None)
     figures = self.write_predictions(info, split, out_path, jsonl_path)
     tf.logging.info("Wrote %s", out_path)
     if jsonl_path:

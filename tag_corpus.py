@@ -46,6 +46,9 @@ import threading
 import time
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options import pipeline_options
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -73,7 +76,6 @@ def expand_inputs(patterns):
   Raises:
     ValueError: naming a pattern that matches no file.
   """
-  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
   files = []
   for pattern in patterns:
     matched = sorted(m.path for m in
@@ -85,8 +87,6 @@ def expand_inputs(patterns):
 
 
 def _open(path, compressed):
-  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
-  from apache_beam.io.filesystem import CompressionTypes  # pylint: disable=g-import-not-at-top
   return FileSystems.open(
       path, compression_type=(CompressionTypes.AUTO if compressed else
                               CompressionTypes.UNCOMPRESSED))
@@ -131,7 +131,7 @@ def plan_pieces(files, input_format, lines_per_shard):
 
 def read_piece(piece):
   """Yields (line number, bytes without line end) of a piece."""
-  import codecs  # pylint: disable=g-import-not-at-top
+  import tokenization  # pylint: disable=g-import-not-at-top
   with _open(piece.path, compressed=piece.end is None) as f:
     if piece.end is not None and piece.start:
       f.seek(piece.start)
@@ -141,13 +141,7 @@ def read_piece(piece):
       if piece.end is not None and offset >= piece.end:
         break
       offset += len(raw)
-      if number == 1 and raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-      if raw.endswith(b"\n"):
-        raw = raw[:-1]
-      if raw.endswith(b"\r"):
-        raw = raw[:-1]
-      yield number, raw
+      yield number, tokenization.strip_line_end(raw, number)
       number += 1
 
 
@@ -394,7 +388,6 @@ def run(export_dir, inputs, output_dir, input_format="text",
   """Plans and runs the tagging pipeline; returns the job's counts."""
   if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-  from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
   import ner_data  # pylint: disable=g-import-not-at-top
   import predict_saved_model  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -434,16 +427,17 @@ def run(export_dir, inputs, output_dir, input_format="text",
   if standard.runner in (None, "DirectRunner", "direct"):
     direct = options.view_as(pipeline_options.DirectOptions)
     if not direct.direct_num_workers:
-      direct.direct_num_workers = available_cores()
+      direct.direct_num_workers = ner_data.available_cores()
     if direct.direct_num_workers > 1 and direct.direct_running_mode == (
         "in_memory"):
       direct.direct_running_mode = "multi_processing"
     # Local workers share this machine's cores.
-    threads = max(1, available_cores() // direct.direct_num_workers)
+    threads = max(1, ner_data.available_cores() //
+                  direct.direct_num_workers)
     # Local worker processes import the project's modules from here.
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                  if p])
+                  if p and p != ROOT])
 
   start = time.time()
   stop = threading.Event()
@@ -469,13 +463,6 @@ def run(export_dir, inputs, output_dir, input_format="text",
   ner_data.atomic_write_text(os.path.join(output_dir, SUMMARY_NAME),
                              json.dumps(total, indent=1) + "\n")
   return total
-
-
-def available_cores():
-  try:
-    return len(os.sched_getaffinity(0))
-  except AttributeError:
-    return os.cpu_count() or 1
 
 
 def parse_args(argv):

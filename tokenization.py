@@ -65,13 +65,19 @@ def iter_raw_lines(path, what="file"):
     raise ValueError("The %s %s does not exist." % (what, path))
   with open_binary(path) as f:
     for number, raw in enumerate(f, 1):
-      if number == 1 and raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-      if raw.endswith(b"\n"):
-        raw = raw[:-1]
-      if raw.endswith(b"\r"):
-        raw = raw[:-1]
-      yield number, raw
+      yield number, strip_line_end(raw, number)
+
+
+def strip_line_end(raw, number):
+  """A raw line without its line end ("\\n" or "\\r\\n") and, on line 1,
+  without a UTF-8 BOM."""
+  if number == 1 and raw.startswith(codecs.BOM_UTF8):
+    raw = raw[len(codecs.BOM_UTF8):]
+  if raw.endswith(b"\n"):
+    raw = raw[:-1]
+  if raw.endswith(b"\r"):
+    raw = raw[:-1]
+  return raw
 
 
 def decode_line(raw, path, number, what="file"):
