@@ -142,13 +142,13 @@ def run_ours(args, work_dir):
   step_seconds = (steady[-1] - steady[0]) / (len(steady) - 1)
   train_eps = args.batch_size / step_seconds
 
-  info = job.records(test_examples, settings.test_file, "test",
+  info = job.records(job.scan("test", settings.test_file),
                      sort_by_length=True)
   # Prediction is timed --predict_repeats times and the fastest run is kept:
   # these machines are noisy, and the fastest run is the least disturbed.
   runs = []
   for _ in range(args.predict_repeats):
-    input_fn = ner_data.input_fn_builder(info.path, False,
+    input_fn = ner_data.input_fn_builder(info.files, False,
                                          settings.max_seq_length, False)
     start = time.perf_counter()
     first = None
