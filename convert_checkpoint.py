@@ -180,19 +180,28 @@ def tf_to_hf_tensors(tf_tensors, num_layers):
   return out
 
 
+def _is_local(path):
+  return "://" not in path
+
+
 def read_hf_folder(hf_dir):
-  """Returns (config dict, tensors dict) of a HF BERT folder."""
-  from safetensors.numpy import load_file  # pylint: disable=g-import-not-at-top
+  """Returns (config dict, tensors dict) of a HF BERT folder (a local
+  folder, or one on any file system tf.io.gfile reads, such as gs://)."""
+  from safetensors import numpy as st_numpy  # pylint: disable=g-import-not-at-top
+  gfile = _tf().io.gfile
   config_path = os.path.join(hf_dir, HF_CONFIG_NAME)
   weights_path = os.path.join(hf_dir, SAFETENSORS_NAME)
   for path in (config_path, weights_path, os.path.join(hf_dir, VOCAB_NAME)):
-    if not os.path.isfile(path):
+    if not gfile.exists(path):
       raise ValueError("%s is not a HF BERT folder: %s is missing (expected "
                        "%s, %s and %s)." % (hf_dir, path, HF_CONFIG_NAME,
                                             SAFETENSORS_NAME, VOCAB_NAME))
-  with open(config_path, encoding="utf-8") as f:
+  with gfile.GFile(config_path) as f:
     config = json.load(f)
-  return config, load_file(weights_path)
+  if _is_local(weights_path):
+    return config, st_numpy.load_file(weights_path)  # Memory-mapped.
+  with gfile.GFile(weights_path, "rb") as f:
+    return config, st_numpy.load(f.read())
 
 
 def _tf():
@@ -251,18 +260,16 @@ def convert_hf_to_tf(hf_dir, out_dir):
   bert_config = hf_config_to_bert_config(
       hf_config, source=os.path.join(hf_dir, HF_CONFIG_NAME))
   tensors = hf_to_tf_tensors(hf_tensors, bert_config["num_hidden_layers"])
-  os.makedirs(out_dir, exist_ok=True)
+  gfile = _tf().io.gfile
+  gfile.makedirs(out_dir)
   prefix = os.path.join(out_dir, CHECKPOINT_PREFIX)
   write_tf_checkpoint(tensors, prefix)
-  with open(os.path.join(out_dir, BERT_CONFIG_NAME), "w") as f:
-    json.dump(bert_config, f, indent=2, sort_keys=True)
-    f.write("\n")
-  shutil.copyfile(os.path.join(hf_dir, VOCAB_NAME),
-                  os.path.join(out_dir, VOCAB_NAME))
-  tokenizer_config = os.path.join(hf_dir, "tokenizer_config.json")
-  if os.path.isfile(tokenizer_config):
-    shutil.copyfile(tokenizer_config,
-                    os.path.join(out_dir, "tokenizer_config.json"))
+  with gfile.GFile(os.path.join(out_dir, BERT_CONFIG_NAME), "w") as f:
+    f.write(json.dumps(bert_config, indent=2, sort_keys=True) + "\n")
+  for name in (VOCAB_NAME, "tokenizer_config.json"):
+    if gfile.exists(os.path.join(hf_dir, name)):
+      gfile.copy(os.path.join(hf_dir, name), os.path.join(out_dir, name),
+                 overwrite=True)
   return prefix
 
 
