@@ -16,7 +16,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import socket
 import sys
 import time
@@ -29,10 +28,12 @@ from absl import app
 from absl import flags
 import tensorflow.compat.v1 as tf
 
+import cluster
 import conlleval
 import convert_checkpoint
 import crf
 import modeling
+import job_lock
 import ner_data
 import optimization
 import plot_training
@@ -177,6 +178,11 @@ flags.DEFINE_bool("multi_worker", False,
                   "from the TF_CONFIG environment variable; run the same "
                   "command on every worker. The chief (worker 0) writes the "
                   "checkpoints and does eval and predict.")
+flags.DEFINE_integer("worker_timeout_secs", 300,
+                     "With --multi_worker: how long a worker waits for the "
+                     "others (to start, to convert an HF model, and at each "
+                     "training step) before it stops with an error naming "
+                     "the worker that is missing.")
 flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
 flags.DEFINE_string("tpu_name", None,
                     "Cloud TPU name or grpc://ip:port address (with "
@@ -391,7 +397,7 @@ class RunSettings(collections.namedtuple("RunSettings", [
     "mirrored_devices", "num_workers", "use_fp16", "use_bf16",
     "static_shapes", "export_dir", "input_format", "eval_every_steps",
     "eval_every_epochs", "early_stopping_evals", "predict_with",
-    "preprocess_processes", "shard_sentences"])):
+    "preprocess_processes", "shard_sentences", "worker_timeout_secs"])):
   """Every value the job needs, read from the flags and checked once."""
 
 
@@ -419,9 +425,8 @@ def embedded_model_dir():
 
 
 def _is_hf_folder(folder):
-  return (os.path.isfile(os.path.join(folder, convert_checkpoint.HF_CONFIG_NAME))
-          and os.path.isfile(os.path.join(folder,
-                                          convert_checkpoint.SAFETENSORS_NAME)))
+  return all(tf.io.gfile.exists(os.path.join(folder, name)) for name in (
+      convert_checkpoint.HF_CONFIG_NAME, convert_checkpoint.SAFETENSORS_NAME))
 
 
 def _is_google_folder(folder):
@@ -429,42 +434,84 @@ def _is_google_folder(folder):
                                          convert_checkpoint.BERT_CONFIG_NAME))
 
 
-def convert_hf_model_once(hf_dir, output_dir):
+CONVERTED_STAMP_NAME = "converted_from.json"
+
+
+def _conversion_stamp(hf_dir):
+  weights = os.path.join(hf_dir, convert_checkpoint.SAFETENSORS_NAME)
+  stat = tf.io.gfile.stat(weights)
+  source = weights if "://" in weights else os.path.abspath(weights)
+  return json.dumps({"source": source, "size": stat.length,
+                     "mtime_nsec": stat.mtime_nsec})
+
+
+def _read_stamp(folder):
+  try:
+    with tf.io.gfile.GFile(os.path.join(folder, CONVERTED_STAMP_NAME)) as f:
+      return f.read()
+  except tf.errors.NotFoundError:
+    return None
+
+
+def convert_hf_model_once(hf_dir, output_dir, wait_secs=None):
   """Converts a HF folder into OUTPUT_DIR/init_model, once per source file.
+
+  The folder counts as converted when its `converted_from.json` names the
+  source's weights (path, size, modification time); that file is written
+  last. The conversion goes to a temporary folder of this process, renamed
+  into place when whole, so a reader never sees half a model. In a
+  multi-worker job only the chief converts: the others pass `wait_secs` and
+  wait for the chief's folder. Reads and writes go through tf.io.gfile, so
+  both folders may be on gs://.
 
   Returns:
     the converted folder.
+
+  Raises:
+    ValueError: if `wait_secs` pass with no finished conversion.
   """
   target = os.path.join(output_dir, CONVERTED_MODEL_DIR_NAME)
-  weights = os.path.join(hf_dir, convert_checkpoint.SAFETENSORS_NAME)
-  stat = os.stat(weights)
-  stamp = json.dumps({"source": os.path.abspath(weights),
-                      "size": stat.st_size, "mtime": stat.st_mtime})
-  stamp_path = os.path.join(target, "converted_from.json")
-  if os.path.isfile(stamp_path):
-    with open(stamp_path) as f:
-      if f.read() == stamp:
-        return target
+  stamp = _conversion_stamp(hf_dir)
+  if _read_stamp(target) == stamp:
+    return target
+  if wait_secs is not None:
+    tf.logging.info("Waiting up to %d s for the chief to convert %s into %s",
+                    wait_secs, hf_dir, target)
+    deadline = time.time() + wait_secs
+    while _read_stamp(target) != stamp:
+      if time.time() > deadline:
+        raise ValueError(
+            "Waited %d s (--worker_timeout_secs) for the chief worker to "
+            "convert the HF model in %s into %s, and it has not finished. "
+            "Is the chief running? Its log says why it stopped." %
+            (wait_secs, hf_dir, target))
+      time.sleep(1.0)
+    return target
   tf.logging.info("Converting the HF model in %s to Google's layout in %s",
                   hf_dir, target)
-  if os.path.isdir(target):
-    shutil.rmtree(target)
-  tmp = target + ".tmp"
-  if os.path.isdir(tmp):
-    shutil.rmtree(tmp)
+  tmp = "%s.tmp-%s-%d" % (target, socket.gethostname(), os.getpid())
+  if tf.io.gfile.exists(tmp):
+    tf.io.gfile.rmtree(tmp)
   convert_checkpoint.convert_hf_to_tf(hf_dir, tmp)
-  with open(os.path.join(tmp, "converted_from.json"), "w") as f:
-    f.write(stamp)
-  os.rename(tmp, target)
+  if tf.io.gfile.exists(target):
+    # Another source's conversion, or one cut short: this job (which holds
+    # the folder's lock) replaces it.
+    tf.io.gfile.rmtree(target)
+  tf.io.gfile.rename(tmp, target)
+  # Last: on object stores a folder's rename is not atomic.
+  ner_data.atomic_write_text(os.path.join(target, CONVERTED_STAMP_NAME),
+                             stamp)
   return target
 
 
-def resolve_model_files(values, output_dir, trained):
+def resolve_model_files(values, output_dir, trained, wait_for_chief=None):
   """(bert_config_file, vocab_file, init_checkpoint) from the model flags.
 
   Explicit --bert_config_file/--vocab_file/--init_checkpoint win over
   --bert_model_dir; a predict-only run with no model flag uses the copies
-  training left in output_dir; otherwise the embedded MiniLM is used.
+  training left in output_dir; otherwise the embedded MiniLM is used. An HF
+  folder is converted once (see convert_hf_model_once; `wait_for_chief`:
+  seconds a non-chief worker waits for the chief's conversion).
   """
   given = {k: values.get(k) for k in MODEL_FLAGS}
   folder = given["bert_model_dir"]
@@ -482,7 +529,7 @@ def resolve_model_files(values, output_dir, trained):
     if not tf.io.gfile.isdir(folder):
       raise ValueError("--bert_model_dir %s is not a folder." % folder)
     if not _is_google_folder(folder) and _is_hf_folder(folder):
-      folder = convert_hf_model_once(folder, output_dir)
+      folder = convert_hf_model_once(folder, output_dir, wait_for_chief)
     if not _is_google_folder(folder):
       raise ValueError(
           "--bert_model_dir %s holds neither Google's layout "
@@ -531,42 +578,6 @@ def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
   return master
 
 
-def workers_from_tf_config(tf_config):
-  """Number of workers (chief included) in a TF_CONFIG string.
-
-  Raises:
-    ValueError: if TF_CONFIG is missing or has no worker list.
-  """
-  if not tf_config:
-    raise ValueError(
-        "--multi_worker needs the TF_CONFIG environment variable, such as "
-        '{"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
-        '"task": {"type": "worker", "index": 0}}.')
-  try:
-    config = json.loads(tf_config)
-    cluster = config["cluster"]
-    task = config["task"]
-  except (ValueError, KeyError, TypeError) as e:
-    raise ValueError("TF_CONFIG is not a JSON object with 'cluster' and "
-                     "'task': %s" % e)
-  workers = len(cluster.get("worker", ())) + len(cluster.get("chief", ()))
-  if not workers or task.get("type") not in ("worker", "chief"):
-    raise ValueError("TF_CONFIG must list workers and name this task as one "
-                     "of them; got %s." % tf_config)
-  return workers
-
-
-def tf_config_is_chief(tf_config):
-  """Whether this task is the chief: the "chief" task, or worker 0 when the
-  cluster names no chief."""
-  config = json.loads(tf_config)
-  task = config["task"]
-  if task["type"] == "chief":
-    return True
-  return ("chief" not in config["cluster"] and task["type"] == "worker" and
-          int(task.get("index", 0)) == 0)
-
-
 def _split_file(explicit, data_dir, split, flag_name):
   if explicit:
     if not tf.io.gfile.exists(explicit):
@@ -586,7 +597,8 @@ def _split_file(explicit, data_dir, split, flag_name):
 
 
 def validate_flags_or_throw(values):
-  """Checks every flag and combination before any slow work.
+  """Checks every flag and combination before any slow work, and takes the
+  output folder for this job (see job_lock.py) until the job ends.
 
   Args:
     values: dict flag name -> value.
@@ -596,7 +608,17 @@ def validate_flags_or_throw(values):
 
   Raises:
     ValueError: one clear message per problem.
+    job_lock.FolderInUseError: if another job uses the output folder.
   """
+  try:
+    return _checked_settings(values)
+  except BaseException:
+    if values.get("output_dir"):
+      job_lock.release(values["output_dir"])
+    raise
+
+
+def _checked_settings(values):
   v = dict(values)
   if not (v["do_train"] or v["do_eval"] or v["do_predict"]):
     raise ValueError("At least one of --do_train, --do_eval or --do_predict "
@@ -643,10 +665,13 @@ def validate_flags_or_throw(values):
     raise ValueError("--use_fp16 and --use_bf16 exclude each other.")
   num_workers = 0
   if v["multi_worker"]:
-    num_workers = workers_from_tf_config(os.environ.get("TF_CONFIG"))
+    num_workers = cluster.workers_from_tf_config(os.environ.get("TF_CONFIG"))
     if v["use_tpu"] or mirrored:
       raise ValueError("--multi_worker excludes --use_tpu, --num_gpus and "
                        "--mirrored_devices.")
+    if v["worker_timeout_secs"] <= 0:
+      raise ValueError("--worker_timeout_secs must be positive, got %d." %
+                       v["worker_timeout_secs"])
     if v["train_batch_size"] % num_workers:
       raise ValueError("--train_batch_size %d (the global batch) must divide "
                        "evenly over the %d workers of TF_CONFIG." %
@@ -700,8 +725,14 @@ def validate_flags_or_throw(values):
         v[key] = saved[key]
 
   tf.io.gfile.makedirs(output_dir)
+  tf_config = os.environ.get("TF_CONFIG") if num_workers else None
+  job_lock.acquire(output_dir,
+                   cluster.job_id(tf_config) if tf_config else None)
+  # In a multi-worker job the chief converts an HF model; the others wait.
+  wait_for_chief = (v["worker_timeout_secs"] if tf_config and
+                    not cluster.tf_config_is_chief(tf_config) else None)
   config_file, vocab_file, init_checkpoint = resolve_model_files(
-      v, output_dir, trained and not v["do_train"])
+      v, output_dir, trained and not v["do_train"], wait_for_chief)
   for flag_name, path in (("bert_config_file", config_file),
                           ("vocab_file", vocab_file)):
     if not path or not tf.io.gfile.exists(path):
@@ -788,6 +819,7 @@ def validate_flags_or_throw(values):
       preprocess_processes=(v["preprocess_processes"] or
                             ner_data.available_cores()),
       shard_sentences=v["shard_sentences"],
+      worker_timeout_secs=v["worker_timeout_secs"],
       use_tpu=v["use_tpu"],
       tpu_name=v["tpu_name"], tpu_zone=v["tpu_zone"],
       gcp_project=v["gcp_project"], master=v["master"],
@@ -808,7 +840,8 @@ FLAG_NAMES = (
     "multi_worker", "use_fp16", "use_bf16", "static_shapes",
     "export_dir", "predict_file", "input_format", "eval_every_steps",
     "eval_every_epochs", "early_stopping_evals", "predict_with",
-    "preprocess_processes", "shard_sentences") + MODEL_FLAGS
+    "preprocess_processes", "shard_sentences", "worker_timeout_secs"
+) + MODEL_FLAGS
 
 
 def flag_defaults():
@@ -854,6 +887,10 @@ def make_estimator(settings, model_fn):
                                     ner_data.available_cores()),
       inter_op_parallelism_threads=settings.num_inter_threads or 2,
       allow_soft_placement=True)
+  if settings.num_workers:
+    # A step that waits longer than this for a peer fails (see cluster.py).
+    session_config.operation_timeout_in_ms = (
+        settings.worker_timeout_secs * 1000)
   if settings.use_xla:
     session_config.graph_options.optimizer_options.global_jit_level = (
         tf.OptimizerOptions.ON_1)
@@ -1053,7 +1090,14 @@ class Job(object):
         processes=s.preprocess_processes, total=split.summary.num_examples)
 
   def run(self, train_hooks=None):
-    """Runs the job; returns {split: results dict}."""
+    """Runs the job; returns {split: results dict}. The output folder's lock
+    (taken by validate_flags_or_throw) is released at the end."""
+    try:
+      return self._run(train_hooks)
+    finally:
+      job_lock.release(self.settings.output_dir)
+
+  def _run(self, train_hooks):
     s = self.settings
     train = self.scan("train", s.train_file) if s.do_train else None
     self.label_map = build_label_map(
@@ -1096,7 +1140,7 @@ class Job(object):
     self.estimator = make_estimator(s, model_fn)
     # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
     self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
-    self.is_chief = (tf_config_is_chief(os.environ.get("TF_CONFIG"))
+    self.is_chief = (cluster.tf_config_is_chief(os.environ.get("TF_CONFIG"))
                      if s.num_workers else self.estimator.config.is_chief)
 
     if s.do_train:
@@ -1203,13 +1247,7 @@ class Job(object):
     input_fn = train_input_fn(first_step)
     start = time.time()
     if s.num_workers:
-      # Estimator trains across workers only through train_and_evaluate; the
-      # eval spec is used only if TF_CONFIG names an evaluator task.
-      tf.estimator.train_and_evaluate(
-          self.estimator,
-          tf.estimator.TrainSpec(input_fn, max_steps=num_train_steps,
-                                 hooks=hooks),
-          tf.estimator.EvalSpec(input_fn, steps=1, name="train_batch"))
+      self.train_multi_worker(input_fn, num_train_steps, hooks)
     elif dev is None:
       self.estimator.train(input_fn=input_fn, max_steps=num_train_steps,
                            hooks=hooks)
@@ -1217,6 +1255,28 @@ class Job(object):
       self.train_with_model_selection(train_input_fn, num_train_steps, hooks,
                                       dev, self.eval_interval(train_info))
     tf.logging.info("Training took %.1f s", time.time() - start)
+
+  def train_multi_worker(self, input_fn, num_train_steps, hooks):
+    """Trains with the other workers; a lost worker stops this one with
+    cluster.WorkerLostError instead of a wait without end."""
+    s = self.settings
+    tf_config = os.environ.get("TF_CONFIG")
+    tf.logging.info("Training with %d workers; each step waits at most %d s "
+                    "for the others (--worker_timeout_secs).", s.num_workers,
+                    s.worker_timeout_secs)
+    try:
+      with cluster.no_session_recovery():
+        # Estimator trains across workers only through train_and_evaluate;
+        # the eval spec is used only if TF_CONFIG names an evaluator task.
+        tf.estimator.train_and_evaluate(
+            self.estimator,
+            tf.estimator.TrainSpec(input_fn, max_steps=num_train_steps,
+                                   hooks=hooks),
+            tf.estimator.EvalSpec(input_fn, steps=1, name="train_batch"))
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+            tf.errors.AbortedError, tf.errors.CancelledError) as e:
+      raise cluster.WorkerLostError(cluster.worker_lost_message(
+          e, tf_config, s.worker_timeout_secs, s.output_dir))
 
   def eval_interval(self, train_info):
     """Steps between dev scores: --eval_every_steps, else
@@ -1408,12 +1468,18 @@ def main(argv):
   except ValueError as e:
     sys.stderr.write("run_ner.py: error: %s\n" % e)
     return 2
+  except job_lock.FolderInUseError as e:
+    sys.stderr.write("run_ner.py: error: %s\n" % e)
+    return 1
   tf.set_random_seed(settings.seed)
   try:
     results = run(settings)
   except ValueError as e:
     sys.stderr.write("run_ner.py: error: %s\n" % e)
     return 2
+  except cluster.WorkerLostError as e:
+    sys.stderr.write("run_ner.py: error: %s\n" % e)
+    return 1
   for split, figures in results.items():
     if "entity_f1" in figures:
       print("%s: entity-level (conlleval) precision %.2f recall %.2f F1 %.2f;"

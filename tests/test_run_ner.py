@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -376,6 +377,94 @@ def test_interrupted_training_resumes_to_planned_step(tmp_path, tiny_model_dir,
              for r in caplog.records)
 
 
+def single_command(model_dir, data_dir, out, steps):
+  return [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+          "--bert_model_dir=" + model_dir, "--data_dir=" + data_dir,
+          "--output_dir=" + out, "--do_train", "--do_predict",
+          "--max_seq_length=8", "--window_stride=3", "--do_lower_case=true",
+          "--train_batch_size=2", "--num_train_steps=%d" % steps,
+          "--save_checkpoints_steps=20", "--learning_rate=1e-3"]
+
+
+def checkpoint_step(out):
+  latest = tf.train.latest_checkpoint(out)
+  return tf.train.load_variable(latest, "global_step") if latest else -1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_killed_at_a_random_point_and_run_again(tmp_path, tiny_model_dir,
+                                                data_dir, seed):
+  """SIGKILL at a point drawn from the seed (after a checkpoint, a fraction
+  of a second later); the same command again reaches the planned step and
+  writes a whole predictions file."""
+  rng = random.Random(seed)
+  at_step, delay = rng.choice([20, 40, 60, 80]), rng.uniform(0.0, 0.3)
+  out = str(tmp_path / "out")
+  command = single_command(tiny_model_dir, data_dir, out, 100)
+  log = str(tmp_path / "first.log")
+  with open(log, "w") as f:
+    job = subprocess.Popen(command, stdout=f, stderr=subprocess.STDOUT)
+  deadline = time.time() + 300
+  while checkpoint_step(out) < at_step:
+    assert time.time() < deadline and job.poll() is None, read_text(log)[-3000:]
+    time.sleep(0.05)
+  time.sleep(delay)
+  assert job.poll() is None, "the job ended before it could be killed"
+  job.kill()
+  job.wait()
+  reached = checkpoint_step(out)
+  assert at_step <= reached <= 100
+  assert not os.path.exists(os.path.join(out, "test_predictions.txt"))
+  # The killed process's lock is left behind, and taken over.
+  assert len(os.listdir(os.path.join(out, ".locks"))) == 1
+
+  again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+  assert again.returncode == 0, again.stderr[-3000:]
+  if reached < 100:
+    assert "Resuming training from step %d of 100" % reached in again.stderr
+  assert checkpoint_step(out) == 100
+  with open(os.path.join(out, "test_predictions.txt"), encoding="utf-8") as f:
+    blocks = f.read().strip("\n").split("\n\n")
+  assert [len(b.splitlines()) for b in blocks] == [15, 2]
+  assert [line.split()[0] for b in blocks for line in b.splitlines()] == [
+      line.split("\t")[0] for line in TEST.splitlines() if line]
+  leftovers = [name for name in os.listdir(out) if ".tmp" in name]
+  assert leftovers == []
+  assert os.listdir(os.path.join(out, ".locks")) == []
+
+
+def test_second_job_on_a_folder_in_use_stops_and_the_first_finishes(
+    tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  first_log = str(tmp_path / "first.log")
+  with open(first_log, "w") as f:
+    first = subprocess.Popen(
+        single_command(tiny_model_dir, data_dir, out, 1000), stdout=f,
+        stderr=subprocess.STDOUT)
+  lock = os.path.join(out, ".locks",
+                      "%s-%d.json" % (socket.gethostname(), first.pid))
+  deadline = time.time() + 300
+  while not os.path.exists(lock):
+    assert time.time() < deadline and first.poll() is None, (
+        read_text(first_log)[-3000:])
+    time.sleep(0.05)
+  second = subprocess.run(
+      single_command(tiny_model_dir, data_dir, out, 10) + ["--do_eval"],
+      capture_output=True, text=True, timeout=300)
+  assert first.poll() is None, "the first job ended before the second began"
+  assert second.returncode == 1, second.stderr[-3000:]
+  assert ("run_ner.py: error: The output folder %s is in use by another "
+          "run_ner.py job: process %d on host %s" %
+          (out, first.pid, socket.gethostname())) in second.stderr
+  assert "Traceback" not in second.stderr
+  assert first.wait(timeout=600) == 0, read_text(first_log)[-3000:]
+  assert checkpoint_step(out) == 1000
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+  # Nothing of the second job's: no eval results, its lock gone with it.
+  assert not os.path.exists(os.path.join(out, "eval_results.txt"))
+  assert os.listdir(os.path.join(out, ".locks")) == []
+
+
 def test_long_sentences_and_unknown_labels(tmp_path, tiny_model_dir, data_dir):
   test = os.path.join(data_dir, "test.tsv")
   with open(test, "a") as f:
@@ -537,50 +626,156 @@ def free_port():
     return s.getsockname()[1]
 
 
+def hf_copy(tiny_model_dir, tmp_path):
+  """The tiny model in HF's layout, written by convert_checkpoint.py."""
+  hf_dir = str(tmp_path / "tiny_hf")
+  subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "convert_checkpoint.py"),
+       "--from_tf", tiny_model_dir, "--to_hf", hf_dir],
+      check=True, capture_output=True, timeout=300)
+  assert sorted(os.listdir(hf_dir)) == ["config.json", "model.safetensors",
+                                        "vocab.txt"]
+  return hf_dir
+
+
+def worker_command(model_dir, data_dir, out, steps=6, *extra):
+  return [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+          "--bert_model_dir=" + model_dir, "--data_dir=" + data_dir,
+          "--output_dir=" + out, "--do_train", "--do_predict",
+          "--multi_worker", "--max_seq_length=8", "--window_stride=3",
+          "--do_lower_case=true", "--train_batch_size=4",
+          "--num_train_steps=%d" % steps, "--save_checkpoints_steps=3",
+          "--learning_rate=1e-3"] + list(extra)
+
+
+def start_worker(command, workers, index, log_path):
+  env = dict(os.environ, TF_CONFIG=json.dumps(
+      {"cluster": {"worker": workers},
+       "task": {"type": "worker", "index": index}}))
+  log = open(log_path, "w")
+  process = subprocess.Popen(command, env=env, stdout=log,
+                             stderr=subprocess.STDOUT, text=True)
+  log.close()
+  return process
+
+
+def read_text(path):
+  with open(path, encoding="utf-8") as f:
+    return f.read()
+
+
+@pytest.mark.parametrize("layout", ["google", "hf"])
 def test_two_workers_on_loopback_train_one_set_of_checkpoints(
-    tmp_path, tiny_model_dir, data_dir):
-  """--multi_worker: two processes, TF_CONFIG on 127.0.0.1, one job."""
+    tmp_path, tiny_model_dir, data_dir, layout):
+  """--multi_worker: two processes, TF_CONFIG on 127.0.0.1, one job; an HF
+  model is converted once, by the chief."""
+  model_dir = (hf_copy(tiny_model_dir, tmp_path) if layout == "hf"
+               else tiny_model_dir)
   out = str(tmp_path / "out")
   workers = ["127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()]
-  command = [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
-             "--bert_model_dir=" + tiny_model_dir, "--data_dir=" + data_dir,
-             "--output_dir=" + out, "--do_train", "--do_predict",
-             "--multi_worker", "--max_seq_length=8", "--window_stride=3",
-             "--train_batch_size=4", "--num_train_steps=6",
-             "--save_checkpoints_steps=3", "--learning_rate=1e-3"]
-  processes = []
-  for index in range(2):
-    env = dict(os.environ, TF_CONFIG=json.dumps(
-        {"cluster": {"worker": workers},
-         "task": {"type": "worker", "index": index}}))
-    processes.append(subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True))
-  outputs = [p.communicate(timeout=600) for p in processes]
-  for p, (_, err) in zip(processes, outputs):
-    assert p.returncode == 0, err[-3000:]
+  command = worker_command(model_dir, data_dir, out)
+  logs = [str(tmp_path / ("worker%d.log" % i)) for i in range(2)]
+  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
+  for p, log in zip(processes, logs):
+    assert p.wait(timeout=600) == 0, read_text(log)[-3000:]
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == 6
   # The chief predicted; the other worker left the outputs alone.
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
-  assert "eval and predict are the chief's" in outputs[1][1]
+  assert "eval and predict are the chief's" in read_text(logs[1])
   checkpoints = [p for p in os.listdir(out) if p.endswith(".index")]
   assert sorted(checkpoints) == ["model.ckpt-0.index", "model.ckpt-3.index",
                                  "model.ckpt-6.index"]
+  converted = [name for name in os.listdir(out) if "init_model" in name]
+  if layout == "hf":
+    assert converted == ["init_model"]
+    assert "Converting the HF model" in read_text(logs[0])
+    assert "Converting the HF model" not in read_text(logs[1])
+    assert os.path.exists(os.path.join(out, "init_model",
+                                       "converted_from.json"))
+  else:
+    assert converted == []
+  assert os.listdir(os.path.join(out, ".locks")) == []
 
 
-def test_multi_worker_needs_tf_config():
-  with pytest.raises(ValueError, match="needs the TF_CONFIG"):
-    run_ner.workers_from_tf_config(None)
-  assert run_ner.workers_from_tf_config(json.dumps(
-      {"cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]},
-       "task": {"type": "worker", "index": 1}})) == 3
-  assert run_ner.tf_config_is_chief(json.dumps(
-      {"cluster": {"worker": ["a:1", "b:1"]},
-       "task": {"type": "worker", "index": 0}}))
-  assert not run_ner.tf_config_is_chief(json.dumps(
-      {"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
-       "task": {"type": "worker", "index": 0}}))
+def test_worker_that_never_starts_stops_the_chief(tmp_path, tiny_model_dir,
+                                                  data_dir):
+  out = str(tmp_path / "out")
+  missing = "127.0.0.1:%d" % free_port()
+  workers = ["127.0.0.1:%d" % free_port(), missing]
+  log = str(tmp_path / "worker0.log")
+  start = time.time()
+  chief = start_worker(
+      worker_command(hf_copy(tiny_model_dir, tmp_path), data_dir, out, 6,
+                     "--worker_timeout_secs=15"), workers, 0, log)
+  assert chief.wait(timeout=600) == 1, read_text(log)[-3000:]
+  text = read_text(log)
+  assert ("run_ner.py: error: Lost a worker of this --multi_worker job: "
+          "/job:worker/task:1 (%s) does not answer: it died or never started"
+          % missing) in text
+  assert "--worker_timeout_secs=15" in text
+  assert "Traceback" not in text
+  # Bounded by the flag (15 s), plus start-up and the graph's building.
+  assert time.time() - start < 15 + 120
+  assert os.listdir(os.path.join(out, ".locks")) == []
+
+
+def test_worker_waits_for_the_chiefs_conversion_within_the_limit(
+    tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  workers = ["127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()]
+  hf_dir = hf_copy(tiny_model_dir, tmp_path)
+  log = str(tmp_path / "worker1.log")
+  worker = start_worker(
+      worker_command(hf_dir, data_dir, out, 6, "--worker_timeout_secs=3"),
+      workers, 1, log)
+  assert worker.wait(timeout=300) == 2, read_text(log)[-3000:]
+  assert ("run_ner.py: error: Waited 3 s (--worker_timeout_secs) for the "
+          "chief worker to convert the HF model in %s into %s" %
+          (hf_dir, os.path.join(out, "init_model"))) in read_text(log)
+  # It never converted nor removed anything.
+  assert [n for n in os.listdir(out) if "init_model" in n] == []
+
+
+def test_killed_worker_stops_the_other_and_the_job_resumes(
+    tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  workers = ["127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()]
+  command = worker_command(tiny_model_dir, data_dir, out, 3000,
+                           "--worker_timeout_secs=60")
+  logs = [str(tmp_path / ("worker%d.log" % i)) for i in range(2)]
+  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
+  deadline = time.time() + 300
+  while not tf.train.latest_checkpoint(out) or tf.train.load_variable(
+      tf.train.latest_checkpoint(out), "global_step") < 3:
+    assert time.time() < deadline and processes[0].poll() is None, (
+        read_text(logs[0])[-3000:])
+    time.sleep(0.2)
+  processes[1].kill()
+  killed_at = time.time()
+  assert processes[0].wait(timeout=300) == 1, read_text(logs[0])[-3000:]
+  # A peer that is gone fails the step at once, not after the time limit.
+  assert time.time() - killed_at < 60
+  text = read_text(logs[0])
+  assert ("Lost a worker of this --multi_worker job: /job:worker/task:1 "
+          "(%s) does not answer" % workers[1]) in text
+  assert "Start every worker again with the same command" in text
+  reached = tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                   "global_step")
+  assert 3 <= reached < 3000
+
+  # The same command on both workers resumes from the last checkpoint.
+  workers = ["127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()]
+  command = worker_command(tiny_model_dir, data_dir, out, reached + 6,
+                           "--worker_timeout_secs=60")
+  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
+  for p, log in zip(processes, logs):
+    assert p.wait(timeout=600) == 0, read_text(log)[-3000:]
+  assert "Restoring parameters from %s" % os.path.join(
+      out, "model.ckpt-%d" % reached) in read_text(logs[0])
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == reached + 6
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
 
 
 @pytest.mark.parametrize("precision", ["use_fp16", "use_bf16"])
