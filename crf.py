@@ -134,6 +134,32 @@ def log_likelihood(emissions, tags, mask, params):
   return tf.where(started, score - log_z, tf.zeros_like(score))
 
 
+def marginals(emissions, mask, params):
+  """P(tag y at position t | emissions) under the CRF.
+
+  The gradient of the log-partition function with respect to the
+  emissions. log_likelihood of the all-zero tag path is that path's score
+  minus log Z, and the path's score has gradient one_hot(0) on the chain's
+  positions, which is added back.
+
+  Args:
+    emissions: float Tensor [batch, seq, num_tags].
+    mask: Tensor [batch, seq], 1 on the positions of the chain.
+    params: CrfParams.
+
+  Returns:
+    float32 Tensor [batch, seq, num_tags]: each chain position's marginals
+    (summing to 1); 0 off the chain.
+  """
+  emissions = tf.cast(emissions, tf.float32)
+  zeros = tf.zeros(tf.shape(emissions)[:2], tf.int32)
+  path = log_likelihood(emissions, zeros, mask, params)
+  grad = tf.gradients(-tf.reduce_sum(path), emissions)[0]
+  on_chain = tf.cast(mask, tf.float32)[:, :, None]
+  return (grad + tf.one_hot(zeros, tf.shape(emissions)[2]) * on_chain) * (
+      on_chain)
+
+
 def viterbi_decode(emissions, mask, params):
   """The best tag sequence under the CRF.
 

@@ -107,13 +107,60 @@ def test_iob2_constraints():
   emissions = np.zeros((1, 2, num_tags), np.float32)
   emissions[0, 0, index["O"]] = 5.0
   emissions[0, 1, index["I-D"]] = 5.0
+  emissions[0, 1, index["B-D"]] = 1.0
   zeros = np.zeros((num_tags, num_tags), np.float32)
   _, best = run_crf(emissions, np.zeros((1, 2), np.int32),
                           np.ones((1, 2), np.int32), zeros,
                           np.zeros(num_tags, np.float32),
                           np.zeros(num_tags, np.float32),
                           allowed=crf.iob2_allowed(labels))
-  assert [labels[t] for t in best[0]] != ["O", "I-D"]
+  # O then I-D (10) is forbidden; O then B-D (6) beats B-D then I-D (5).
+  assert [labels[t] for t in best[0]] == ["O", "B-D"]
   # BioBERT's untyped tags: B, I, O.
   trans, start, _ = crf.iob2_allowed(["[PAD]", "O", "B", "I", "X"])
   assert (trans[1][3], trans[2][3], trans[3][3], start[3]) == (0, 1, 1, 0)
+
+
+def brute_force_marginals(emissions, mask, trans, start, end):
+  """[seq, num_tags] marginals of one sequence by enumeration."""
+  positions = [i for i, m in enumerate(mask) if m]
+  num_tags = emissions.shape[1]
+  out = np.zeros(emissions.shape)
+  if not positions:
+    return out
+  paths = list(itertools.product(range(num_tags), repeat=len(positions)))
+  scores = np.array([path_score(emissions, p, positions, trans, start, end)
+                     for p in paths])
+  probs = np.exp(scores - scores.max())
+  probs /= probs.sum()
+  for path, p in zip(paths, probs):
+    for pos, tag in zip(positions, path):
+      out[pos, tag] += p
+  return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_marginals_against_brute_force(seed):
+  rng = np.random.RandomState(seed)
+  batch, seq, num_tags = 4, 5, 3
+  emissions = rng.randn(batch, seq, num_tags).astype(np.float32) * 2
+  mask = (rng.rand(batch, seq) > 0.3).astype(np.int32)
+  mask[0] = 0
+  mask[1] = 1
+  trans = rng.randn(num_tags, num_tags).astype(np.float32)
+  start = rng.randn(num_tags).astype(np.float32)
+  end = rng.randn(num_tags).astype(np.float32)
+  with tf.Graph().as_default():
+    params = crf.CrfParams(num_tags)
+    marginals = crf.marginals(tf.constant(emissions), tf.constant(mask),
+                              params)
+    with tf.Session() as sess:
+      sess.run([tf.assign(params.transition_variables, trans),
+                tf.assign(params.start_variables, start),
+                tf.assign(params.end_variables, end)])
+      got = sess.run(marginals)
+  for b in range(batch):
+    np.testing.assert_allclose(
+        got[b], brute_force_marginals(emissions[b], mask[b], trans, start,
+                                      end), atol=1e-5)
+  np.testing.assert_allclose(got.sum(-1), mask, atol=1e-5)
