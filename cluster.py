@@ -1,4 +1,6 @@
-"""Multi-worker jobs: TF_CONFIG, the job's identity, and lost workers.
+"""Where a job runs: the estimator's RunConfig for one device, a TPU,
+several devices (MirroredStrategy) or several workers (MultiWorker, from
+TF_CONFIG), the TPU's reachability, and lost workers.
 
 A --multi_worker job is the same run_ner.py command on every worker, each
 with TF_CONFIG naming the cluster and its own task, for example on two
@@ -25,7 +27,10 @@ import json
 import re
 import socket
 
+import tensorflow.compat.v1 as tf
 from tensorflow.python.training import monitored_session
+
+import ner_data
 
 
 class WorkerLostError(RuntimeError):
@@ -147,3 +152,117 @@ def no_session_recovery():
     yield
   finally:
     monitored_session._PREEMPTION_ERRORS = saved  # pylint: disable=protected-access
+
+
+def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
+  """Resolves the TPU and opens a connection to it, or fails with its name.
+
+  Returns:
+    the TPU's grpc master address.
+
+  Raises:
+    ValueError: naming the TPU and what went wrong, instead of a hang in
+      the first session.
+  """
+  master = tpu_name
+  if not tpu_name.startswith("grpc://"):
+    try:
+      resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+          tpu_name, zone=zone, project=project)
+      master = resolver.master()
+    except Exception as e:  # pylint: disable=broad-except
+      raise ValueError(
+          "Cannot resolve TPU %r (zone %s, project %s): %s. Check --tpu_name, "
+          "--tpu_zone and --gcp_project, or give grpc://HOST:PORT." %
+          (tpu_name, zone, project, e))
+  address = master[len("grpc://"):] if master.startswith("grpc://") else master
+  host, _, port = address.rpartition(":")
+  if not host or not port.isdigit():
+    raise ValueError("TPU %r resolved to %r, which is not grpc://HOST:PORT." %
+                     (tpu_name, master))
+  try:
+    socket.create_connection((host, int(port)), timeout=timeout).close()
+  except OSError as e:
+    raise ValueError("Cannot reach TPU %r at %s: %s. Is the TPU running, and "
+                     "reachable from this machine?" % (tpu_name, master, e))
+  return master
+
+
+def make_estimator(settings, model_fn):
+  """TPUEstimator (TPU, or one CPU/GPU), or an Estimator under a strategy."""
+  session_config = tf.ConfigProto(
+      intra_op_parallelism_threads=(settings.num_intra_threads or
+                                    ner_data.available_cores()),
+      inter_op_parallelism_threads=settings.num_inter_threads or 2,
+      allow_soft_placement=True)
+  if settings.num_workers:
+    # A step that waits longer than this for a peer fails (see cluster.py).
+    session_config.operation_timeout_in_ms = (
+        settings.worker_timeout_secs * 1000)
+  if settings.use_xla:
+    session_config.graph_options.optimizer_options.global_jit_level = (
+        tf.OptimizerOptions.ON_1)
+  if settings.mirrored_devices or settings.num_workers:
+    return make_mirrored_estimator(settings, model_fn, session_config)
+  tpu_cluster_resolver = None
+  if settings.use_tpu and settings.tpu_name:
+    tpu_cluster_resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        settings.tpu_name, zone=settings.tpu_zone,
+        project=settings.gcp_project)
+  run_config = tf.estimator.tpu.RunConfig(
+      cluster=tpu_cluster_resolver,
+      master=settings.master,
+      tpu_config=tf.estimator.tpu.TPUConfig(
+          # Off TPU there are no loops; 1 keeps TPUEstimator's loss and
+          # speed logging at every log_step_count_steps steps.
+          iterations_per_loop=(settings.iterations_per_loop
+                               if settings.use_tpu else 1),
+          num_shards=settings.num_tpu_cores,
+          per_host_input_for_training=(
+              tf.estimator.tpu.InputPipelineConfig.PER_HOST_V2)),
+      **run_config_args(settings, session_config))
+  return tf.estimator.tpu.TPUEstimator(
+      use_tpu=settings.use_tpu,
+      model_fn=model_fn,
+      config=run_config,
+      export_to_tpu=False,
+      train_batch_size=settings.train_batch_size,
+      eval_batch_size=settings.eval_batch_size,
+      predict_batch_size=settings.predict_batch_size)
+
+
+def run_config_args(settings, session_config):
+  """What every RunConfig of the job shares: the folder, checkpoints,
+  seed, logging and session."""
+  return dict(model_dir=settings.output_dir,
+              save_checkpoints_steps=settings.save_checkpoints_steps,
+              keep_checkpoint_max=settings.keep_checkpoint_max,
+              tf_random_seed=settings.seed,
+              log_step_count_steps=settings.log_step_count_steps,
+              session_config=session_config)
+
+
+def make_mirrored_estimator(settings, model_fn, session_config):
+  """An Estimator that trains with MirroredStrategy over several devices, or
+  MultiWorkerMirroredStrategy over the workers of TF_CONFIG.
+
+  Each replica takes train_batch_size / replicas examples a step and applies
+  the mean gradient, so the global batch and the learning-rate schedule are
+  those of one device with train_batch_size. Eval and predict run on one
+  device.
+  """
+  if settings.num_workers:
+    strategy = tf.distribute.experimental.MultiWorkerMirroredStrategy()
+  else:
+    devices = list(settings.mirrored_devices)
+    num_cpus = sum(1 for d in devices if "cpu" in d.lower())
+    if num_cpus > 1:
+      session_config.device_count["CPU"] = num_cpus
+    strategy = tf.distribute.MirroredStrategy(devices)
+  config = tf.estimator.RunConfig(
+      train_distribute=strategy, **run_config_args(settings, session_config))
+
+  def estimator_model_fn(features, labels, mode, params):
+    return model_fn(features, labels, mode, params).as_estimator_spec()
+
+  return tf.estimator.Estimator(model_fn=estimator_model_fn, config=config)

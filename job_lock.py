@@ -26,6 +26,8 @@ import time
 
 import tensorflow.compat.v1 as tf
 
+import contracts
+
 LOCKS_DIR_NAME = ".locks"
 HEARTBEAT_SECS = 30.0
 STALE_SECS = 4 * HEARTBEAT_SECS
@@ -74,10 +76,7 @@ class FolderLock(object):
             "started": self.started, "refreshed": self._clock()}
 
   def _write(self):
-    tmp = "%s.tmp-%d" % (self.path, self.pid)
-    with tf.io.gfile.GFile(tmp, "w") as f:
-      f.write(json.dumps(self._record()))
-    tf.io.gfile.rename(tmp, self.path, overwrite=True)
+    contracts.atomic_write_text(self.path, json.dumps(self._record()))
 
   def _others(self):
     """(path, record) of every other process's lock file in the folder."""

@@ -17,6 +17,7 @@ import re
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+import contracts
 import progress
 import tokenization
 
@@ -31,8 +32,7 @@ SPECIAL_LABELS = (PAD_LABEL, X_LABEL, CLS_LABEL, SEP_LABEL)
 OUTSIDE_LABEL = "O"
 DOCSTART = "-DOCSTART-"
 
-# Padding word id: the position predicts no word.
-NO_WORD = -1
+NO_WORD = contracts.NO_WORD
 
 # Bumped whenever the records' contents change, so old caches are rebuilt.
 RECORD_FORMAT_VERSION = 2
@@ -176,7 +176,7 @@ class LabelMap(object):
 
   def save(self, path):
     """Writes every label, one per line, line number = id + 1."""
-    atomic_write_text(path, "".join(l + "\n" for l in self.labels))
+    contracts.atomic_write_text(path, "".join(l + "\n" for l in self.labels))
 
 
 def available_cores():
@@ -185,63 +185,6 @@ def available_cores():
     return len(os.sched_getaffinity(0))
   except AttributeError:
     return os.cpu_count() or 1
-
-
-def _temporary_name(path):
-  # One per process, so workers of one job sharing a folder never write
-  # into each other's half-written file.
-  return "%s.tmp-%d" % (path, os.getpid())
-
-
-class AtomicTextFile(object):
-  """A text file written whole or not at all: lines go to a temporary name,
-  renamed into place when the `with` block ends without an error (and
-  removed when it raises).
-
-      with AtomicTextFile("out/test_predictions.txt") as f:
-        for ...:
-          f.write(line)
-  """
-
-  def __init__(self, path):
-    self.path = path
-    self.tmp = _temporary_name(path)
-    self._file = None
-
-  def __enter__(self):
-    self._file = tf.io.gfile.GFile(self.tmp, "w")
-    # GFile creates the file at its first write: an empty output is a file.
-    self._file.write("")
-    return self._file
-
-  def __exit__(self, exc_type, exc_value, traceback):
-    self._file.close()
-    if exc_type is None:
-      tf.io.gfile.rename(self.tmp, self.path, overwrite=True)
-    elif tf.io.gfile.exists(self.tmp):
-      tf.io.gfile.remove(self.tmp)
-    return False
-
-
-def written_by_live_process(path):
-  """Whether `path` is another live process's temporary file (a worker of
-  the same job writing beside this one)."""
-  match = re.search(r"\.tmp-(\d+)$", path)
-  if not match or int(match.group(1)) == os.getpid():
-    return False
-  try:
-    os.kill(int(match.group(1)), 0)
-  except ProcessLookupError:
-    return False
-  except OSError:
-    return True
-  return True
-
-
-def atomic_write_text(path, text):
-  """Writes a file under a temporary name, then renames it into place."""
-  with AtomicTextFile(path) as f:
-    f.write(text)
 
 
 def iter_conll(path, split="data", require_labels=False):
@@ -428,53 +371,67 @@ def find_split_file(data_dir, split):
 
 
 class DataProcessor(object):
-  """BERT's DataProcessor for CoNLL/BIO corpora: the splits' examples and
-  the label map, from explicit file paths.
+  """BERT's DataProcessor for CoNLL/BIO corpora, with BERT's calls.
 
-  Example:
+      processor = DataProcessor()
+      train = processor.get_train_examples("ncbi")     # ncbi/train.tsv ...
+      labels = processor.get_labels()                  # from that file
+      label_map = processor.get_label_map()            # ids of those labels
 
-      processor = DataProcessor(train_file="ncbi/train.tsv",
-                                dev_file=find_split_file("ncbi", "dev"))
-      train = processor.get_train_examples()
-      label_map = processor.get_labels(train)
+  The files may also be named (train_file=..., dev_file=..., test_file=...)
+  or found in data_dir; labels come from labels_file when it is given,
+  else from the training file, never from constants.
   """
 
-  def __init__(self, train_file=None, dev_file=None, test_file=None):
+  def __init__(self, data_dir=None, train_file=None, dev_file=None,
+               test_file=None, labels_file=None):
+    self.data_dir = data_dir
     self.files = {"train": train_file, "dev": dev_file, "test": test_file}
+    self.labels_file = labels_file
 
-  def iter_examples(self, split):
+  def _path(self, split, data_dir=None):
+    data_dir = data_dir or self.data_dir
+    if data_dir and not self.files[split]:
+      self.files[split] = find_split_file(data_dir, split)
+    if not self.files[split]:
+      raise ValueError("No %s file was given%s." % (
+          split, " and none is in %s" % data_dir if data_dir else ""))
+    return self.files[split]
+
+  def iter_examples(self, split, data_dir=None):
     """Streams a split's examples (see `iter_conll`); the training file must
     have a tag column."""
-    path = self.files[split]
-    if not path:
-      raise ValueError("No %s file was given." % split)
-    return iter_conll(path, split, require_labels=split == "train")
+    return iter_conll(self._path(split, data_dir), split,
+                      require_labels=split == "train")
 
-  def _examples(self, split):
-    examples = list(self.iter_examples(split))
+  def _examples(self, split, data_dir):
+    examples = list(self.iter_examples(split, data_dir))
     tf.logging.info("%s: %d sentences, %d words (%s)", split, len(examples),
                     sum(len(e.words) for e in examples), self.files[split])
     return examples
 
-  def get_train_examples(self):
+  def get_train_examples(self, data_dir=None):
     """Training examples; the file must have a tag column."""
-    return self._examples("train")
+    return self._examples("train", data_dir)
 
-  def get_dev_examples(self):
-    return self._examples("dev")
+  def get_dev_examples(self, data_dir=None):
+    return self._examples("dev", data_dir)
 
-  def get_test_examples(self):
+  def get_test_examples(self, data_dir=None):
     """Test examples; a file of words only gives examples without labels."""
-    return self._examples("test")
+    return self._examples("test", data_dir)
 
-  @staticmethod
-  def get_labels(train_examples=None, labels_file=None):
-    """LabelMap from a labels file if given, else from the training data."""
-    if labels_file:
-      return LabelMap.from_file(labels_file)
-    if train_examples is None:
-      raise ValueError("get_labels needs training examples or a labels file.")
-    return LabelMap.from_examples(train_examples)
+  def get_label_map(self):
+    """LabelMap of labels_file if given, else of the training file's labels
+    (read as a stream)."""
+    if self.labels_file:
+      return LabelMap.from_file(self.labels_file)
+    return LabelMap.from_labels(
+        summarize(self.iter_examples("train")).label_counts)
+
+  def get_labels(self):
+    """Every label, by id: [PAD], the data's labels, X, [CLS], [SEP]."""
+    return self.get_label_map().labels
 
 
 def count_unknown_labels(label_counts, label_map):
@@ -642,20 +599,6 @@ def convert_examples(examples, label_map, tokenizer, max_seq_length, stride):
   return features
 
 
-# The TFRecord schema, used both to write and to parse: name -> kind.
-# "sequence" features have one value per position, "scalar" ones one per
-# record. int64 on disk (all tf.Example holds); int32 for the model.
-FEATURE_SPEC = collections.OrderedDict([
-    ("input_ids", "sequence"),
-    ("segment_ids", "sequence"),
-    ("label_ids", "sequence"),
-    ("label_weights", "sequence"),
-    ("word_ids", "sequence"),
-    ("example_index", "scalar"),
-])
-# Padding values in batches; input_mask is derived (1 on real positions).
-PADDING_VALUES = {"word_ids": NO_WORD, "example_index": -1}
-
 # Sentences per TFRecord shard. Eval and predict records are sorted by
 # length within a shard, so this also bounds what prediction holds in memory
 # while putting sentences back in order.
@@ -668,7 +611,7 @@ def feature_to_example_proto(feature):
   def ints(values):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
   fields = {}
-  for name, kind in FEATURE_SPEC.items():
+  for name, kind in contracts.FEATURE_SPEC.items():
     value = getattr(feature, name)
     fields[name] = ints([value] if kind == "scalar" else value)
   return tf.train.Example(features=tf.train.Features(feature=fields))
@@ -676,22 +619,21 @@ def feature_to_example_proto(feature):
 
 def write_tfrecord(features, path):
   """Writes features to `path` whole: under a temporary name, then renamed."""
-  tmp = _temporary_name(path)
-  with tf.io.TFRecordWriter(tmp) as writer:
-    for feature in features:
-      writer.write(feature_to_example_proto(feature).SerializeToString())
-  tf.io.gfile.rename(tmp, path, overwrite=True)
+  with contracts.atomic_path(path) as tmp:
+    with tf.io.TFRecordWriter(tmp) as writer:
+      for feature in features:
+        writer.write(feature_to_example_proto(feature).SerializeToString())
 
 
 def parse_record(record):
   """Parses one serialized record into int32 Tensors, with input_mask."""
   spec = {}
-  for name, kind in FEATURE_SPEC.items():
+  for name, kind in contracts.FEATURE_SPEC.items():
     spec[name] = (tf.io.FixedLenFeature([], tf.int64) if kind == "scalar" else
                   tf.io.VarLenFeature(tf.int64))
   parsed = tf.io.parse_single_example(record, spec)
   out = {}
-  for name, kind in FEATURE_SPEC.items():
+  for name, kind in contracts.FEATURE_SPEC.items():
     value = parsed[name]
     if kind == "sequence":
       value = tf.sparse.to_dense(value)
@@ -709,8 +651,8 @@ def read_tfrecord(paths):
     for record in tf.io.tf_record_iterator(path):
       proto = tf.train.Example.FromString(record)
       values = {name: list(proto.features.feature[name].int64_list.value)
-                for name in FEATURE_SPEC}
-      for name, kind in FEATURE_SPEC.items():
+                for name in contracts.FEATURE_SPEC}
+      for name, kind in contracts.FEATURE_SPEC.items():
         if kind == "scalar":
           values[name] = values[name][0]
       features.append(InputFeatures(**values))
@@ -851,7 +793,7 @@ def write_record_shards(examples, prefix, label_map, tokenizer,
   def flush():
     if sort_by_length:
       records.sort(key=lambda r: r[0])
-    tmp = _temporary_name("%s-%05d" % (prefix, len(temporary)))
+    tmp = contracts.temporary_name("%s-%05d" % (prefix, len(temporary)))
     with tf.io.TFRecordWriter(tmp) as writer:
       for _, record in records:
         writer.write(record)
@@ -932,13 +874,13 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
       return info
   tf.io.gfile.makedirs(records_dir)
   for old in tf.io.gfile.glob(os.path.join(records_dir, "%s.*" % split)):
-    if not written_by_live_process(old):
+    if not contracts.written_by_live_process(old):
       tf.io.gfile.remove(old)
   tf.logging.info("Converting %s with %d process(es)", input_file, processes)
   info = write_record_shards(examples, prefix, label_map, tokenizer,
                              max_seq_length, stride, sort_by_length,
                              shard_sentences, processes, total)
-  atomic_write_text(info_path, json.dumps(info._asdict(), indent=1))
+  contracts.atomic_write_text(info_path, json.dumps(info._asdict(), indent=1))
   tf.logging.info("Wrote %s: %d windows of %d sentences in %d shard(s)",
                   info.path, info.num_features, info.num_examples,
                   len(info.files))
@@ -958,15 +900,15 @@ def bucket_boundaries(max_seq_length):
 
 
 def _padding_values():
-  return {name: tf.constant(PADDING_VALUES.get(name, 0), tf.int32)
-          for name in list(FEATURE_SPEC) + ["input_mask"]}
+  return {name: tf.constant(contracts.PADDING_VALUES.get(name, 0), tf.int32)
+          for name in list(contracts.FEATURE_SPEC) + ["input_mask"]}
 
 
 def _fake_record(length=2):
   """A padding example: [CLS] [SEP], weight 0, predicting no word."""
   fake = {name: tf.zeros([length], tf.int32) if kind == "sequence" else
-          tf.constant(PADDING_VALUES.get(name, 0), tf.int32)
-          for name, kind in FEATURE_SPEC.items()}
+          tf.constant(contracts.PADDING_VALUES.get(name, 0), tf.int32)
+          for name, kind in contracts.FEATURE_SPEC.items()}
   fake["word_ids"] = tf.fill([length], NO_WORD)
   fake["input_mask"] = tf.ones([length], tf.int32)
   return fake
@@ -1026,7 +968,7 @@ def input_fn_builder(input_file, is_training, max_seq_length, static_shapes,
           fake = tf.data.Dataset.from_tensors(_fake_record()).repeat(missing)
           dataset = dataset.concatenate(fake)
       padded_shapes = {name: [max_seq_length] if kind == "sequence" else []
-                       for name, kind in FEATURE_SPEC.items()}
+                       for name, kind in contracts.FEATURE_SPEC.items()}
       padded_shapes["input_mask"] = [max_seq_length]
       dataset = dataset.padded_batch(batch_size, padded_shapes=padded_shapes,
                                      padding_values=padding_values,

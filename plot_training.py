@@ -14,6 +14,8 @@ import sys
 
 import tensorflow.compat.v1 as tf
 
+import contracts
+
 
 def read_loss(output_dir):
   """(steps, losses) of the training loss summaries, sorted by step."""
@@ -29,15 +31,8 @@ def read_loss(output_dir):
 
 def read_history(output_dir):
   """(steps, dev F1s) from eval_history.txt; empty lists if absent."""
-  path = os.path.join(output_dir, "eval_history.txt")
-  steps, f1s = [], []
-  if tf.io.gfile.exists(path):
-    with tf.io.gfile.GFile(path) as f:
-      for line in f.read().splitlines()[1:]:
-        fields = line.split()
-        steps.append(int(fields[0]))
-        f1s.append(float(fields[3]))
-  return steps, f1s
+  rows = contracts.read_eval_history(output_dir)
+  return [r["step"] for r in rows], [r["dev_f1"] for r in rows]
 
 
 def plot(output_dir, out_path=None):
@@ -62,10 +57,10 @@ def plot(output_dir, out_path=None):
                      textcoords="offset points", xytext=(0, 8), ha="center")
   loss_axis.set_title(os.path.basename(os.path.normpath(output_dir)))
   fig.tight_layout()
-  tmp = out_path + ".tmp.png"
-  fig.savefig(tmp)
+  with contracts.atomic_path(out_path) as tmp:
+    with tf.io.gfile.GFile(tmp, "wb") as f:
+      fig.savefig(f, format="png")
   plt.close(fig)
-  tf.io.gfile.rename(tmp, out_path, overwrite=True)
   return out_path
 
 

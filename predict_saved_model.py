@@ -17,7 +17,6 @@ has tags, predictions.txt holds "word gold pred" lines and the entity-level
 """
 
 import contextlib
-import json
 import os
 import sys
 
@@ -28,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 import conlleval
+import contracts
 import ner_data
 import progress
 import tokenization
@@ -49,8 +49,8 @@ def define_flags():
 
 
 # Files run_ner.py writes beside the SavedModel.
-EXPORT_FILES = ("saved_model.pb", "vocab.txt", "label_list.txt",
-                "tokenizer_config.json")
+EXPORT_FILES = ("saved_model.pb", "vocab.txt", contracts.LABEL_LIST_NAME,
+                contracts.TOKENIZER_CONFIG_NAME)
 
 
 def check_export(export_dir):
@@ -69,20 +69,10 @@ class ExportedTagger(object):
 
   def __init__(self, export_dir):
     check_export(export_dir)
-    config_path = os.path.join(export_dir, "tokenizer_config.json")
-    with tf.io.gfile.GFile(config_path) as f:
-      try:
-        config = json.load(f)
-        self.do_lower_case = bool(config["do_lower_case"])
-        self.max_seq_length = int(config["max_seq_length"])
-      except (ValueError, KeyError, TypeError) as e:
-        raise ValueError("%s: expected JSON with do_lower_case and "
-                         "max_seq_length (%s)." % (config_path, e))
-    self.window_stride = int(config.get("window_stride") or
-                             ner_data.default_window_stride(
-                                 self.max_seq_length))
+    (self.do_lower_case, self.max_seq_length,
+     self.window_stride) = contracts.read_tokenizer_config(export_dir)
     self.label_map = ner_data.LabelMap.from_file(
-        os.path.join(export_dir, "label_list.txt"))
+        os.path.join(export_dir, contracts.LABEL_LIST_NAME))
     self.tokenizer = tokenization.FullTokenizer(
         os.path.join(export_dir, "vocab.txt"), self.do_lower_case)
     loaded = tf.saved_model.load(export_dir)
@@ -96,15 +86,7 @@ class ExportedTagger(object):
     """
     for first in range(0, len(features), batch_size):
       batch = features[first:first + batch_size]
-      length = max(len(f.input_ids) for f in batch)
-      arrays = {name: np.zeros([len(batch), length], np.int32) for name in
-                ("input_ids", "input_mask", "segment_ids", "predict_mask")}
-      for row, f in enumerate(batch):
-        n = len(f.input_ids)
-        arrays["input_ids"][row, :n] = f.input_ids
-        arrays["input_mask"][row, :n] = 1
-        arrays["segment_ids"][row, :n] = f.segment_ids
-        arrays["predict_mask"][row, :n] = [int(w >= 0) for w in f.word_ids]
+      arrays = contracts.serving_arrays(batch)
       outputs = self.serve(**{k: tf.constant(v) for k, v in arrays.items()})
       predicted = outputs["predicted_ids"].numpy()
       if with_scores:
@@ -182,9 +164,9 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   progress_log = progress.Progress("Tagged", "lines/sentences",
                                    summary.num_examples, log=_log)
   with contextlib.ExitStack() as files:
-    out = files.enter_context(ner_data.AtomicTextFile(
+    out = files.enter_context(contracts.AtomicTextFile(
         os.path.join(output_dir, "predictions.txt")))
-    jsonl = (files.enter_context(ner_data.AtomicTextFile(
+    jsonl = (files.enter_context(contracts.AtomicTextFile(
         os.path.join(output_dir, "entities.jsonl")))
              if input_format == "text" else None)
     for example, labels in tagger.tag_stream(examples(), batch_size):
@@ -199,7 +181,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   if not counter:
     return None
   figures = conlleval.figures(counter.finish())
-  ner_data.atomic_write_text(os.path.join(output_dir, "results.txt"),
+  contracts.atomic_write_text(os.path.join(output_dir, "results.txt"),
                              conlleval.report(figures))
   return figures
 

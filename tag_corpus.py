@@ -269,6 +269,7 @@ class TagPiece(object):
 
   def process(self, piece):
     """Tags `piece` unless its shard is done; yields its counts."""
+    import contracts  # pylint: disable=g-import-not-at-top
     import ner_data  # pylint: disable=g-import-not-at-top
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     entities_path = self.path("entities", piece.index, "jsonl")
@@ -281,13 +282,13 @@ class TagPiece(object):
     # Entered first, so renamed last: the entities file marks the shard as
     # done, and every other file of the shard is whole before it.
     with contextlib.ExitStack() as files:
-      jsonl = files.enter_context(ner_data.AtomicTextFile(entities_path))
-      dead = files.enter_context(ner_data.AtomicTextFile(
+      jsonl = files.enter_context(contracts.AtomicTextFile(entities_path))
+      dead = files.enter_context(contracts.AtomicTextFile(
           self.path("dead_letter", piece.index, "jsonl")))
-      conll = (files.enter_context(ner_data.AtomicTextFile(
+      conll = (files.enter_context(contracts.AtomicTextFile(
           self.path("predictions", piece.index, "conll")))
                if self.conll_output else None)
-      counts_file = files.enter_context(ner_data.AtomicTextFile(
+      counts_file = files.enter_context(contracts.AtomicTextFile(
           self.path("counts", piece.index, "json")))
 
       def examples():
@@ -350,7 +351,7 @@ def check_plan(output_dir, plan):
   Raises:
     ValueError: OUT holds shards of another job.
   """
-  import ner_data  # pylint: disable=g-import-not-at-top
+  import contracts  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   path = os.path.join(output_dir, PLAN_NAME)
   if tf.io.gfile.exists(path):
@@ -363,7 +364,7 @@ def check_plan(output_dir, plan):
           (output_dir, path))
     return
   tf.io.gfile.makedirs(output_dir)
-  ner_data.atomic_write_text(path, json.dumps(plan, indent=1) + "\n")
+  contracts.atomic_write_text(path, json.dumps(plan, indent=1) + "\n")
 
 
 def watch_progress(output_dir, num_shards, total_lines, stop, log):
@@ -388,6 +389,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
   """Plans and runs the tagging pipeline; returns the job's counts."""
   if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+  import contracts  # pylint: disable=g-import-not-at-top
   import ner_data  # pylint: disable=g-import-not-at-top
   import predict_saved_model  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -410,7 +412,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
     # Left by a killed run of this job (no process of this machine writes
     # them any more).
     for stale in glob.glob(os.path.join(output_dir, "*.tmp-*")):
-      if not ner_data.written_by_live_process(stale):
+      if not contracts.written_by_live_process(stale):
         os.remove(stale)
   todo = [p for p in pieces if not tf.io.gfile.exists(shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
@@ -460,7 +462,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
                      for p in pieces)
   total["shards"] = num_shards
   total["seconds"] = round(time.time() - start, 1)
-  ner_data.atomic_write_text(os.path.join(output_dir, SUMMARY_NAME),
+  contracts.atomic_write_text(os.path.join(output_dir, SUMMARY_NAME),
                              json.dumps(total, indent=1) + "\n")
   return total
 

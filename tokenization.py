@@ -19,7 +19,6 @@ import tensorflow.compat.v1 as tf
 UNK_TOKEN = "[UNK]"
 CLS_TOKEN = "[CLS]"
 SEP_TOKEN = "[SEP]"
-PAD_TOKEN = "[PAD]"
 
 # Words longer than this (in characters) become [UNK], as in BERT.
 MAX_INPUT_CHARS_PER_WORD = 100

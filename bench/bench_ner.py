@@ -36,6 +36,7 @@ sys.path.insert(0, ROOT)
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+import job as job_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 import ner_data  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -118,7 +119,7 @@ def run_ours(args, work_dir):
       save_checkpoints_steps=100000, log_step_count_steps=100000,
       num_intra_threads=args.threads, use_xla=args.use_xla)
   settings = run_ner.validate_flags_or_throw(values)
-  job = run_ner.Job(settings)
+  job = job_lib.Job(settings)
   processor = job.processor
   train_examples = processor.get_train_examples()
   test_examples = processor.get_test_examples()
@@ -126,7 +127,7 @@ def run_ours(args, work_dir):
   # Conversion with a cold tokenizer cache, as a first run sees it.
   cold = tokenization.FullTokenizer(settings.vocab_file,
                                     settings.do_lower_case)
-  label_map = processor.get_labels(train_examples)
+  label_map = processor.get_label_map()
   start = time.perf_counter()
   features = ner_data.convert_examples(train_examples, label_map, cold,
                                        settings.max_seq_length,
@@ -136,7 +137,7 @@ def run_ours(args, work_dir):
 
   timer = StepTimer()
   settings = settings._replace(do_predict=False)
-  job = run_ner.Job(settings)
+  job = job_lib.Job(settings)
   job.run(train_hooks=[timer])
   steady = timer.times[args.warmup_steps:]
   step_seconds = (steady[-1] - steady[0]) / (len(steady) - 1)

@@ -11,6 +11,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
+
+
+def pytest_configure(config):
+  config.addinivalue_line(
+      "markers", "slow: whole estimator runs and subprocess jobs (seconds "
+      "each); `pytest -m 'not slow'` leaves them out for a quick loop.")
+
+
 SHARED = os.environ.get("NER_SHARED_DIR",
                         os.path.join(os.path.dirname(ROOT), "shared"))
 TINY_CONFIG = os.path.join(ROOT, "configs", "tiny_bert_config.json")

@@ -83,3 +83,8 @@ def test_no_session_recovery_is_scoped():
       assert monitored_session._PREEMPTION_ERRORS == ()  # pylint: disable=protected-access
       raise RuntimeError("boom")
   assert monitored_session._PREEMPTION_ERRORS == saved  # pylint: disable=protected-access
+
+
+def test_tpu_address_must_be_host_and_port():
+  with pytest.raises(ValueError, match="not grpc://HOST:PORT"):
+    cluster.check_tpu_reachable("grpc://no-port")

@@ -77,6 +77,7 @@ def test_stale_locks_are_taken_over(tmp_path):
   lock.release()
 
 
+@pytest.mark.slow
 def test_lock_of_a_killed_process_is_taken_over(tmp_path):
   """A real holder: refused while it runs, taken over once it is killed."""
   folder = str(tmp_path)

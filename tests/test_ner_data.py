@@ -1,7 +1,6 @@
 """Tests of ner_data.py: reading, labels, windows, records, input_fn, way back."""
 
 import gzip
-import json
 import os
 
 import numpy as np
@@ -394,14 +393,34 @@ def test_data_processor(tmp_path):
   train = write(tmp_path, "train.tsv", "a\tB-X\nb\tO\n")
   test = write(tmp_path, "test.txt", "a\nb\n\nc\n")
   processor = ner_data.DataProcessor(train_file=train, test_file=test)
-  examples = processor.get_train_examples()
-  assert processor.get_labels(examples).labels == [
-      "[PAD]", "O", "B-X", "X", "[CLS]", "[SEP]"]
+  assert [e.words for e in processor.get_train_examples()] == [["a", "b"]]
+  assert processor.get_labels() == ["[PAD]", "O", "B-X", "X", "[CLS]",
+                                    "[SEP]"]
+  assert processor.get_label_map().label_to_id["B-X"] == 2
   assert [e.labels for e in processor.get_test_examples()] == [None, None]
   with pytest.raises(ValueError, match="No dev file was given"):
     processor.get_dev_examples()
   with pytest.raises(ValueError, match="train file has one column"):
     ner_data.DataProcessor(train_file=test).get_train_examples()
+
+
+def test_data_processor_with_berts_calls(tmp_path):
+  """BERT's calls: files found in the data_dir given to get_*_examples, the
+  labels from the training file (or a labels file)."""
+  write(tmp_path, "train.tsv", "a\tB-X\nb\tI-X\n\nc\tO\n")
+  write(tmp_path, "devel.tsv", "a\tO\n")
+  processor = ner_data.DataProcessor()
+  assert len(processor.get_train_examples(str(tmp_path))) == 2
+  assert [e.words for e in processor.get_dev_examples(str(tmp_path))] == [
+      ["a"]]
+  assert processor.get_labels() == ["[PAD]", "O", "B-X", "I-X", "X", "[CLS]",
+                                    "[SEP]"]
+  with pytest.raises(ValueError, match="No test file was given and none is "
+                     "in %s" % tmp_path):
+    processor.get_test_examples(str(tmp_path))
+  labels = write(tmp_path, "labels.txt", "O\nB-Y\n")
+  assert ner_data.DataProcessor(labels_file=labels).get_labels() == [
+      "[PAD]", "O", "B-Y", "X", "[CLS]", "[SEP]"]
 
 
 def test_read_text_and_entity_offsets(tmp_path):

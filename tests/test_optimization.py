@@ -157,6 +157,7 @@ print("WEIGHTS " + json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_mirrored_replicas_match_one_device_at_the_same_global_batch(tmp_path):
   """Two logical CPU replicas of batch 4 train like one device of batch 8.
 

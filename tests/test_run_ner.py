@@ -17,7 +17,7 @@ import tensorflow.compat.v1 as tf
 
 import conftest
 import conlleval
-import modeling
+import contracts
 import ner_data
 import predict_saved_model
 import run_ner
@@ -115,34 +115,6 @@ def read_results(path):
 # ---------------------------------------------------------------- the head
 
 
-def test_create_model_loss_and_predictions():
-  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
-  rng = np.random.RandomState(0)
-  ids = rng.randint(5, 100, (3, 6)).astype(np.int32)
-  label_ids = rng.randint(0, 7, (3, 6)).astype(np.int32)
-  weights = rng.randint(0, 2, (3, 6)).astype(np.int32)
-  with tf.Graph().as_default():
-    loss, per_token, logits, predicted = run_ner.create_model(
-        config, False, tf.constant(ids), tf.ones_like(ids), tf.zeros_like(ids),
-        tf.constant(label_ids), tf.constant(weights), num_labels=7,
-        use_one_hot_embeddings=False, predictable_label_ids=[1, 2, 3])
-    names = sorted(v.name for v in tf.global_variables()
-                   if not v.name.startswith("bert/"))
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      loss, per_token, logits, predicted = sess.run(
-          [loss, per_token, logits, predicted])
-  assert names == ["output_bias:0", "output_weights:0"]
-  assert logits.shape == (3, 6, 7) and predicted.shape == (3, 6)
-  log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-  expected = -np.take_along_axis(log_probs, label_ids[..., None], -1)[..., 0]
-  np.testing.assert_allclose(per_token, expected, rtol=1e-5)
-  assert loss == pytest.approx((expected * weights).sum() / weights.sum(),
-                               rel=1e-5)
-  assert set(predicted.ravel()) <= {1, 2, 3}
-  np.testing.assert_array_equal(predicted, logits[..., 1:4].argmax(-1) + 1)
-
-
 # ---------------------------------------------------------------- flag checks
 
 
@@ -191,10 +163,9 @@ def test_unreachable_tpu_is_a_clear_error(tmp_path, tiny_model_dir, data_dir):
   with pytest.raises(ValueError) as e:
     run_ner.validate_flags_or_throw(v)
   assert "Cannot reach TPU %r" % name in str(e.value)
-  with pytest.raises(ValueError, match="not grpc://HOST:PORT"):
-    run_ner.check_tpu_reachable("grpc://no-port")
 
 
+@pytest.mark.slow
 def test_command_line_error_is_a_message_not_a_trace(tmp_path):
   result = subprocess.run(
       [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
@@ -240,6 +211,7 @@ def test_biobert_recipes():
     assert not {"bert_model_dir", "data_dir", "output_dir"} & set(v), name
 
 
+@pytest.mark.slow
 def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
   """The NCBI-disease recipe from the command line, on a folder laid out as
   BioBERT's (train.tsv, devel.tsv, test.tsv, train_dev.tsv; untyped B/I/O
@@ -268,8 +240,7 @@ def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
     assert f.read().split() == ["[PAD]", "O", "B", "I", "X", "[CLS]",
                                 "[SEP]"]
   # devel.tsv was scored after each of the 2 epochs.
-  with open(out / "eval_history.txt") as f:
-    assert len(f.read().splitlines()) == 1 + 2
+  assert len(contracts.read_eval_history(str(out))) == 2
   test_results = read_results(str(out / "test_results.txt"))
   assert int(test_results["gold_entities"]) == 5
   assert not [k for k in test_results if k.startswith("entity__")]
@@ -278,6 +249,7 @@ def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
 # ---------------------------------------------------------------- whole runs
 
 
+@pytest.mark.slow
 def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
                                               data_dir):
   out = str(tmp_path / "out")
@@ -295,11 +267,11 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   best = read_results(os.path.join(out, "best", "best_results.txt"))
   assert results["dev"]["global_step"] == int(best["global_step"])
   assert results["dev"]["entity_f1"] == float(best["entity_f1"])
-  with open(os.path.join(out, "eval_history.txt")) as f:
-    history = [line.split() for line in f.read().splitlines()[1:]]
-  assert [int(h[0]) for h in history] == list(range(2, planned + 1, 2))
-  f1s = [float(h[3]) for h in history]
-  assert int(best["global_step"]) == int(history[f1s.index(max(f1s))][0])
+  history = contracts.read_eval_history(out)
+  assert [h["step"] for h in history] == list(range(2, planned + 1, 2))
+  (best_row,) = [h for h in history if h["best"]]
+  assert best_row["dev_f1"] == max(h["dev_f1"] for h in history)
+  assert int(best["global_step"]) == best_row["step"]
   with open(os.path.join(out, "training_curves.png"), "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
   for name in ("eval_results.txt", "test_results.txt"):
@@ -332,17 +304,17 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   assert open(predictions).read() == before
 
 
+@pytest.mark.slow
 def test_dev_scored_every_epoch(tmp_path, tiny_model_dir, data_dir):
+  """Each of the 3 training sentences fits one window of 32, so an epoch is
+  3 windows: 2 steps of 2 (rounded), and 3 epochs are ceil(9 / 2) = 5
+  steps: dev is scored at steps 2, 4 and at the end, 5."""
   out = str(tmp_path / "out")
   run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
       tiny_model_dir, data_dir, out, do_predict=False, num_train_epochs=3.0,
-      eval_every_epochs=1.0, save_checkpoints_steps=1000)))
-  windows = train_records_info(out)["num_features"]
-  per_epoch = round(windows / 2)
-  planned = -(-windows * 3 // 2)
-  with open(os.path.join(out, "eval_history.txt")) as f:
-    steps = [int(line.split()[0]) for line in f.read().splitlines()[1:]]
-  assert steps == list(range(per_epoch, planned, per_epoch)) + [planned]
+      max_seq_length=32, eval_every_epochs=1.0, save_checkpoints_steps=1000)))
+  assert train_records_info(out)["num_features"] == 3
+  assert [h["step"] for h in contracts.read_eval_history(out)] == [2, 4, 5]
 
 
 class Interrupt(tf.train.SessionRunHook):
@@ -359,6 +331,7 @@ class Interrupt(tf.train.SessionRunHook):
       raise RuntimeError("interrupted")
 
 
+@pytest.mark.slow
 def test_interrupted_training_resumes_to_planned_step(tmp_path, tiny_model_dir,
                                                       data_dir, caplog):
   caplog.set_level(logging.INFO, logger="tensorflow")
@@ -391,6 +364,7 @@ def checkpoint_step(out):
   return tf.train.load_variable(latest, "global_step") if latest else -1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_killed_at_a_random_point_and_run_again(tmp_path, tiny_model_dir,
                                                 data_dir, seed):
@@ -433,6 +407,7 @@ def test_killed_at_a_random_point_and_run_again(tmp_path, tiny_model_dir,
   assert os.listdir(os.path.join(out, ".locks")) == []
 
 
+@pytest.mark.slow
 def test_second_job_on_a_folder_in_use_stops_and_the_first_finishes(
     tmp_path, tiny_model_dir, data_dir):
   out = str(tmp_path / "out")
@@ -465,6 +440,7 @@ def test_second_job_on_a_folder_in_use_stops_and_the_first_finishes(
   assert os.listdir(os.path.join(out, ".locks")) == []
 
 
+@pytest.mark.slow
 def test_long_sentences_and_unknown_labels(tmp_path, tiny_model_dir, data_dir):
   test = os.path.join(data_dir, "test.tsv")
   with open(test, "a") as f:
@@ -478,6 +454,7 @@ def test_long_sentences_and_unknown_labels(tmp_path, tiny_model_dir, data_dir):
   assert results["test"]["gold_entities"] == 13  # B-Gene kept as gold
 
 
+@pytest.mark.slow
 def test_small_shards_and_two_processes_give_the_same_outputs(
     tmp_path, tiny_model_dir, data_dir):
   # 30 test sentences, some longer than the window (max_seq_length 8).
@@ -520,6 +497,7 @@ def test_shard_flags_are_checked(tmp_path, tiny_model_dir, data_dir):
           tiny_model_dir, data_dir, str(tmp_path / "out"), **{flag: value}))
 
 
+@pytest.mark.slow
 def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):
   """The real MiniLM on a slice of NCBI-disease, a few dozen steps."""
   source = conftest.shared_path("data", "ncbi_disease")
@@ -557,6 +535,7 @@ def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):
   assert results["test"]["entity_f1"] > 10.0
 
 
+@pytest.mark.slow
 def test_crf_head_on_frozen_feature_layers(tmp_path, tiny_model_dir, data_dir):
   out = str(tmp_path / "out")
   settings = run_ner.validate_flags_or_throw(tiny_values(
@@ -594,6 +573,7 @@ def test_crf_head_on_frozen_feature_layers(tmp_path, tiny_model_dir, data_dir):
   assert run_ner.run(again)["test"]["entity_f1"] == results["test"]["entity_f1"]
 
 
+@pytest.mark.slow
 def test_mirrored_training_on_two_logical_cpus(tmp_path, tiny_model_dir,
                                                data_dir):
   """--mirrored_devices trains with MirroredStrategy, then evaluates and
@@ -664,6 +644,7 @@ def read_text(path):
     return f.read()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["google", "hf"])
 def test_two_workers_on_loopback_train_one_set_of_checkpoints(
     tmp_path, tiny_model_dir, data_dir, layout):
@@ -698,6 +679,7 @@ def test_two_workers_on_loopback_train_one_set_of_checkpoints(
   assert os.listdir(os.path.join(out, ".locks")) == []
 
 
+@pytest.mark.slow
 def test_worker_that_never_starts_stops_the_chief(tmp_path, tiny_model_dir,
                                                   data_dir):
   out = str(tmp_path / "out")
@@ -720,6 +702,7 @@ def test_worker_that_never_starts_stops_the_chief(tmp_path, tiny_model_dir,
   assert os.listdir(os.path.join(out, ".locks")) == []
 
 
+@pytest.mark.slow
 def test_worker_waits_for_the_chiefs_conversion_within_the_limit(
     tmp_path, tiny_model_dir, data_dir):
   out = str(tmp_path / "out")
@@ -737,6 +720,7 @@ def test_worker_waits_for_the_chiefs_conversion_within_the_limit(
   assert [n for n in os.listdir(out) if "init_model" in n] == []
 
 
+@pytest.mark.slow
 def test_killed_worker_stops_the_other_and_the_job_resumes(
     tmp_path, tiny_model_dir, data_dir):
   out = str(tmp_path / "out")
@@ -778,6 +762,7 @@ def test_killed_worker_stops_the_other_and_the_job_resumes(
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["use_fp16", "use_bf16"])
 def test_mixed_precision_trains_on_cpu(tmp_path, tiny_model_dir, data_dir,
                                        precision):
@@ -796,6 +781,7 @@ def test_mixed_precision_trains_on_cpu(tmp_path, tiny_model_dir, data_dir,
   assert "entity_f1" in results["test"]
 
 
+@pytest.mark.slow
 def test_static_shapes_count_every_example_once(tmp_path, tiny_model_dir,
                                                 data_dir):
   """TPU-style batches ([batch, max_seq_length], eval/predict padded with
@@ -838,6 +824,7 @@ def synthetic_corpus(num_sentences, seed):
   return "\n".join(sentences)
 
 
+@pytest.mark.slow
 def test_best_checkpoint_beats_the_last_when_the_learning_rate_overshoots(
     tmp_path, tiny_model_dir):
   data = tmp_path / "data"
@@ -853,14 +840,13 @@ def test_best_checkpoint_beats_the_last_when_the_learning_rate_overshoots(
       tiny_model_dir, str(data), out, max_seq_length=16, train_batch_size=4,
       learning_rate=0.02, warmup_proportion=0.99, num_train_steps=48,
       eval_every_steps=8, save_checkpoints_steps=1000, export_dir=export)))
-  with open(os.path.join(out, "eval_history.txt")) as f:
-    history = [line.split() for line in f.read().splitlines()[1:]]
-  steps = [int(h[0]) for h in history]
-  f1s = [float(h[3]) for h in history]
+  history = contracts.read_eval_history(out)
+  steps = [h["step"] for h in history]
+  f1s = [h["dev_f1"] for h in history]
   assert steps == list(range(8, 49, 8))
   best_step = steps[f1s.index(max(f1s))]
   assert max(f1s) >= 50 and f1s[-1] < max(f1s) - 20 and best_step < 48
-  assert [h[0] for h in history if h[-1] == "*"] == [str(best_step)]
+  assert [h["step"] for h in history if h["best"]] == [best_step]
   # best/ holds that checkpoint; dev, test and the export all use it.
   best = read_results(os.path.join(out, "best", "best_results.txt"))
   assert int(best["global_step"]) == best_step
@@ -881,6 +867,7 @@ def test_best_checkpoint_beats_the_last_when_the_learning_rate_overshoots(
   assert last["dev"]["entity_f1"] == f1s[-1]
 
 
+@pytest.mark.slow
 def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
                                                  data_dir):
   out = str(tmp_path / "out")
@@ -908,6 +895,7 @@ def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
     assert f.read() == conlleval.report(figures)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["softmax", "crf"])
 def test_saved_model_tags_raw_text_like_run_ner(tmp_path, tiny_model_dir,
                                                 data_dir, head):
@@ -933,6 +921,7 @@ def test_saved_model_tags_raw_text_like_run_ner(tmp_path, tiny_model_dir,
   assert count_token_lines(os.path.join(tagged, "predictions.txt")) == 23
 
 
+@pytest.mark.slow
 def test_saved_model_tool_errors(tmp_path):
   with pytest.raises(ValueError, match=r"not a run_ner.py export: "
                      r"saved_model.pb, vocab.txt, label_list.txt, "
@@ -949,6 +938,7 @@ def test_saved_model_tool_errors(tmp_path):
       tmp_path)
 
 
+@pytest.mark.slow
 def test_raw_text_prediction(tmp_path, tiny_model_dir, data_dir):
   out = str(tmp_path / "out")
   text = tmp_path / "raw.txt"
@@ -965,27 +955,3 @@ def test_raw_text_prediction(tmp_path, tiny_model_dir, data_dir):
   for record in records:
     for entity in record["entities"]:
       assert record["text"][entity["start"]:entity["end"]] == entity["text"]
-
-
-def test_model_selector_keeps_the_best_and_stops_early():
-  selector = run_ner.ModelSelector(patience=2)
-  scores = [(10, 50.0), (20, 71.5), (30, 71.5), (40, 64.0), (50, 80.0)]
-  kept = []
-  for step, f1 in scores:
-    if selector.update(step, {"precision": f1, "recall": f1, "f1": f1,
-                              "accuracy": 90.0}):
-      kept.append(step)
-    if selector.should_stop():
-      break
-  # 30 ties 20 (the earlier stays); 40 is the second without progress.
-  assert kept == [10, 20]
-  assert (selector.best_step, selector.best_f1) == (20, 71.5)
-  assert [step for step, _ in selector.history] == [10, 20, 30, 40]
-  table = selector.table()
-  assert "      20     71.50     71.50     71.50     90.00  *" in table
-  never = run_ner.ModelSelector()
-  for step, f1 in scores:
-    never.update(step, {"precision": 0, "recall": 0, "f1": f1,
-                        "accuracy": 0})
-    assert not never.should_stop()
-  assert never.best_step == 50

@@ -23,6 +23,9 @@ import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-p
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+# Every test here runs Beam pipelines or SavedModel exports.
+pytestmark = pytest.mark.slow
+
 WORDS = ("the of and in with gene cancer breast disease patients colon "
          "tumour unaffable wanted running cell BRCA1 mutation syndrome was "
          "is for an to . , ( )").split()

@@ -1,0 +1,423 @@
+"""The job: train, evaluate, predict and export, as run_ner.py runs them.
+
+    job = Job(settings)    # reads the splits, builds labels, records, estimator
+    results = job.run()    # train -> evaluate and predict each split -> export
+
+A split's data flows one way: its file -> records (ner_data) -> input_fn
+-> the estimator's predictions -> one label per word (ner_data) -> the
+predictions file and the entity-level scores (conlleval).
+"""
+
+import collections
+import contextlib
+import math
+import os
+import time
+
+import tensorflow.compat.v1 as tf
+
+import cluster
+import conlleval
+import contracts
+import job_lock
+import model_selection
+import ner_data
+import ner_model
+import plot_training
+import progress
+import tokenization
+
+RECORDS_DIR_NAME = "records"
+
+# One corpus file of the job: its name (train, dev, test), path, format
+# (conll or text) and ner_data.SplitSummary.
+Split = collections.namedtuple("Split", ["name", "path", "input_format",
+                                         "summary"])
+
+
+def build_label_map(settings, train_label_counts):
+  """Label map from --labels_file, the training data's labels (label ->
+  count) or the saved list.
+
+  A resumed training must keep the label ids of its checkpoints.
+  """
+  saved_path = os.path.join(settings.output_dir, contracts.LABEL_LIST_NAME)
+  if settings.labels_file:
+    label_map = ner_data.LabelMap.from_file(settings.labels_file)
+  elif train_label_counts is not None:
+    label_map = ner_data.LabelMap.from_labels(train_label_counts)
+  else:
+    label_map = ner_data.LabelMap.from_file(saved_path)
+  if tf.io.gfile.exists(saved_path) and tf.train.latest_checkpoint(
+      settings.output_dir):
+    saved = ner_data.LabelMap.from_file(saved_path)
+    if saved.labels != label_map.labels:
+      raise ValueError(
+          "The labels (%s) differ from those of the model already trained in "
+          "%s (%s). Use a new --output_dir, or the same labels." %
+          (", ".join(label_map.data_labels), settings.output_dir,
+           ", ".join(saved.data_labels)))
+  return label_map
+
+
+def compute_dtype(settings):
+  return (tf.float16 if settings.use_fp16 else
+          tf.bfloat16 if settings.use_bf16 else tf.float32)
+
+
+class Job(object):
+  """Train, evaluate and predict with one estimator and one label map.
+
+  The constructor does what every stage needs: it reads each split once (a
+  bad line fails here, before any slow work), builds the label map,
+  converts the training records (their count sets the number of steps) and
+  builds the estimator.
+  """
+
+  def __init__(self, settings):
+    s = self.settings = settings
+    self.tokenizer = tokenization.FullTokenizer(s.vocab_file, s.do_lower_case)
+    self.records_dir = os.path.join(s.output_dir, RECORDS_DIR_NAME)
+    self.processor = ner_data.DataProcessor(
+        train_file=s.train_file, dev_file=s.dev_file, test_file=s.test_file,
+        labels_file=s.labels_file)
+    self.train_split = self.scan("train", s.train_file) if s.do_train else None
+    self.label_map = build_label_map(
+        s, self.train_split.summary.label_counts if self.train_split else None)
+    tf.logging.info("Labels (%d with the specials): %s",
+                    self.label_map.num_labels,
+                    " ".join(self.label_map.labels))
+    self.dev_split = self.scan("dev", s.dev_file) if s.do_eval else None
+    self.test_split = (self.scan("test", s.test_file, s.input_format)
+                       if s.do_predict else None)
+    for split in (self.dev_split, self.test_split):
+      if split:
+        ner_data.warn_unknown_labels(split.summary.label_counts,
+                                     self.label_map, split.path)
+
+    self.train_info = None
+    self.num_train_steps = self.num_warmup_steps = 0
+    if s.do_train:
+      self.train_info = self.records(self.train_split, sort_by_length=False)
+      self.num_train_steps = s.num_train_steps or int(math.ceil(
+          self.train_info.num_features * s.num_train_epochs /
+          s.train_batch_size))
+      self.num_warmup_steps = int(self.num_train_steps * s.warmup_proportion)
+
+    model_fn = ner_model.model_fn_builder(
+        bert_config=s.bert_config, label_map=self.label_map,
+        init_checkpoint=s.init_checkpoint if s.do_train else None,
+        learning_rate=s.learning_rate, num_train_steps=self.num_train_steps,
+        num_warmup_steps=self.num_warmup_steps, use_tpu=s.use_tpu,
+        use_one_hot_embeddings=s.use_tpu, head=s.head,
+        feature_layers=s.feature_layers, freeze_bert=s.freeze_bert,
+        crf_iob2_constraints=s.crf_iob2_constraints,
+        compute_dtype=compute_dtype(s))
+    self.estimator = cluster.make_estimator(s, model_fn)
+    # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
+    self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
+    self.is_chief = (cluster.tf_config_is_chief(os.environ.get("TF_CONFIG"))
+                     if s.num_workers else self.estimator.config.is_chief)
+
+  # ------------------------------------------------------------ the data
+
+  def examples(self, split):
+    """A fresh stream of the split's examples, read from its file."""
+    if split.input_format == "text":
+      return ner_data.iter_text(split.path, split.name)
+    return self.processor.iter_examples(split.name)
+
+  def scan(self, name, path, input_format="conll"):
+    """Reads a split once (counts, labels; a bad line fails here, before
+    any slow work) and returns its Split."""
+    split = Split(name, path, input_format, None)
+    summary = ner_data.summarize(self.examples(split))
+    tf.logging.info("%s: %d sentences, %d words (%s)", name,
+                    summary.num_examples, summary.num_words, path)
+    return split._replace(summary=summary)
+
+  def records(self, split, sort_by_length):
+    """The split's TFRecord shards (ner_data.RecordsInfo), cached."""
+    s = self.settings
+    return ner_data.prepare_records(
+        self.examples(split), split.path, split.name, self.records_dir,
+        self.tokenizer, s.vocab_file, self.label_map, s.max_seq_length,
+        s.window_stride, sort_by_length=sort_by_length,
+        shard_sentences=s.shard_sentences,
+        processes=s.preprocess_processes, total=split.summary.num_examples)
+
+  def input_fn(self, info, is_training, batch_size, seed=None):
+    """The estimator's input_fn over a split's records."""
+    s = self.settings
+    input_fn = ner_data.input_fn_builder(
+        info.files, is_training=is_training, max_seq_length=s.max_seq_length,
+        static_shapes=s.static_shapes, num_records=info.num_features,
+        seed=seed)
+    if not (s.mirrored_devices or s.num_workers):
+      return input_fn
+    return lambda params: input_fn(dict(params, batch_size=batch_size))
+
+  # ------------------------------------------------------------- the run
+
+  def run(self, train_hooks=None):
+    """Trains, evaluates and predicts each split, exports; returns {split:
+    results dict}. The output folder's lock (taken when the settings were
+    resolved) is released at the end."""
+    s = self.settings
+    try:
+      if s.do_train:
+        if self.is_chief:
+          self.write_model_files(s.output_dir)
+        self.train(train_hooks)
+      if not self.is_chief:
+        tf.logging.info("Training done; eval and predict are the chief's.")
+        return {}
+      results = {}
+      for split in (self.dev_split, self.test_split):
+        if split:
+          results[split.name] = self.evaluate_and_predict(split)
+      if s.export_dir:
+        self.export(s.export_dir)
+      return results
+    finally:
+      job_lock.release(s.output_dir)
+
+  def write_model_files(self, folder):
+    """Config, vocabulary, labels and tokenizer settings beside the
+    checkpoints (so the output folder alone serves predict-only runs), or
+    beside an export."""
+    s = self.settings
+    if folder == s.output_dir:
+      contracts.atomic_write_text(os.path.join(folder, "bert_config.json"),
+                                  s.bert_config.to_json_string())
+      contracts.write_run_info(folder, s)
+    with tf.io.gfile.GFile(s.vocab_file, "rb") as f:
+      vocab = f.read()  # read first: it may be this folder's own copy
+    with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt"), "wb") as f:
+      f.write(vocab)
+    self.label_map.save(os.path.join(folder, contracts.LABEL_LIST_NAME))
+    contracts.write_tokenizer_config(folder, s.do_lower_case,
+                                     s.max_seq_length, s.window_stride)
+
+  def export(self, export_dir):
+    """Writes the SavedModel of the checkpoint that evaluates and predicts
+    (the best by dev F1 unless --predict_with=last), with its labels and
+    vocabulary, to `export_dir` (replacing what was there)."""
+    base = export_dir.rstrip("/") + ".tmp"
+    if tf.io.gfile.exists(base):
+      tf.io.gfile.rmtree(base)
+    path = self.estimator.export_saved_model(
+        base, ner_model.serving_input_receiver_fn,
+        checkpoint_path=self.eval_checkpoint())
+    path = path.decode("utf-8") if isinstance(path, bytes) else path
+    self.write_model_files(path)
+    if tf.io.gfile.exists(export_dir):
+      tf.io.gfile.rmtree(export_dir)
+    tf.io.gfile.rename(path, export_dir)
+    tf.io.gfile.rmtree(base)
+    tf.logging.info("Exported the SavedModel to %s", export_dir)
+
+  # ------------------------------------------------------------ training
+
+  def train(self, hooks=None):
+    """Trains to num_train_steps, resuming from the last checkpoint; with
+    --do_eval, scores dev every eval interval and keeps the best."""
+    s = self.settings
+    latest = tf.train.latest_checkpoint(s.output_dir)
+    first_step = tf.train.load_variable(latest, "global_step") if latest else 0
+    if latest:
+      if first_step >= self.num_train_steps:
+        tf.logging.info("Training already reached step %d of %d in %s; "
+                        "nothing to train.", first_step, self.num_train_steps,
+                        s.output_dir)
+        return
+      tf.logging.info("Resuming training from step %d of %d (%s)",
+                      first_step, self.num_train_steps, latest)
+    tf.logging.info("***** Training *****")
+    tf.logging.info("  %d sentences in %d windows, batch size %d, %d steps "
+                    "(%d warmup)", self.train_info.num_examples,
+                    self.train_info.num_features, s.train_batch_size,
+                    self.num_train_steps, self.num_warmup_steps)
+    start = time.time()
+    if s.num_workers:
+      self.train_multi_worker(self.train_input_fn(first_step), hooks)
+    elif self.dev_split is None:
+      self.estimator.train(input_fn=self.train_input_fn(first_step),
+                           max_steps=self.num_train_steps, hooks=hooks)
+    else:
+      self.train_with_model_selection(first_step, hooks)
+    tf.logging.info("Training took %.1f s", time.time() - start)
+
+  def train_input_fn(self, first_step):
+    # Each (re)start of training builds a new input pipeline; seeding it
+    # with the step it starts from keeps a resumed or chunked run from
+    # replaying the first batches of the shuffle.
+    s = self.settings
+    return self.input_fn(self.train_info, True,
+                         s.train_batch_size // self.replicas,
+                         seed=s.seed + first_step)
+
+  def train_multi_worker(self, input_fn, hooks):
+    """Trains with the other workers; a lost worker stops this one with
+    cluster.WorkerLostError instead of a wait without end."""
+    s = self.settings
+    tf.logging.info("Training with %d workers; each step waits at most %d s "
+                    "for the others (--worker_timeout_secs).", s.num_workers,
+                    s.worker_timeout_secs)
+    try:
+      with cluster.no_session_recovery():
+        # Estimator trains across workers only through train_and_evaluate;
+        # the eval spec is used only if TF_CONFIG names an evaluator task.
+        tf.estimator.train_and_evaluate(
+            self.estimator,
+            tf.estimator.TrainSpec(input_fn, max_steps=self.num_train_steps,
+                                   hooks=hooks),
+            tf.estimator.EvalSpec(input_fn, steps=1, name="train_batch"))
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+            tf.errors.AbortedError, tf.errors.CancelledError) as e:
+      raise cluster.WorkerLostError(cluster.worker_lost_message(
+          e, os.environ.get("TF_CONFIG"), s.worker_timeout_secs,
+          s.output_dir))
+
+  def train_with_model_selection(self, first_step, hooks):
+    """Trains in chunks of the eval interval, scoring dev after each; keeps
+    the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
+    s = self.settings
+    every = model_selection.eval_interval(s, self.train_info.num_features)
+    info = self.records(self.dev_split, sort_by_length=True)
+    selector = model_selection.ModelSelector.resumed(
+        s.output_dir, s.early_stopping_evals)
+    step = first_step
+    tf.logging.info("Scoring dev every %d steps", every)
+    while step < self.num_train_steps:
+      chunk_start, step = step, min(step + every, self.num_train_steps)
+      self.estimator.train(input_fn=self.train_input_fn(chunk_start),
+                           max_steps=step, hooks=hooks)
+      checkpoint = tf.train.latest_checkpoint(s.output_dir)
+      counter = conlleval.ChunkCounter()
+      for example, labels in self.predict_words(info, self.dev_split,
+                                                checkpoint):
+        counter.add_sentence(example.labels, labels)
+      figures = conlleval.figures(counter.finish())
+      tf.logging.info("Step %d: dev entity P %.2f R %.2f F1 %.2f", step,
+                      figures["precision"], figures["recall"], figures["f1"])
+      if selector.update(step, figures):
+        model_selection.keep_best(s.output_dir, checkpoint, step, figures)
+      if selector.should_stop():
+        tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
+                        "evaluations.", step, s.early_stopping_evals)
+        break
+    table = contracts.write_eval_history(s.output_dir, selector.history,
+                                         selector.best_step)
+    tf.logging.info("Dev entity-level scores by step (* = best):\n%s", table)
+    try:
+      tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
+    except ImportError:
+      tf.logging.warning("matplotlib is not installed: no training_curves.png")
+
+  # ------------------------------------------- evaluation and prediction
+
+  def eval_checkpoint(self):
+    """The checkpoint to evaluate and predict with after training."""
+    s = self.settings
+    if s.predict_with != "best":
+      return None
+    best = model_selection.best_checkpoint(s.output_dir)
+    if best:
+      tf.logging.info("Evaluating and predicting with the best checkpoint, "
+                      "%s (--predict_with=last for the last one)", best)
+    return best
+
+  def predict_words(self, info, split, checkpoint_path=None):
+    """Streams (example, one predicted label per word) for a split, in file
+    order, from its records."""
+    predictions = self.estimator.predict(
+        input_fn=self.input_fn(info, False, self.settings.predict_batch_size),
+        yield_single_examples=True, checkpoint_path=checkpoint_path,
+        predict_keys=["predicted_ids", "word_ids", "example_index"])
+    return ner_data.iter_word_labels(self.examples(split), predictions,
+                                     self.label_map)
+
+  def token_scores(self, info):
+    """Token-level eval of a split with gold labels: loss, global step and
+    micro/macro P/R/F1 over the entity labels."""
+    s = self.settings
+    batch = s.eval_batch_size
+    steps = (int(math.ceil(info.num_features / batch)) if s.static_shapes
+             else None)
+    token = self.estimator.evaluate(
+        input_fn=self.input_fn(info, False, batch), steps=steps,
+        checkpoint_path=self.eval_checkpoint())
+    results = {"loss": float(token["eval_loss"]),
+               "global_step": int(token["global_step"])}
+    for average in ("micro", "macro"):
+      for key in ("precision", "recall", "f1"):
+        name = "token_%s_%s" % (average, key)
+        results[name] = round(float(token[name]), 4)
+    return results
+
+  def evaluate_and_predict(self, split):
+    """Token-level eval (with gold), predictions, entity-level scores."""
+    s = self.settings
+    info = self.records(split, sort_by_length=True)
+    has_gold = split.summary.has_gold
+    results = self.token_scores(info) if has_gold else {}
+    out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split.name)
+    jsonl_path = (
+        os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
+        if split.input_format == "text" else None)
+    figures = self.write_predictions(info, split, out_path, jsonl_path)
+    tf.logging.info("Wrote %s", out_path)
+    if jsonl_path:
+      tf.logging.info("Wrote %s", jsonl_path)
+    if not has_gold:
+      return results
+
+    results.update(model_selection.entity_results(figures))
+    model_selection.write_results(
+        model_selection.results_path(s.output_dir, split.name), results)
+    tf.logging.info("***** %s results (entity level = conlleval; token level "
+                    "= per first WordPiece) *****", split.name)
+    for line in conlleval.report(figures).splitlines():
+      tf.logging.info("  %s", line)
+    for key in sorted(results):
+      tf.logging.info("  %s = %s", key, results[key])
+    return results
+
+  def write_predictions(self, info, split, out_path, jsonl_path=None):
+    """Predicts a split and streams the words out as they come back: CoNLL
+    lines to out_path, entities to jsonl_path (plain-text input), each
+    written whole or not at all.
+
+    Returns:
+      conlleval figures when the split has gold labels, else None.
+    """
+    counter = conlleval.ChunkCounter() if split.summary.has_gold else None
+    progress_log = progress.Progress("Predicted", "sentences",
+                                     split.summary.num_examples)
+    with contextlib.ExitStack() as files:
+      out = files.enter_context(contracts.AtomicTextFile(out_path))
+      jsonl = (files.enter_context(contracts.AtomicTextFile(jsonl_path))
+               if jsonl_path else None)
+      for example, labels in self.predict_words(info, split,
+                                                self.eval_checkpoint()):
+        out.write(ner_data.conll_lines(example, labels))
+        if jsonl:
+          jsonl.write(ner_data.entities_json_line(example.text,
+                                                  example.offsets, labels))
+        if counter:
+          counter.add_sentence(example.labels, labels)
+        progress_log.add()
+    progress_log.done()
+    return conlleval.figures(counter.finish()) if counter else None
+
+
+def run(settings, train_hooks=None):
+  """Runs the job described by `settings`; returns {split: results}. The
+  output folder's lock is released at the end, whatever happens."""
+  try:
+    job = Job(settings)
+  except BaseException:
+    job_lock.release(settings.output_dir)
+    raise
+  return job.run(train_hooks=train_hooks)

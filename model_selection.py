@@ -1,0 +1,129 @@
+"""Model selection: dev scored while training, the best checkpoint kept in
+OUTPUT_DIR/best, early stopping, and the results files."""
+
+import os
+
+import tensorflow.compat.v1 as tf
+
+import contracts
+
+
+BEST_DIR_NAME = "best"
+BEST_RESULTS_NAME = "best_results.txt"
+
+
+class ModelSelector(object):
+  """Keeps the best dev entity F1 seen, and counts evaluations since.
+
+  Ties keep the earlier checkpoint.
+  """
+
+  def __init__(self, patience=0, best_f1=None, best_step=None):
+    self.patience = patience
+    self.best_f1 = best_f1
+    self.best_step = best_step
+    self.since_best = 0
+    self.history = []
+
+  def update(self, step, figures):
+    """Records an evaluation; returns True if it is the new best."""
+    self.history.append((step, figures))
+    if self.best_f1 is None or figures["f1"] > self.best_f1:
+      self.best_f1, self.best_step = figures["f1"], step
+      self.since_best = 0
+      return True
+    self.since_best += 1
+    return False
+
+  def should_stop(self):
+    return bool(self.patience) and self.since_best >= self.patience
+
+  @classmethod
+  def resumed(cls, output_dir, patience=0):
+    """A selector that starts from the best a previous run of this output
+    folder kept (a resumed training keeps its best)."""
+    previous = read_results_file(os.path.join(output_dir, BEST_DIR_NAME,
+                                              BEST_RESULTS_NAME))
+    if not previous:
+      return cls(patience)
+    return cls(patience, float(previous["entity_f1"]),
+               int(previous["global_step"]))
+
+
+def eval_interval(settings, num_train_windows):
+  """Steps between dev scores: --eval_every_steps, else --eval_every_epochs
+  in steps (an epoch: the training windows over the batch size), else
+  --save_checkpoints_steps."""
+  if settings.eval_every_steps:
+    return settings.eval_every_steps
+  if settings.eval_every_epochs:
+    return max(1, int(round(settings.eval_every_epochs * num_train_windows /
+                            settings.train_batch_size)))
+  return settings.save_checkpoints_steps
+
+
+def keep_best(output_dir, checkpoint, step, figures):
+  """Copies a checkpoint into OUTPUT_DIR/best with its figures, replacing
+  the previous best."""
+  best_dir = os.path.join(output_dir, BEST_DIR_NAME)
+  if tf.io.gfile.exists(best_dir):
+    tf.io.gfile.rmtree(best_dir)
+  tf.io.gfile.makedirs(best_dir)
+  for name in tf.io.gfile.glob(checkpoint + ".*"):
+    if name.endswith(".meta"):
+      continue
+    tf.io.gfile.copy(name, os.path.join(best_dir, os.path.basename(name)))
+  tf.train.update_checkpoint_state(
+      best_dir, os.path.join(best_dir, os.path.basename(checkpoint)))
+  results = entity_results(figures)
+  results["global_step"] = step
+  write_results(os.path.join(best_dir, BEST_RESULTS_NAME), results)
+
+
+def best_checkpoint(output_dir):
+  """The checkpoint kept in OUTPUT_DIR/best, or None."""
+  return tf.train.latest_checkpoint(os.path.join(output_dir, BEST_DIR_NAME))
+
+
+def results_path(output_dir, split_name):
+  """eval_results.txt for dev (BERT's name), <split>_results.txt else."""
+  return os.path.join(output_dir, "eval_results.txt" if split_name == "dev"
+                      else "%s_results.txt" % split_name)
+
+
+def read_results_file(path):
+  """Reads `key = value` lines into a dict; {} if the file is absent."""
+  if not tf.io.gfile.exists(path):
+    return {}
+  out = {}
+  with tf.io.gfile.GFile(path) as f:
+    for line in f:
+      if " = " in line:
+        key, value = line.rstrip("\n").split(" = ", 1)
+        out[key] = value
+  return out
+
+
+def write_results(path, results):
+  """BERT's `key = value` lines, sorted, written whole."""
+  lines = "".join("%s = %s\n" % (k, results[k]) for k in sorted(results))
+  contracts.atomic_write_text(path, lines)
+
+
+def entity_results(figures):
+  """conlleval figures as flat result keys (percent, rounded as printed)."""
+  out = {
+      "entity_precision": round(figures["precision"], 2),
+      "entity_recall": round(figures["recall"], 2),
+      "entity_f1": round(figures["f1"], 2),
+      "token_accuracy": round(figures["accuracy"], 2),
+      "gold_entities": figures["gold_phrases"],
+      "found_entities": figures["found_phrases"],
+      "correct_entities": figures["correct_phrases"],
+  }
+  for type_, t in figures["per_type"].items():
+    if not type_:
+      continue  # untyped tags (B, I): the overall figures are theirs
+    for key in ("precision", "recall", "f1"):
+      out["entity_%s_%s" % (type_, key)] = round(t[key], 2)
+  return out

@@ -1,0 +1,214 @@
+"""The model: BERT with a tagging head, and its TPUEstimator model_fn.
+
+`create_model` and `model_fn_builder` keep the names and roles of Google's
+run_classifier.py; run_ner.py imports them under those names.
+"""
+
+import tensorflow.compat.v1 as tf
+
+import contracts
+import crf
+import modeling
+import optimization
+import tf_metrics
+
+
+def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
+                 label_ids, label_weights, num_labels, use_one_hot_embeddings,
+                 predictable_label_ids=None, compute_dtype=tf.float32,
+                 head="softmax", feature_layers=1, freeze_bert=False,
+                 predict_mask=None, crf_allowed=None):
+  """BERT with a dense tagging head (softmax or CRF) over every position.
+
+  Args:
+    bert_config: modeling.BertConfig.
+    is_training: bool; dropout only when True.
+    input_ids, input_mask, segment_ids: int32 Tensors [batch_size, seq_length].
+    label_ids: int32 Tensor [batch_size, seq_length].
+    label_weights: int32 Tensor [batch_size, seq_length], 1 where the
+      position counts in the loss (first pieces of real words).
+    num_labels: int, size of the label map (specials included).
+    use_one_hot_embeddings: bool (True on TPU).
+    predictable_label_ids: ids the prediction may take (the data's labels);
+      all by default.
+    compute_dtype: dtype of the encoder's matmuls.
+    head: "softmax" (cross-entropy per position) or "crf" (a linear chain
+      over the positions of label_weights, or predict_mask when decoding).
+    feature_layers: the head reads the concatenation of the last N layers.
+    freeze_bert: no gradient into BERT, no dropout in it.
+    predict_mask: Tensor [batch_size, seq_length], the positions to decode
+      with the CRF (first pieces of the words this window predicts);
+      label_weights by default.
+    crf_allowed: optional allowed transitions (crf.iob2_allowed).
+
+  Returns:
+    (loss: float32 scalar, mean negative log-likelihood per weighted
+       position;
+     per_token_loss: float32 [batch_size, seq_length] (with a CRF, each
+       sequence's NLL spread evenly over its weighted positions);
+     logits: float32 [batch_size, seq_length, num_labels];
+     predicted_ids: int32 [batch_size, seq_length];
+     probabilities: float32 [batch_size, seq_length, num_labels] that agree
+       with predicted_ids: the softmax over the labels a word may take, or
+       the CRF's per-position marginals on the decoded positions (0
+       elsewhere); None when training).
+  """
+  model = modeling.BertModel(
+      config=bert_config, is_training=is_training and not freeze_bert,
+      input_ids=input_ids, input_mask=input_mask, token_type_ids=segment_ids,
+      use_one_hot_embeddings=use_one_hot_embeddings,
+      compute_dtype=compute_dtype)
+  layers = model.get_all_encoder_layers()
+  if not 1 <= feature_layers <= len(layers):
+    raise ValueError("feature_layers must be in [1, %d], got %d." %
+                     (len(layers), feature_layers))
+  features = (layers[-1] if feature_layers == 1 else
+              tf.concat(layers[-feature_layers:], axis=-1))
+  if freeze_bert:
+    features = tf.stop_gradient(features)
+  batch_size, seq_length, width = modeling.get_shape_list(features,
+                                                          expected_rank=3)
+  output_weights = tf.get_variable(
+      "output_weights", [num_labels, width],
+      initializer=tf.truncated_normal_initializer(stddev=0.02))
+  output_bias = tf.get_variable("output_bias", [num_labels],
+                                initializer=tf.zeros_initializer())
+  if is_training:
+    features = tf.nn.dropout(features, rate=0.1)
+  flat = tf.reshape(features, [-1, width])
+  logits = tf.nn.bias_add(tf.matmul(flat, output_weights, transpose_b=True),
+                          output_bias)
+  logits = tf.reshape(logits, [batch_size, seq_length, num_labels])
+  if predictable_label_ids is not None:
+    allowed = [0.0] * num_labels
+    for label_id in predictable_label_ids:
+      allowed[label_id] = 1.0
+    # Special labels ([PAD], X, [CLS], [SEP]) are never a word's prediction.
+    masked_logits = logits + (1.0 - tf.constant(allowed)) * crf.FORBIDDEN
+  else:
+    masked_logits = logits
+  weights = tf.cast(label_weights, tf.float32)
+  total_weight = tf.maximum(tf.reduce_sum(weights), 1.0)
+
+  if head == "crf":
+    params = crf.CrfParams(num_labels, allowed=crf_allowed)
+    log_likelihood = crf.log_likelihood(masked_logits, label_ids,
+                                        label_weights, params)
+    loss = -tf.reduce_sum(log_likelihood) / total_weight
+    count = tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+    per_token_loss = (-log_likelihood / count)[:, None] * tf.ones_like(weights)
+    decode_mask = label_weights if predict_mask is None else predict_mask
+    predicted_ids = crf.viterbi_decode(masked_logits, decode_mask, params)
+    probabilities = (None if is_training else
+                     crf.marginals(masked_logits, decode_mask, params))
+    return loss, per_token_loss, logits, predicted_ids, probabilities
+
+  log_probs = tf.nn.log_softmax(logits, axis=-1)
+  one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+  per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+  loss = tf.reduce_sum(per_token_loss * weights) / total_weight
+  predicted_ids = tf.argmax(masked_logits, axis=-1, output_type=tf.int32)
+  probabilities = (None if is_training else
+                   tf.nn.softmax(masked_logits, axis=-1))
+  return loss, per_token_loss, logits, predicted_ids, probabilities
+
+
+def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
+                     num_train_steps, num_warmup_steps, use_tpu,
+                     use_one_hot_embeddings, head="softmax", feature_layers=1,
+                     freeze_bert=False, crf_iob2_constraints=False,
+                     compute_dtype=tf.float32):
+  """Returns a `model_fn` for TPUEstimator (train, eval and predict).
+
+  With compute_dtype float16, training uses dynamic loss scaling.
+  """
+  num_labels = label_map.num_labels
+  crf_allowed = (crf.iob2_allowed(label_map.labels)
+                 if head == "crf" and crf_iob2_constraints else None)
+  predictable = label_map.data_label_ids()
+  entity_ids = label_map.entity_label_ids() or predictable
+
+  def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
+    is_training = mode == tf.estimator.ModeKeys.TRAIN
+    if "predict_mask" in features:  # the serving signature's input
+      predict_mask = features["predict_mask"]
+    else:
+      predict_mask = contracts.predict_mask(features["word_ids"])
+    (total_loss, per_token_loss, _, predicted_ids,
+     probabilities) = create_model(
+        bert_config, is_training, features["input_ids"],
+        features["input_mask"], features["segment_ids"], features["label_ids"],
+        features["label_weights"], num_labels, use_one_hot_embeddings,
+        predictable_label_ids=predictable, compute_dtype=compute_dtype,
+        head=head,
+        feature_layers=feature_layers, freeze_bert=freeze_bert,
+        predict_mask=predict_mask,
+        crf_allowed=crf_allowed)
+
+    scaffold_fn = None
+    if init_checkpoint and is_training:
+      tvars = tf.trainable_variables()
+      assignment_map, initialized = modeling.get_assignment_map_from_checkpoint(
+          tvars, init_checkpoint)
+      fresh = [v.name for v in tvars if v.name not in initialized]
+      tf.logging.info("Initialising %d of %d variables from %s; new: %s",
+                      len(assignment_map), len(tvars), init_checkpoint,
+                      ", ".join(fresh) or "none")
+      if use_tpu:
+        def tpu_scaffold():
+          tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+          return tf.train.Scaffold()
+        scaffold_fn = tpu_scaffold
+      else:
+        tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+
+    if mode == tf.estimator.ModeKeys.TRAIN:
+      loss_scale = (optimization.DynamicLossScale()
+                    if compute_dtype == tf.float16 else None)
+      train_op, lr = optimization.create_optimizer(
+          total_loss, learning_rate, num_train_steps, num_warmup_steps,
+          use_tpu, loss_scale=loss_scale)
+      if not use_tpu:
+        tf.summary.scalar("learning_rate", lr)
+      return tf.estimator.tpu.TPUEstimatorSpec(
+          mode=mode, loss=total_loss, train_op=train_op,
+          scaffold_fn=scaffold_fn)
+
+    if mode == tf.estimator.ModeKeys.EVAL:
+      def metric_fn(per_token_loss, label_ids, predicted_ids, label_weights):
+        metrics = {"eval_loss": tf.metrics.mean(per_token_loss,
+                                                weights=label_weights)}
+        for average in ("micro", "macro"):
+          metrics.update(tf_metrics.precision_recall_f1(
+              label_ids, predicted_ids, num_labels, pos_indices=entity_ids,
+              weights=label_weights, average=average,
+              prefix="token_%s_" % average))
+        return metrics
+      eval_metrics = (metric_fn, [per_token_loss, features["label_ids"],
+                                  predicted_ids, features["label_weights"]])
+      return tf.estimator.tpu.TPUEstimatorSpec(
+          mode=mode, loss=total_loss, eval_metrics=eval_metrics,
+          scaffold_fn=scaffold_fn)
+
+    predictions = {
+        "predicted_ids": predicted_ids,
+        "probabilities": probabilities,
+    }
+    for name in ("word_ids", "example_index"):  # not served
+      if name in features:
+        predictions[name] = features[name]
+    return tf.estimator.tpu.TPUEstimatorSpec(
+        mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
+
+  return model_fn
+
+
+def serving_input_receiver_fn():
+  """Serving inputs (contracts.SERVING_INPUTS): int32 [batch, seq] ids,
+  mask, segment ids and predict_mask (1 on the first WordPiece of each word
+  to tag; the CRF decodes over these positions)."""
+  inputs = {n: tf.placeholder(tf.int32, [None, None], name=n)
+            for n in contracts.SERVING_INPUTS}
+  zeros = tf.zeros_like(inputs["input_ids"])
+  features = dict(inputs, label_ids=zeros, label_weights=zeros)
+  return tf.estimator.export.ServingInputReceiver(features, inputs)

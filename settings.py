@@ -1,0 +1,354 @@
+"""The run's settings: read from the flags' values, checked, resolved.
+
+    settings = validate_flags_or_throw(values)   # values: flag name -> value
+
+Two steps. The checks are pure functions of the values (one per rule or
+group of rules, each with its message): a new flag's check is one function
+beside its peers, listed in CHECKS. The resolve step then does the I/O:
+the TPU probe, the corpus files, the output folder (created, and taken
+for this job with job_lock), the model's files (an HF model converted),
+and the checks that need the model's config and vocabulary.
+"""
+
+import collections
+import os
+
+import tensorflow.compat.v1 as tf
+
+import cluster
+import contracts
+import job_lock
+import model_files
+import modeling
+import ner_data
+import tokenization
+
+# Every flag the job reads, in one list: RunSettings is built from it.
+FLAG_NAMES = (
+    "data_dir", "train_file", "dev_file", "test_file", "predict_file",
+    "labels_file", "output_dir", "do_lower_case", "max_seq_length",
+    "window_stride", "do_train", "do_eval", "do_predict", "train_batch_size",
+    "eval_batch_size", "predict_batch_size", "learning_rate",
+    "num_train_epochs", "num_train_steps", "warmup_proportion",
+    "save_checkpoints_steps", "keep_checkpoint_max", "iterations_per_loop",
+    "seed", "log_step_count_steps", "num_intra_threads", "num_inter_threads",
+    "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
+    "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
+    "freeze_bert", "num_gpus", "mirrored_devices", "multi_worker",
+    "worker_timeout_secs", "use_fp16", "use_bf16", "static_shapes",
+    "export_dir", "input_format", "eval_every_steps", "eval_every_epochs",
+    "early_stopping_evals", "predict_with", "preprocess_processes",
+    "shard_sentences") + model_files.MODEL_FLAGS
+# Flags resolved into other settings (files found, devices, workers).
+RESOLVED_FLAGS = ("data_dir", "predict_file", "num_gpus", "multi_worker",
+                  "bert_model_dir")
+# Settings that no single flag gives.
+DERIVED = ("bert_config", "num_workers")
+
+
+class RunSettings(collections.namedtuple(
+    "RunSettings",
+    [n for n in FLAG_NAMES if n not in RESOLVED_FLAGS] + list(DERIVED))):
+  """Every value the job needs, read from the flags and checked once.
+
+  mirrored_devices is a tuple of device names (or None); train_file,
+  dev_file and test_file the files found; bert_config_file, vocab_file and
+  init_checkpoint the model's files; bert_config its modeling.BertConfig.
+  """
+
+
+# ---------------------------------------------------------- pure checks
+
+def check_actions(v):
+  if not (v["do_train"] or v["do_eval"] or v["do_predict"]):
+    raise ValueError("At least one of --do_train, --do_eval or --do_predict "
+                     "must be set.")
+  if not v["output_dir"]:
+    raise ValueError("--output_dir is required.")
+  if v["predict_file"] and not v["do_predict"]:
+    raise ValueError("--predict_file needs --do_predict.")
+
+
+def check_counts(v):
+  for name in ("train_batch_size", "eval_batch_size", "predict_batch_size",
+               "save_checkpoints_steps", "keep_checkpoint_max",
+               "iterations_per_loop", "log_step_count_steps"):
+    if v[name] <= 0:
+      raise ValueError("--%s must be positive, got %d." % (name, v[name]))
+
+
+def check_training(v):
+  if not v["do_train"]:
+    return
+  if v["learning_rate"] <= 0:
+    raise ValueError("--learning_rate must be positive.")
+  if v["num_train_steps"] < 0 or (v["num_train_steps"] == 0 and
+                                  v["num_train_epochs"] <= 0):
+    raise ValueError("--num_train_epochs (or --num_train_steps) must be "
+                     "positive.")
+  if not 0.0 <= v["warmup_proportion"] < 1.0:
+    raise ValueError("--warmup_proportion must be in [0, 1).")
+
+
+def check_model_selection(v):
+  for name in ("eval_every_steps", "eval_every_epochs",
+               "early_stopping_evals"):
+    if v[name] < 0:
+      raise ValueError("--%s must be 0 or more, got %s." % (name, v[name]))
+  if v["eval_every_steps"] and v["eval_every_epochs"]:
+    raise ValueError("--eval_every_steps and --eval_every_epochs exclude "
+                     "each other; give one.")
+
+
+def mirrored_devices(v):
+  """The devices of MirroredStrategy (--mirrored_devices, or --num_gpus
+  GPUs when more than one), or None."""
+  if v["mirrored_devices"]:
+    if isinstance(v["mirrored_devices"], tuple):
+      return v["mirrored_devices"]
+    return tuple(d.strip() for d in v["mirrored_devices"].split(",")
+                 if d.strip()) or None
+  if v["num_gpus"] > 1:
+    return tuple("/gpu:%d" % i for i in range(v["num_gpus"]))
+  return None
+
+
+def check_devices(v):
+  devices = mirrored_devices(v)
+  if devices:
+    if v["use_tpu"]:
+      raise ValueError("--num_gpus/--mirrored_devices and --use_tpu exclude "
+                       "each other.")
+    if v["train_batch_size"] % len(devices):
+      raise ValueError(
+          "--train_batch_size %d (the global batch) must divide evenly over "
+          "the %d devices %s." % (v["train_batch_size"], len(devices),
+                                  ", ".join(devices)))
+  if v["use_fp16"] and v["use_bf16"]:
+    raise ValueError("--use_fp16 and --use_bf16 exclude each other.")
+  if v["use_tpu"] and not (v["tpu_name"] or v["master"]):
+    raise ValueError("--use_tpu needs --tpu_name (or --master).")
+
+
+def check_multi_worker(v, tf_config):
+  """With --multi_worker: TF_CONFIG, and the flags that go with it."""
+  if not v["multi_worker"]:
+    return
+  num_workers = cluster.workers_from_tf_config(tf_config)
+  if v["use_tpu"] or mirrored_devices(v):
+    raise ValueError("--multi_worker excludes --use_tpu, --num_gpus and "
+                     "--mirrored_devices.")
+  if v["worker_timeout_secs"] <= 0:
+    raise ValueError("--worker_timeout_secs must be positive, got %d." %
+                     v["worker_timeout_secs"])
+  if v["train_batch_size"] % num_workers:
+    raise ValueError("--train_batch_size %d (the global batch) must divide "
+                     "evenly over the %d workers of TF_CONFIG." %
+                     (v["train_batch_size"], num_workers))
+
+
+def check_preprocessing(v):
+  if v["preprocess_processes"] < 0:
+    raise ValueError("--preprocess_processes must be 0 (the cores this "
+                     "process may use) or more, got %d." %
+                     v["preprocess_processes"])
+  if v["shard_sentences"] < 1:
+    raise ValueError("--shard_sentences must be positive, got %d." %
+                     v["shard_sentences"])
+
+
+def check_head(v, bert_config):
+  if v["head"] not in ("softmax", "crf"):
+    raise ValueError("--head must be softmax or crf, got %r." % v["head"])
+  if not 1 <= v["feature_layers"] <= bert_config.num_hidden_layers:
+    raise ValueError("--feature_layers must be in [1, %d] (the model's "
+                     "layers), got %d." % (bert_config.num_hidden_layers,
+                                           v["feature_layers"]))
+
+
+def window_stride(v, bert_config, config_file):
+  """The windows' stride (--window_stride or its default), once
+  --max_seq_length is checked against the model."""
+  if v["max_seq_length"] < 3:
+    raise ValueError("--max_seq_length must be at least 3 ([CLS], a piece, "
+                     "[SEP]), got %d." % v["max_seq_length"])
+  if v["max_seq_length"] > bert_config.max_position_embeddings:
+    raise ValueError(
+        "--max_seq_length %d exceeds the model's max_position_embeddings %d "
+        "(%s)." % (v["max_seq_length"], bert_config.max_position_embeddings,
+                   config_file))
+  window = v["max_seq_length"] - 2
+  stride = v["window_stride"] or ner_data.default_window_stride(
+      v["max_seq_length"])
+  if not 0 < stride <= window:
+    raise ValueError("--window_stride must be in [1, max_seq_length - 2 = "
+                     "%d], got %d." % (window, stride))
+  return stride
+
+
+def check_vocab(vocab, bert_config, vocab_file, config_file):
+  if len(vocab) != bert_config.vocab_size:
+    raise ValueError(
+        "The vocabulary %s has %d tokens but the config %s says vocab_size "
+        "%d: they belong to different models." %
+        (vocab_file, len(vocab), config_file, bert_config.vocab_size))
+
+
+# The checks that need the values alone, in order.
+CHECKS = (check_actions, check_counts, check_training, check_model_selection,
+          check_devices, check_preprocessing)
+
+
+# ------------------------------------------------------------ resolving
+
+def split_file(explicit, data_dir, split, flag_name):
+  """The file of a split: the flag's, or found in --data_dir."""
+  if explicit:
+    if not tf.io.gfile.exists(explicit):
+      raise ValueError("--%s %s does not exist." % (flag_name, explicit))
+    return explicit
+  if not data_dir:
+    raise ValueError("Give --data_dir or --%s." % flag_name)
+  if not tf.io.gfile.isdir(data_dir):
+    raise ValueError("--data_dir %s is not a folder." % data_dir)
+  path = ner_data.find_split_file(data_dir, split)
+  if path is None:
+    raise ValueError(
+        "No %s file in %s: looked for %s. Name it with --%s." %
+        (split, data_dir, ", ".join(ner_data.SPLIT_FILE_NAMES[split]),
+         flag_name))
+  return path
+
+
+def corpus_files(v):
+  """(train_file, dev_file, test_file) of the actions asked for."""
+  train = dev = test = None
+  if v["do_train"]:
+    train = split_file(v["train_file"], v["data_dir"], "train", "train_file")
+  if v["do_eval"]:
+    dev = split_file(v["dev_file"], v["data_dir"], "dev", "dev_file")
+  if v["do_predict"]:
+    if v["predict_file"]:
+      test = split_file(v["predict_file"], None, "test", "predict_file")
+    else:
+      test = split_file(v["test_file"], v["data_dir"], "test", "test_file")
+  if v["labels_file"] and not tf.io.gfile.exists(v["labels_file"]):
+    raise ValueError("--labels_file %s does not exist." % v["labels_file"])
+  return train, dev, test
+
+
+def check_trained_model(v, trained):
+  """A run without --do_train needs the model and labels training left."""
+  output_dir = v["output_dir"]
+  if v["do_train"]:
+    return
+  if not trained:
+    raise ValueError(
+        "--do_eval/--do_predict without --do_train need a trained model in "
+        "--output_dir %s, and it holds no checkpoint. Train first (add "
+        "--do_train) or point --output_dir at a trained run." % output_dir)
+  if not (v["labels_file"] or tf.io.gfile.exists(
+      os.path.join(output_dir, contracts.LABEL_LIST_NAME))):
+    raise ValueError(
+        "--output_dir %s has no %s (written by training); give "
+        "--labels_file with the labels the model was trained on." %
+        (output_dir, contracts.LABEL_LIST_NAME))
+
+
+def trained_head(v):
+  """Without --do_train, the head is the trained model's: its settings
+  replace the flags'."""
+  if v["do_train"]:
+    return {}
+  saved = contracts.read_run_info(v["output_dir"])
+  changed = {k: saved[k] for k in contracts.HEAD_SETTINGS
+             if k in saved and saved[k] != v[k]}
+  for key, value in changed.items():
+    tf.logging.info("Using %s=%s of the trained model (%s)", key, value,
+                    os.path.join(v["output_dir"], contracts.RUN_INFO_NAME))
+  return changed
+
+
+def lower_case(v, vocab, vocab_file, init_checkpoint):
+  """--do_lower_case, or the model's if not given; checked against the
+  model either way."""
+  model_path = init_checkpoint or os.path.dirname(vocab_file)
+  if v["do_lower_case"] is None:
+    guess, reason = tokenization.expected_lower_case(model_path, vocab)
+    tf.logging.info("do_lower_case=%s (%s)", True if guess is None else guess,
+                    reason or "default")
+    return True if guess is None else guess
+  tokenization.validate_case_matches_checkpoint(v["do_lower_case"],
+                                                model_path, vocab)
+  return v["do_lower_case"]
+
+
+def resolve(v):
+  """The I/O step: files, output folder and its lock, model files, the
+  checks against the model. Returns RunSettings."""
+  v = dict(v)
+  tf_config = os.environ.get("TF_CONFIG") if v["multi_worker"] else None
+  num_workers = cluster.workers_from_tf_config(tf_config) if tf_config else 0
+  if v["use_tpu"]:
+    cluster.check_tpu_reachable(v["tpu_name"] or v["master"], v["tpu_zone"],
+                                v["gcp_project"])
+  output_dir = v["output_dir"]
+  trained = (tf.io.gfile.isdir(output_dir) and
+             bool(tf.train.latest_checkpoint(output_dir)))
+  v["train_file"], v["dev_file"], v["test_file"] = corpus_files(v)
+  check_trained_model(v, trained)
+  v.update(trained_head(v))
+
+  tf.io.gfile.makedirs(output_dir)
+  job_lock.acquire(output_dir,
+                   cluster.job_id(tf_config) if tf_config else None)
+  # In a multi-worker job the chief converts an HF model; the others wait.
+  wait_for_chief = (v["worker_timeout_secs"] if tf_config and
+                    not cluster.tf_config_is_chief(tf_config) else None)
+  config_file, vocab_file, init_checkpoint = model_files.resolve_model_files(
+      v, output_dir, trained and not v["do_train"], wait_for_chief)
+  for flag_name, path in (("bert_config_file", config_file),
+                          ("vocab_file", vocab_file)):
+    if not path or not tf.io.gfile.exists(path):
+      raise ValueError("--%s %s does not exist." % (flag_name, path))
+  if v["do_train"] and init_checkpoint:
+    init_checkpoint = modeling.resolve_checkpoint(init_checkpoint)
+  bert_config = modeling.BertConfig.from_json_file(config_file)
+  check_head(v, bert_config)
+  v["window_stride"] = window_stride(v, bert_config, config_file)
+  vocab = tokenization.load_vocab(vocab_file)
+  check_vocab(vocab, bert_config, vocab_file, config_file)
+
+  v.update(
+      bert_config_file=config_file, vocab_file=vocab_file,
+      init_checkpoint=init_checkpoint, bert_config=bert_config,
+      do_lower_case=lower_case(v, vocab, vocab_file, init_checkpoint),
+      mirrored_devices=mirrored_devices(v), num_workers=num_workers,
+      static_shapes=v["static_shapes"] or v["use_tpu"],
+      preprocess_processes=(v["preprocess_processes"] or
+                            ner_data.available_cores()))
+  return RunSettings(**{name: v[name] for name in RunSettings._fields})
+
+
+def validate_flags_or_throw(values):
+  """Checks every flag and combination before any slow work, and takes the
+  output folder for this job (see job_lock.py) until the job ends.
+
+  Args:
+    values: dict flag name -> value.
+
+  Returns:
+    RunSettings.
+
+  Raises:
+    ValueError: one clear message per problem.
+    job_lock.FolderInUseError: if another job uses the output folder.
+  """
+  for check in CHECKS:
+    check(values)
+  check_multi_worker(values, os.environ.get("TF_CONFIG"))
+  try:
+    return resolve(values)
+  except BaseException:
+    job_lock.release(values["output_dir"])
+    raise

@@ -1,0 +1,76 @@
+"""Tests of model_selection.py and of the dev-score history it leaves."""
+
+import collections
+import os
+
+import contracts
+import model_selection
+
+
+def test_model_selector_keeps_the_best_and_stops_early():
+  selector = model_selection.ModelSelector(patience=2)
+  scores = [(10, 50.0), (20, 71.5), (30, 71.5), (40, 64.0), (50, 80.0)]
+  kept = []
+  for step, f1 in scores:
+    if selector.update(step, {"precision": f1, "recall": f1, "f1": f1,
+                              "accuracy": 90.0}):
+      kept.append(step)
+    if selector.should_stop():
+      break
+  # 30 ties 20 (the earlier stays); 40 is the second without progress.
+  assert kept == [10, 20]
+  assert (selector.best_step, selector.best_f1) == (20, 71.5)
+  assert [step for step, _ in selector.history] == [10, 20, 30, 40]
+  never = model_selection.ModelSelector()
+  for step, f1 in scores:
+    never.update(step, {"precision": 0, "recall": 0, "f1": f1,
+                        "accuracy": 0})
+    assert not never.should_stop()
+  assert never.best_step == 50
+
+
+def test_eval_history_written_and_read_back(tmp_path):
+  rows = [(10, {"precision": 50.0, "recall": 40.0, "f1": 44.44,
+                "accuracy": 90.0}),
+          (20, {"precision": 71.5, "recall": 70.25, "f1": 70.87,
+                "accuracy": 93.5})]
+  table = contracts.write_eval_history(str(tmp_path), rows, best_step=20)
+  with open(os.path.join(str(tmp_path), "eval_history.txt")) as f:
+    assert f.read() == table
+  assert table.splitlines()[2].endswith("  *")
+  assert contracts.read_eval_history(str(tmp_path)) == [
+      {"step": 10, "dev_precision": 50.0, "dev_recall": 40.0,
+       "dev_f1": 44.44, "token_accuracy": 90.0, "best": False},
+      {"step": 20, "dev_precision": 71.5, "dev_recall": 70.25,
+       "dev_f1": 70.87, "token_accuracy": 93.5, "best": True}]
+  assert contracts.read_eval_history(str(tmp_path / "none")) == []
+
+
+Schedule = collections.namedtuple("Schedule", [
+    "eval_every_steps", "eval_every_epochs", "train_batch_size",
+    "save_checkpoints_steps"])
+
+
+def test_eval_interval():
+  # 1000 windows in batches of 32: an epoch is 31.25 steps.
+  assert model_selection.eval_interval(Schedule(0, 1.0, 32, 500), 1000) == 31
+  assert model_selection.eval_interval(Schedule(0, 2.0, 32, 500), 1000) == 62
+  assert model_selection.eval_interval(Schedule(0, 0.01, 32, 500), 1000) == 1
+  assert model_selection.eval_interval(Schedule(7, 0, 32, 500), 1000) == 7
+  assert model_selection.eval_interval(Schedule(0, 0, 32, 500), 1000) == 500
+
+
+def test_resumed_selector_keeps_the_previous_best(tmp_path):
+  out = str(tmp_path)
+  assert model_selection.ModelSelector.resumed(out).best_f1 is None
+  os.makedirs(os.path.join(out, "best"))
+  model_selection.write_results(
+      os.path.join(out, "best", "best_results.txt"),
+      {"entity_f1": 81.5, "global_step": 300})
+  selector = model_selection.ModelSelector.resumed(out, patience=3)
+  assert (selector.best_f1, selector.best_step, selector.patience) == (
+      81.5, 300, 3)
+  assert not selector.update(400, {"f1": 81.5})
+  assert model_selection.results_path(out, "dev").endswith("eval_results.txt")
+  assert model_selection.results_path(out, "test").endswith(
+      "test_results.txt")
