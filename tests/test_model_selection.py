@@ -3,7 +3,6 @@
 import collections
 import os
 
-import contracts
 import model_selection
 
 
@@ -27,23 +26,6 @@ def test_model_selector_keeps_the_best_and_stops_early():
                         "accuracy": 0})
     assert not never.should_stop()
   assert never.best_step == 50
-
-
-def test_eval_history_written_and_read_back(tmp_path):
-  rows = [(10, {"precision": 50.0, "recall": 40.0, "f1": 44.44,
-                "accuracy": 90.0}),
-          (20, {"precision": 71.5, "recall": 70.25, "f1": 70.87,
-                "accuracy": 93.5})]
-  table = contracts.write_eval_history(str(tmp_path), rows, best_step=20)
-  with open(os.path.join(str(tmp_path), "eval_history.txt")) as f:
-    assert f.read() == table
-  assert table.splitlines()[2].endswith("  *")
-  assert contracts.read_eval_history(str(tmp_path)) == [
-      {"step": 10, "dev_precision": 50.0, "dev_recall": 40.0,
-       "dev_f1": 44.44, "token_accuracy": 90.0, "best": False},
-      {"step": 20, "dev_precision": 71.5, "dev_recall": 70.25,
-       "dev_f1": 70.87, "token_accuracy": 93.5, "best": True}]
-  assert contracts.read_eval_history(str(tmp_path / "none")) == []
 
 
 Schedule = collections.namedtuple("Schedule", [
