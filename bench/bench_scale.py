@@ -248,6 +248,22 @@ def minilm_rows(args, blocks, work):
                "steady_sentences_per_s": predicted_rate(output),
                "peak_rss_mb": round(rss)})
   print(rows[-1], flush=True)
+  # The same sentences without gold tags: one pass, no token-level eval.
+  words = os.path.join(work, "minilm_%d_words.txt" % n)
+  with open(os.path.join(data, "test.tsv"), encoding="utf-8") as f, open(
+      words, "w", encoding="utf-8") as out:
+    for line in f:
+      out.write(line.split("\t")[0].rstrip("\n") + "\n")
+  seconds, rss, output = run_measured(
+      [sys.executable, "run_ner.py", "--do_predict", "--predict_file=" + words,
+       "--output_dir=" + out, "--max_seq_length=128"],
+      os.path.join(work, "minilm_run_ner_words.log"))
+  rows.append({"tool": "run_ner.py --do_predict (words only)",
+               "sentences": n, "job_seconds": round(seconds, 1),
+               "job_sentences_per_s": round(n / seconds, 1),
+               "steady_sentences_per_s": predicted_rate(output),
+               "peak_rss_mb": round(rss)})
+  print(rows[-1], flush=True)
   tagged = os.path.join(work, "minilm_tagged")
   shutil.rmtree(tagged, ignore_errors=True)
   seconds, rss, _ = run_measured(
