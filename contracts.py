@@ -117,19 +117,24 @@ def atomic_write_text(path, text):
     f.write(text)
 
 
+def pid_alive(pid):
+  """Whether process `pid` runs on this machine."""
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except OSError:
+    return True  # Someone else's process, but alive.
+  return True
+
+
 def written_by_live_process(path):
   """Whether `path` is another live process's temporary file (a worker of
   the same job writing beside this one)."""
   match = re.search(r"\.tmp-(\d+)$", path)
   if not match or int(match.group(1)) == os.getpid():
     return False
-  try:
-    os.kill(int(match.group(1)), 0)
-  except ProcessLookupError:
-    return False
-  except OSError:
-    return True
-  return True
+  return pid_alive(int(match.group(1)))
 
 
 # ------------------------------------------ the files of an output folder

@@ -42,16 +42,6 @@ def process_job():
   return "process:%s:%d" % (socket.gethostname(), os.getpid())
 
 
-def _pid_alive(pid):
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True  # Someone else's process, but alive.
-  return True
-
-
 class FolderLock(object):
   """The lock this process holds on a folder (see the module doc)."""
 
@@ -95,7 +85,7 @@ class FolderLock(object):
     """Whether a lock's process is gone: it no longer runs (on this host),
     or it has not refreshed its file for stale_secs (a process id reused by
     another program, or a process on a host that vanished)."""
-    if record.get("host") == self.host and not _pid_alive(
+    if record.get("host") == self.host and not contracts.pid_alive(
         int(record.get("pid", -1))):
       return True
     return self._clock() - float(record.get("refreshed", 0)) > self.stale_secs

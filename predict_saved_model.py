@@ -182,7 +182,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     return None
   figures = conlleval.figures(counter.finish())
   contracts.atomic_write_text(os.path.join(output_dir, "results.txt"),
-                             conlleval.report(figures))
+                              conlleval.report(figures))
   return figures
 
 

@@ -104,8 +104,6 @@ def mirrored_devices(v):
   """The devices of MirroredStrategy (--mirrored_devices, or --num_gpus
   GPUs when more than one), or None."""
   if v["mirrored_devices"]:
-    if isinstance(v["mirrored_devices"], tuple):
-      return v["mirrored_devices"]
     return tuple(d.strip() for d in v["mirrored_devices"].split(",")
                  if d.strip()) or None
   if v["num_gpus"] > 1:

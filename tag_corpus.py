@@ -463,7 +463,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
   total["shards"] = num_shards
   total["seconds"] = round(time.time() - start, 1)
   contracts.atomic_write_text(os.path.join(output_dir, SUMMARY_NAME),
-                             json.dumps(total, indent=1) + "\n")
+                              json.dumps(total, indent=1) + "\n")
   return total
 
 
