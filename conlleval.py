@@ -1,7 +1,7 @@
 # coding=utf-8
 r"""Entity-level (chunk) evaluation with the rules of CoNLL's conlleval.pl.
 
-    python conlleval.py [-d DELIM] [-o OTAG] [-r] < FILE
+    python conlleval.py [-d DELIM] [-o OTAG] [-r] [--strict] < FILE
 
 FILE has one token per line, the gold tag second to last and the predicted
 tag last; a blank line (or a first field of "-X-") separates sentences.
@@ -15,6 +15,11 @@ Chunk rules are conlleval.pl's (IOB1, IOB2, IOE, untyped tags; an I- after O
 or after another type opens a chunk), plus S- (single) and E- -> B- so that
 IOBES/BIOES tags are scored as their chunks; on files without S- and E- tags
 the figures are identical to conlleval.pl's.
+
+`--strict` adds a second report with strict IOB2 chunks (`strict_chunks`):
+an entity is a B-x followed by its I-x tags; an I- tag that does not
+continue an entity of its type belongs to no entity (conlleval instead
+opens a chunk there). On tags that are valid IOB2 the two reports agree.
 """
 
 import argparse
@@ -95,6 +100,52 @@ def chunks(tags):
   return out
 
 
+def strict_chunks(tags):
+  """The entities of one sentence's tags under strict IOB2: B-x opens an
+  entity, I-x continues it while the type holds, anything else closes it;
+  an I- tag outside an entity of its type belongs to no entity. Untyped B
+  and I tags have the type "".
+
+  Returns:
+    list of (type, first index, end index (exclusive)).
+  """
+  out = []
+  start, open_type = None, None
+  for index, tag in enumerate(list(tags) + ["O"]):
+    prefix, type_ = split_tag(tag)
+    if start is not None and not (prefix == "I" and type_ == open_type):
+      out.append((open_type, start, index))
+      start = None
+    if prefix == "B":
+      start, open_type = index, type_
+  return out
+
+
+class StrictCounter(object):
+  """Counts strict IOB2 entities sentence by sentence (`strict_chunks`);
+  `finish()` gives ChunkCounts for `figures`."""
+
+  def __init__(self):
+    self.counts = ChunkCounts()
+
+  def add_sentence(self, gold_tags, predicted_tags):
+    counts = self.counts
+    gold = set(strict_chunks(gold_tags))
+    found = set(strict_chunks(predicted_tags))
+    counts.tokens += len(gold_tags)
+    counts.correct_tags += sum(1 for g, p in zip(gold_tags, predicted_tags)
+                               if g == p)
+    counts.gold_chunks += len(gold)
+    counts.found_chunks += len(found)
+    counts.correct_chunks += len(gold & found)
+    counts.gold_by_type.update(t for t, _, _ in gold)
+    counts.found_by_type.update(t for t, _, _ in found)
+    counts.correct_by_type.update(t for t, _, _ in gold & found)
+
+  def finish(self):
+    return self.counts
+
+
 class ChunkCounter(object):
   """Counts chunks row by row, so a corpus of any size is scored in one
   streaming pass:
@@ -103,10 +154,12 @@ class ChunkCounter(object):
       for gold, predicted in sentences:
         counter.add_sentence(gold, predicted)
       result = figures(counter.finish())
+      strict = figures(counter.strict.finish())  # strict IOB2 (sentences)
   """
 
   def __init__(self):
     self.counts = ChunkCounts()
+    self.strict = StrictCounter()
     self._in_correct = False
     self._last_gold, self._last_gold_type = "O", ""
     self._last_guess, self._last_guess_type = "O", ""
@@ -149,7 +202,9 @@ class ChunkCounter(object):
     self._last_guess, self._last_guess_type = guess, guess_type
 
   def add_sentence(self, gold_tags, predicted_tags):
-    """One sentence's gold and predicted tags, then a boundary."""
+    """One sentence's gold and predicted tags, then a boundary; the strict
+    IOB2 counts (`self.strict`) are kept alongside."""
+    self.strict.add_sentence(gold_tags, predicted_tags)
     for gold, predicted in zip(gold_tags, predicted_tags):
       self.add("w", gold, predicted)
     self.add(BOUNDARY, "O", "O")
@@ -286,6 +341,25 @@ def evaluate(lines, delimiter=None, raw=False, otag="O"):
   return figures(count_chunks(parse_lines(lines, delimiter, raw, otag)))
 
 
+def evaluate_both(lines, delimiter=None, raw=False, otag="O"):
+  """Scores conlleval-format lines by conlleval's rules and by strict IOB2;
+  returns the two `figures(...)` dicts."""
+  counter = ChunkCounter()
+  gold, predicted = [], []
+  for first, gold_tag, guess_tag in parse_lines(lines, delimiter, raw, otag):
+    counter.add(first, gold_tag, guess_tag)
+    if first == BOUNDARY:
+      if gold:
+        counter.strict.add_sentence(gold, predicted)
+      gold, predicted = [], []
+    else:
+      gold.append(gold_tag)
+      predicted.append(guess_tag)
+  if gold:
+    counter.strict.add_sentence(gold, predicted)
+  return figures(counter.finish()), figures(counter.strict.finish())
+
+
 def evaluate_sentences(gold_sentences, predicted_sentences):
   """Scores iterables (one item per sentence) of gold and predicted tag
   lists."""
@@ -322,21 +396,30 @@ def main(argv=None):
                       help="outside tag for -r (default: O)")
   parser.add_argument("-r", dest="raw", action="store_true",
                       help="raw tags: no B-/I- prefixes")
+  parser.add_argument("--strict", action="store_true",
+                      help="also report strict IOB2 entities (an I- tag "
+                      "outside an entity of its type is no entity)")
   parser.add_argument("file", nargs="?", help="input file (default: stdin)")
   args = parser.parse_args(argv)
   if args.delimiter is not None:
     # As conlleval.pl's regex does, read "\t" as a tab.
     args.delimiter = args.delimiter.encode("utf-8").decode("unicode_escape")
+  score = evaluate_both if args.strict else evaluate
   try:
     if args.file:
       with open(args.file, encoding="utf-8") as f:
-        result = evaluate(f, args.delimiter, args.raw, args.otag)
+        result = score(f, args.delimiter, args.raw, args.otag)
     else:
-      result = evaluate(sys.stdin, args.delimiter, args.raw, args.otag)
+      result = score(sys.stdin, args.delimiter, args.raw, args.otag)
   except ValueError as e:
     print("conlleval.py: %s" % e, file=sys.stderr)
     return 1
-  sys.stdout.write(report(result))
+  if args.strict:
+    result, strict = result
+    sys.stdout.write(report(result))
+    sys.stdout.write("strict IOB2:\n" + report(strict))
+  else:
+    sys.stdout.write(report(result))
   return 0
 
 

@@ -19,6 +19,7 @@ import tensorflow.compat.v1 as tf
 import cluster
 import conlleval
 import contracts
+import crf
 import job_lock
 import model_selection
 import ner_data
@@ -114,6 +115,9 @@ class Job(object):
         crf_iob2_constraints=s.crf_iob2_constraints,
         compute_dtype=compute_dtype(s))
     self.estimator = cluster.make_estimator(s, model_fn)
+    self.repair = (crf.TagRepair(self.label_map.labels,
+                                 self.label_map.data_label_ids())
+                   if s.repair_tags else None)
     # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
     self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
     self.is_chief = (cluster.tf_config_is_chief(os.environ.get("TF_CONFIG"))
@@ -299,10 +303,15 @@ class Job(object):
                                                 checkpoint):
         counter.add_sentence(example.labels, labels)
       figures = conlleval.figures(counter.finish())
-      tf.logging.info("Step %d: dev entity P %.2f R %.2f F1 %.2f", step,
-                      figures["precision"], figures["recall"], figures["f1"])
+      strict = conlleval.figures(counter.strict.finish())
+      epoch = step * s.train_batch_size / self.train_info.num_features
+      tf.logging.info("Step %d (epoch %.2f): dev entity P %.2f R %.2f F1 %.2f "
+                      "(strict IOB2 F1 %.2f)", step, epoch,
+                      figures["precision"], figures["recall"], figures["f1"],
+                      strict["f1"])
       if selector.update(step, figures):
-        model_selection.keep_best(s.output_dir, checkpoint, step, figures)
+        model_selection.keep_best(s.output_dir, checkpoint, step, figures,
+                                  strict, epoch)
       if selector.should_stop():
         tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
                         "evaluations.", step, s.early_stopping_evals)
@@ -334,9 +343,10 @@ class Job(object):
     predictions = self.estimator.predict(
         input_fn=self.input_fn(info, False, self.settings.predict_batch_size),
         yield_single_examples=True, checkpoint_path=checkpoint_path,
-        predict_keys=["predicted_ids", "word_ids", "example_index"])
+        predict_keys=["predicted_ids", "word_ids", "example_index"] +
+        (["probabilities"] if self.repair else []))
     return ner_data.iter_word_labels(self.examples(split), predictions,
-                                     self.label_map)
+                                     self.label_map, repair=self.repair)
 
   def token_scores(self, info):
     """Token-level eval of a split with gold labels: loss, global step and
@@ -366,18 +376,20 @@ class Job(object):
     jsonl_path = (
         os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
         if split.input_format == "text" else None)
-    figures = self.write_predictions(info, split, out_path, jsonl_path)
+    scores = self.write_predictions(info, split, out_path, jsonl_path)
     tf.logging.info("Wrote %s", out_path)
     if jsonl_path:
       tf.logging.info("Wrote %s", jsonl_path)
     if not has_gold:
       return results
 
-    results.update(model_selection.entity_results(figures))
+    figures, strict = scores
+    results.update(model_selection.entity_results(figures, strict))
     model_selection.write_results(
         model_selection.results_path(s.output_dir, split.name), results)
-    tf.logging.info("***** %s results (entity level = conlleval; token level "
-                    "= per first WordPiece) *****", split.name)
+    tf.logging.info("***** %s results (entity level = conlleval; strict_ = "
+                    "strict IOB2; token level = per first WordPiece) *****",
+                    split.name)
     for line in conlleval.report(figures).splitlines():
       tf.logging.info("  %s", line)
     for key in sorted(results):
@@ -390,7 +402,8 @@ class Job(object):
     written whole or not at all.
 
     Returns:
-      conlleval figures when the split has gold labels, else None.
+      (conlleval figures, strict IOB2 figures) when the split has gold
+      labels, else None.
     """
     counter = conlleval.ChunkCounter() if split.summary.has_gold else None
     progress_log = progress.Progress("Predicted", "sentences",
@@ -409,7 +422,10 @@ class Job(object):
           counter.add_sentence(example.labels, labels)
         progress_log.add()
     progress_log.done()
-    return conlleval.figures(counter.finish()) if counter else None
+    if not counter:
+      return None
+    return (conlleval.figures(counter.finish()),
+            conlleval.figures(counter.strict.finish()))
 
 
 def run(settings, train_hooks=None):

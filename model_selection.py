@@ -62,9 +62,9 @@ def eval_interval(settings, num_train_windows):
   return settings.save_checkpoints_steps
 
 
-def keep_best(output_dir, checkpoint, step, figures):
-  """Copies a checkpoint into OUTPUT_DIR/best with its figures, replacing
-  the previous best."""
+def keep_best(output_dir, checkpoint, step, figures, strict=None, epoch=None):
+  """Copies a checkpoint into OUTPUT_DIR/best with its figures (conlleval's
+  and the strict IOB2 ones) and its epoch, replacing the previous best."""
   best_dir = os.path.join(output_dir, BEST_DIR_NAME)
   if tf.io.gfile.exists(best_dir):
     tf.io.gfile.rmtree(best_dir)
@@ -75,8 +75,10 @@ def keep_best(output_dir, checkpoint, step, figures):
     tf.io.gfile.copy(name, os.path.join(best_dir, os.path.basename(name)))
   tf.train.update_checkpoint_state(
       best_dir, os.path.join(best_dir, os.path.basename(checkpoint)))
-  results = entity_results(figures)
+  results = entity_results(figures, strict)
   results["global_step"] = step
+  if epoch is not None:
+    results["epoch"] = round(epoch, 2)
   write_results(os.path.join(best_dir, BEST_RESULTS_NAME), results)
 
 
@@ -110,20 +112,30 @@ def write_results(path, results):
   contracts.atomic_write_text(path, lines)
 
 
-def entity_results(figures):
-  """conlleval figures as flat result keys (percent, rounded as printed)."""
+def entity_results(figures, strict=None):
+  """conlleval figures as flat result keys (percent, rounded as printed):
+  entity_precision, entity_recall, entity_f1, per type
+  entity_<type>_<figure>, token_accuracy and the entity counts; with the
+  strict IOB2 figures, the same keys prefixed "strict_"."""
+  out = _chunk_results(figures, "")
+  out["token_accuracy"] = round(figures["accuracy"], 2)
+  if strict is not None:
+    out.update(_chunk_results(strict, "strict_"))
+  return out
+
+
+def _chunk_results(figures, prefix):
   out = {
-      "entity_precision": round(figures["precision"], 2),
-      "entity_recall": round(figures["recall"], 2),
-      "entity_f1": round(figures["f1"], 2),
-      "token_accuracy": round(figures["accuracy"], 2),
-      "gold_entities": figures["gold_phrases"],
-      "found_entities": figures["found_phrases"],
-      "correct_entities": figures["correct_phrases"],
+      prefix + "entity_precision": round(figures["precision"], 2),
+      prefix + "entity_recall": round(figures["recall"], 2),
+      prefix + "entity_f1": round(figures["f1"], 2),
+      prefix + "gold_entities": figures["gold_phrases"],
+      prefix + "found_entities": figures["found_phrases"],
+      prefix + "correct_entities": figures["correct_phrases"],
   }
   for type_, t in figures["per_type"].items():
     if not type_:
       continue  # untyped tags (B, I): the overall figures are theirs
     for key in ("precision", "recall", "f1"):
-      out["entity_%s_%s" % (type_, key)] = round(t[key], 2)
+      out["%sentity_%s_%s" % (prefix, type_, key)] = round(t[key], 2)
   return out

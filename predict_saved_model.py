@@ -28,6 +28,7 @@ import tensorflow as tf
 
 import conlleval
 import contracts
+import crf
 import ner_data
 import progress
 import tokenization
@@ -46,6 +47,9 @@ def define_flags():
                     "word per line (tags, if present, in the last column).")
   flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
   flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
+  flags.DEFINE_bool("repair_tags", False, "Decode valid IOB2 tags from the "
+                    "per-word probabilities (no I-x after O or another "
+                    "type), as run_ner.py --repair_tags does.")
 
 
 # Files run_ner.py writes beside the SavedModel.
@@ -67,7 +71,7 @@ def check_export(export_dir):
 class ExportedTagger(object):
   """The serving signature of an export, with its tokenizer and labels."""
 
-  def __init__(self, export_dir):
+  def __init__(self, export_dir, repair_tags=False):
     check_export(export_dir)
     (self.do_lower_case, self.max_seq_length,
      self.window_stride) = contracts.read_tokenizer_config(export_dir)
@@ -78,20 +82,26 @@ class ExportedTagger(object):
     loaded = tf.saved_model.load(export_dir)
     self._keep_alive = loaded
     self.serve = loaded.signatures["serving_default"]
+    self.repair = (crf.TagRepair(self.label_map.labels,
+                                 self.label_map.data_label_ids())
+                   if repair_tags else None)
 
   def predict(self, features, batch_size, with_scores=False):
     """Yields run_ner-style prediction dicts, one per window, in the order
     of `features`; with_scores adds "scores": the probability of the
-    predicted label at each position.
+    predicted label at each position; with --repair_tags the rows also
+    carry "probabilities".
     """
     for first in range(0, len(features), batch_size):
       batch = features[first:first + batch_size]
       arrays = contracts.serving_arrays(batch)
       outputs = self.serve(**{k: tf.constant(v) for k, v in arrays.items()})
       predicted = outputs["predicted_ids"].numpy()
+      probabilities = (outputs["probabilities"].numpy()
+                       if with_scores or self.repair else None)
       if with_scores:
-        scores = np.take_along_axis(outputs["probabilities"].numpy(),
-                                    predicted[:, :, None], axis=-1)[:, :, 0]
+        scores = np.take_along_axis(probabilities, predicted[:, :, None],
+                                    axis=-1)[:, :, 0]
       for row, f in enumerate(batch):
         n = len(f.word_ids)
         prediction = {"example_index": f.example_index,
@@ -99,6 +109,8 @@ class ExportedTagger(object):
                       "predicted_ids": predicted[row, :n]}
         if with_scores:
           prediction["scores"] = scores[row, :n]
+        if self.repair:
+          prediction["probabilities"] = probabilities[row, :n]
         yield prediction
 
   def tag_stream(self, examples, batch_size=32,
@@ -131,7 +143,8 @@ class ExportedTagger(object):
         self.window_stride))
     return ner_data.iter_word_labels(
         chunk, list(self.predict(features, batch_size, with_scores)),
-        self.label_map, score_key="scores" if with_scores else None)
+        self.label_map, score_key="scores" if with_scores else None,
+        repair=self.repair)
 
   def tag(self, examples, batch_size=32):
     """One predicted label per word of every example (a list)."""
@@ -139,7 +152,7 @@ class ExportedTagger(object):
 
 
 def tag_file(export_dir, input_file, output_dir, input_format="text",
-             batch_size=32):
+             batch_size=32, repair_tags=False):
   """Tags `input_file`; streams the outputs to `output_dir`, each file
   written whole or not at all.
 
@@ -148,7 +161,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   """
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
-  tagger = ExportedTagger(export_dir)
+  tagger = ExportedTagger(export_dir, repair_tags)
 
   def examples():
     if input_format == "text":
@@ -181,8 +194,10 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   if not counter:
     return None
   figures = conlleval.figures(counter.finish())
-  contracts.atomic_write_text(os.path.join(output_dir, "results.txt"),
-                              conlleval.report(figures))
+  strict = conlleval.figures(counter.strict.finish())
+  contracts.atomic_write_text(
+      os.path.join(output_dir, "results.txt"),
+      conlleval.report(figures) + "strict IOB2:\n" + conlleval.report(strict))
   return figures
 
 
@@ -201,7 +216,8 @@ def main(argv):
       return 2
   try:
     figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
-                       FLAGS.input_format, FLAGS.batch_size)
+                       FLAGS.input_format, FLAGS.batch_size,
+                       FLAGS.repair_tags)
   except ValueError as e:
     sys.stderr.write("predict_saved_model.py: error: %s\n" % e)
     return 2

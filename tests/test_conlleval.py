@@ -141,3 +141,61 @@ def test_command_line_tab_delimiter(tmp_path):
                        capture_output=True, text=True, check=True).stdout
   assert out.startswith("processed 1 tokens with 1 phrases; found: 1 phrases;"
                         " correct: 1.")
+
+
+def test_strict_chunks_drop_entities_that_start_with_i():
+  tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-ORG", "I-PER", "B-LOC",
+          "I-LOC", "B-LOC"]
+  # By hand: PER 0-2; the I-LOC pair after O is no entity; ORG 5-6 (the
+  # I-PER after it is no entity either); LOC 7-9; LOC 9-10.
+  assert conlleval.strict_chunks(tags) == [
+      ("PER", 0, 2), ("ORG", 5, 6), ("LOC", 7, 9), ("LOC", 9, 10)]
+  # conlleval opens a chunk at each of them instead.
+  assert conlleval.chunks(tags) == [
+      ("PER", 0, 2), ("LOC", 3, 5), ("ORG", 5, 6), ("PER", 6, 7),
+      ("LOC", 7, 9), ("LOC", 9, 10)]
+  # Untyped tags (NCBI-disease's B, I, O).
+  assert conlleval.strict_chunks(["I", "B", "I", "O", "I", "B"]) == [
+      ("", 1, 3), ("", 5, 6)]
+
+
+def test_strict_figures_against_hand_counts():
+  lines = ["a B-PER B-PER", "b I-PER I-PER", "c O I-LOC", "d B-LOC I-LOC",
+           "e I-LOC O", "", "f B-ORG I-ORG", "g O O", "h B-PER B-PER",
+           "i O I-PER"]
+  conll, strict = conlleval.evaluate_both(
+      io.StringIO("".join(l + "\n" for l in lines)))
+  # Gold (valid IOB2, the same both ways): PER a-b, LOC d-e, ORG f, PER h.
+  # Predicted, strict: PER a-b, PER h-i (too long). conlleval also finds
+  # LOC c-d and ORG f, and counts ORG f (tagged I-ORG) as correct.
+  assert (strict["gold_phrases"], strict["found_phrases"],
+          strict["correct_phrases"]) == (4, 2, 1)
+  assert (conll["gold_phrases"], conll["found_phrases"],
+          conll["correct_phrases"]) == (4, 4, 2)
+  assert strict["precision"] == 50.0 and strict["recall"] == 25.0
+  assert abs(strict["f1"] - 100.0 / 3) < 1e-9
+  assert strict["per_type"]["PER"]["found"] == 2
+  assert strict["per_type"]["PER"]["correct"] == 1
+  assert strict["per_type"]["LOC"]["f1"] == 0.0
+  assert strict["tokens"] == 9 and strict["accuracy"] == conll["accuracy"]
+  # The sentence-by-sentence counter gives the same strict counts.
+  counter = conlleval.ChunkCounter()
+  counter.add_sentence(["B-PER", "I-PER", "O", "B-LOC", "I-LOC"],
+                       ["B-PER", "I-PER", "I-LOC", "I-LOC", "O"])
+  counter.add_sentence(["B-ORG", "O", "B-PER", "O"],
+                       ["I-ORG", "O", "B-PER", "I-PER"])
+  assert conlleval.figures(counter.strict.finish()) == strict
+  assert conlleval.figures(counter.finish()) == conll
+
+
+def test_strict_report_on_the_command_line(tmp_path):
+  path = tmp_path / "pred.txt"
+  path.write_text("a B-X B-X\nb O O\nc O I-X\n\n")
+  out = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "conlleval.py"),
+       "--strict", str(path)], capture_output=True, text=True, check=True)
+  first, second = out.stdout.split("strict IOB2:\n")
+  assert first.startswith("processed 3 tokens with 1 phrases; found: 2 "
+                          "phrases; correct: 1.")
+  assert second.startswith("processed 3 tokens with 1 phrases; found: 1 "
+                           "phrases; correct: 1.")

@@ -287,10 +287,16 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   assert lines[0].split(" ")[:2] == ["An", "O"]
   assert lines[15] == "" and lines[16].startswith("BRCA2 O ")
   with open(predictions) as f:
-    figures = conlleval.evaluate(f)
+    figures, strict = conlleval.evaluate_both(f)
   test_results = read_results(os.path.join(out, "test_results.txt"))
   assert float(test_results["entity_f1"]) == round(figures["f1"], 2)
+  assert float(test_results["strict_entity_f1"]) == round(strict["f1"], 2)
   assert int(test_results["gold_entities"]) == 5
+  assert int(test_results["strict_gold_entities"]) == 5
+  assert (int(test_results["strict_found_entities"]) ==
+          strict["found_phrases"])
+  assert "strict_entity_Disease_f1" in test_results
+  assert "strict_entity_f1" in best and "epoch" in best
   with open(os.path.join(out, "label_list.txt")) as f:
     assert f.read().split() == ["[PAD]", "O", "B-Disease", "I-Disease", "X",
                                 "[CLS]", "[SEP]"]
@@ -302,6 +308,24 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   os.remove(predictions)
   run_ner.run(predict_only)
   assert open(predictions).read() == before
+  # --repair_tags: the same words, and no I- tag after O, another type or
+  # first in a sentence.
+  run_ner.run(run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True, max_seq_length=8,
+      window_stride=3, repair_tags=True)))
+  with open(predictions) as f:
+    sentences = f.read().split("\n\n")
+  assert count_token_lines(predictions) == 17
+  for sentence in sentences:
+    tags = [line.split(" ")[2] for line in sentence.split("\n") if line]
+    previous = "O"
+    for tag in tags:
+      assert not (tag.startswith("I-") and previous[2:] != tag[2:]), tags
+      previous = tag
+  with open(predictions) as f:
+    figures = conlleval.evaluate(f)
+  assert float(read_results(os.path.join(out, "test_results.txt"))[
+      "entity_f1"]) == round(figures["f1"], 2)
 
 
 @pytest.mark.slow
@@ -892,7 +916,7 @@ def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
   test_results = read_results(os.path.join(out, "test_results.txt"))
   assert round(figures["f1"], 2) == float(test_results["entity_f1"])
   with open(os.path.join(tagged, "results.txt")) as f:
-    assert f.read() == conlleval.report(figures)
+    assert f.read().startswith(conlleval.report(figures) + "strict IOB2:\n")
 
 
 @pytest.mark.slow
