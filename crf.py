@@ -13,6 +13,7 @@ Scores: start[t_1] + sum_i emissions[i, t_i] + sum_i transitions[t_{i-1}, t_i]
 
 import re
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 # Added to forbidden transitions and to the emissions of labels that are
@@ -75,6 +76,41 @@ def iob2_allowed(labels):
       if prev_tag not in ("B", "I") or prev_type != type_:
         trans[i][j] = 0
   return trans, start, [1] * n
+
+
+class TagRepair(object):
+  """Valid IOB2 tags from a softmax head's per-word probabilities
+  (--repair_tags): the tag sequence with the highest product of
+  probabilities among those with no I-x after O, after another type or at
+  the start of a sentence (Viterbi over log-probabilities, transitions
+  0 or forbidden). Where the argmax tags are valid they are kept.
+  """
+
+  def __init__(self, labels, predictable_ids):
+    trans, start, _ = iob2_allowed(labels)
+    self.transitions = np.where(np.array(trans, bool), 0.0, -np.inf)
+    self.start = np.where(np.array(start, bool), 0.0, -np.inf)
+    self.emission_mask = np.full(len(labels), -np.inf)
+    self.emission_mask[list(predictable_ids)] = 0.0
+
+  def decode(self, probabilities):
+    """probabilities: float [words, labels] -> list of label ids."""
+    # A floor for probabilities that underflowed to 0, so that a valid path
+    # always has a finite score.
+    scores = np.log(np.maximum(np.asarray(probabilities, np.float64), 1e-300))
+    scores = scores + self.emission_mask
+    if not len(scores):
+      return []
+    best = self.start + scores[0]
+    back = []
+    for row in scores[1:]:
+      candidates = best[:, None] + self.transitions
+      back.append(np.argmax(candidates, axis=0))
+      best = candidates.max(axis=0) + row
+    path = [int(np.argmax(best))]
+    for pointers in reversed(back):
+      path.append(int(pointers[path[-1]]))
+    return path[::-1]
 
 
 def _time_major(x):

@@ -993,7 +993,8 @@ def sort_records_by_length(features):
   return sorted(features, key=lambda f: len(f.input_ids))
 
 
-def iter_word_labels(examples, predictions, label_map, score_key=None):
+def iter_word_labels(examples, predictions, label_map, score_key=None,
+                     repair=None):
   """Puts predicted windows back together: one label per word, in order.
 
   Streams: each example is yielded as soon as all its words are predicted,
@@ -1009,6 +1010,9 @@ def iter_word_labels(examples, predictions, label_map, score_key=None):
     label_map: LabelMap.
     score_key: optional key of the predictions holding a float array
       [seq_length] (such as the predicted label's probability).
+    repair: optional crf.TagRepair: the words' labels are decoded from the
+      predictions' "probabilities" ([seq_length, num_labels]) as valid IOB2
+      tags instead of taken from "predicted_ids".
 
   Yields:
     (example, list of label strings, one per word), or with score_key
@@ -1044,17 +1048,26 @@ def iter_word_labels(examples, predictions, label_map, score_key=None):
         if word in target:
           raise AssertionError("Word %d of sentence %d predicted twice." %
                                (word, example_index))
-        target[word] = (label_map.labels[int(predicted[position])],
-                        float(prediction[score_key][position])
-                        if score_key else None)
+        target[word] = (
+            int(predicted[position]),
+            float(prediction[score_key][position]) if score_key else None,
+            prediction["probabilities"][position] if repair else None)
     if len(labels) > len(example.words):
       raise AssertionError("Sentence %s: %d words, %d predicted." %
                            (example.guid, len(example.words), len(labels)))
     words = [labels[w] for w in range(len(example.words))]
-    if score_key:
-      yield example, [l for l, _ in words], [s for _, s in words]
+    if repair:
+      ids = repair.decode(np.stack([p for _, _, p in words])
+                          if words else [])
     else:
-      yield example, [l for l, _ in words]
+      ids = [i for i, _, _ in words]
+    names = [label_map.labels[i] for i in ids]
+    if score_key and repair:  # the probability of the label chosen
+      yield example, names, [float(p[i]) for (_, _, p), i in zip(words, ids)]
+    elif score_key:
+      yield example, names, [score for _, score, _ in words]
+    else:
+      yield example, names
   for prediction in predictions:
     if int(prediction["example_index"]) > index:
       raise AssertionError("A prediction for sentence %d, beyond the %d "

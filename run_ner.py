@@ -112,6 +112,11 @@ flags.DEFINE_enum("head", "softmax", ["softmax", "crf"],
 flags.DEFINE_bool("crf_iob2_constraints", False,
                   "With --head=crf on IOB2 data: forbid O -> I-x, "
                   "B-x/I-x -> I-y and a sentence starting with I-x.")
+flags.DEFINE_bool("repair_tags", False,
+                  "With --head=softmax: decode valid IOB2 tags from the "
+                  "per-word probabilities (the most probable sequence with "
+                  "no I-x after O, after another type or first in a "
+                  "sentence) instead of each word's argmax.")
 flags.DEFINE_integer("feature_layers", 1,
                      "The head reads the concatenation of the last N encoder "
                      "layers (the BERT paper's feature-based approach uses 4).")

@@ -33,7 +33,8 @@ FLAG_NAMES = (
     "save_checkpoints_steps", "keep_checkpoint_max", "iterations_per_loop",
     "seed", "log_step_count_steps", "num_intra_threads", "num_inter_threads",
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
-    "num_tpu_cores", "head", "crf_iob2_constraints", "feature_layers",
+    "num_tpu_cores", "head", "crf_iob2_constraints", "repair_tags",
+    "feature_layers",
     "freeze_bert", "num_gpus", "mirrored_devices", "multi_worker",
     "worker_timeout_secs", "use_fp16", "use_bf16", "static_shapes",
     "export_dir", "input_format", "eval_every_steps", "eval_every_epochs",
@@ -158,6 +159,11 @@ def check_preprocessing(v):
 def check_head(v, bert_config):
   if v["head"] not in ("softmax", "crf"):
     raise ValueError("--head must be softmax or crf, got %r." % v["head"])
+  if v["repair_tags"] and v["head"] == "crf":
+    raise ValueError(
+        "--repair_tags is for the softmax head; the CRF head decodes whole "
+        "sequences (train it with --crf_iob2_constraints for valid IOB2 "
+        "tags).")
   if not 1 <= v["feature_layers"] <= bert_config.num_hidden_layers:
     raise ValueError("--feature_layers must be in [1, %d] (the model's "
                      "layers), got %d." % (bert_config.num_hidden_layers,

@@ -240,8 +240,9 @@ class TagPiece(object):
   loaded once per worker (see TagPieceFn)."""
 
   def __init__(self, export_dir, output_dir, num_shards, input_format,
-               batch_size, conll_output, threads):
+               batch_size, conll_output, threads, repair_tags=False):
     self.export_dir = export_dir
+    self.repair_tags = repair_tags
     self.output_dir = output_dir
     self.num_shards = num_shards
     self.input_format = input_format
@@ -261,7 +262,8 @@ class TagPiece(object):
         tf.config.threading.set_inter_op_parallelism_threads(self.threads)
       except RuntimeError:
         pass  # TensorFlow already started in this worker.
-    self.tagger = predict_saved_model.ExportedTagger(self.export_dir)
+    self.tagger = predict_saved_model.ExportedTagger(self.export_dir,
+                                                     self.repair_tags)
 
   def path(self, kind, index, extension):
     return shard_path(self.output_dir, kind, index, self.num_shards,
@@ -385,7 +387,7 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log):
 
 def run(export_dir, inputs, output_dir, input_format="text",
         lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
-        conll_output=False, beam_args=(), log=None):
+        conll_output=False, beam_args=(), log=None, repair_tags=False):
   """Plans and runs the tagging pipeline; returns the job's counts."""
   if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -406,6 +408,8 @@ def run(export_dir, inputs, output_dir, input_format="text",
   plan = {"export_dir": os.path.abspath(export_dir), "files": files,
           "input_format": input_format, "lines_per_shard": lines_per_shard,
           "conll_output": bool(conll_output), "num_shards": len(pieces)}
+  if repair_tags:
+    plan["repair_tags"] = True
   check_plan(output_dir, plan)
   num_shards = len(pieces)
   if "://" not in output_dir:
@@ -455,7 +459,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
              | "Spread" >> beam.Reshuffle()
              | "Tag" >> beam.ParDo(TagPieceFn(
                  export_dir, output_dir, num_shards, input_format, batch_size,
-                 conll_output, threads)))
+                 conll_output, threads, repair_tags)))
   finally:
     stop.set()
   total = sum_counts(read_counts(output_dir, p.index, num_shards)
@@ -492,6 +496,10 @@ def parse_args(argv):
                       help="Windows per call of the model.")
   parser.add_argument("--conll_output", action="store_true",
                       help="Also write predictions-*.conll.")
+  parser.add_argument("--repair_tags", action="store_true",
+                      help="Decode valid IOB2 tags from the per-word "
+                      "probabilities (no I-x after O or another type), as "
+                      "run_ner.py --repair_tags does.")
   args, beam_args = parser.parse_known_args(argv)
   args.input = [p for value in args.input for p in value.split(",") if p]
   return args, beam_args
@@ -502,7 +510,8 @@ def main(argv=None):
   try:
     total = run(args.export_dir, args.input, args.output_dir,
                 args.input_format, args.lines_per_shard, args.batch_size,
-                args.conll_output, beam_args)
+                args.conll_output, beam_args,
+                repair_tags=args.repair_tags)
   except ValueError as e:
     sys.stderr.write("tag_corpus.py: error: %s\n" % e)
     return 2

@@ -164,3 +164,64 @@ def test_marginals_against_brute_force(seed):
         got[b], brute_force_marginals(emissions[b], mask[b], trans, start,
                                       end), atol=1e-5)
   np.testing.assert_allclose(got.sum(-1), mask, atol=1e-5)
+
+
+def valid_iob2(tags):
+  """Whether tag strings have no I-x first, after O or after another type."""
+  previous = "O"
+  for tag in tags:
+    if tag.startswith("I"):
+      if previous == "O" or previous[2:] != tag[2:]:
+        return False
+    previous = tag
+  return True
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_tag_repair_is_the_best_valid_sequence(seed):
+  labels = ["[PAD]", "O", "B-D", "I-D", "B-C", "I-C", "X", "[CLS]", "[SEP]"]
+  predictable = [1, 2, 3, 4, 5]
+  repair = crf.TagRepair(labels, predictable)
+  rng = np.random.RandomState(seed)
+  logits = rng.normal(size=(5, len(labels))) * 3
+  logits[:, [0, 6, 7, 8]] = -50
+  probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+  ids = repair.decode(probs)
+  # Against every valid sequence over the five predictable labels.
+  best, best_score = None, -np.inf
+  for path in itertools.product(predictable, repeat=5):
+    if valid_iob2([labels[i] for i in path]):
+      score = sum(np.log(probs[i, t]) for i, t in enumerate(path))
+      if score > best_score:
+        best, best_score = list(path), score
+  assert ids == best
+  assert valid_iob2([labels[i] for i in ids])
+
+
+def test_tag_repair_keeps_valid_argmax_and_fixes_invalid():
+  labels = ["[PAD]", "O", "B", "I", "X"]  # BioBERT's untyped tags
+  repair = crf.TagRepair(labels, [1, 2, 3])
+  index = {l: i for i, l in enumerate(labels)}
+
+  def probs(rows):
+    out = np.zeros((len(rows), len(labels)))
+    for i, row in enumerate(rows):
+      for label, p in row.items():
+        out[i, index[label]] = p
+    return out
+
+  # Valid argmax (B I O B) is kept as is.
+  valid = probs([{"B": .6, "O": .4}, {"I": .7, "O": .3}, {"O": .9, "I": .1},
+                 {"B": .5, "O": .5 - 1e-3, "I": 1e-3}])
+  assert [labels[i] for i in repair.decode(valid)] == ["B", "I", "O", "B"]
+  # O then I (argmax) becomes O B when B is likelier than O at the first
+  # word... and B I when the first word's B beats the second's B.
+  assert [labels[i] for i in repair.decode(probs(
+      [{"O": .9, "B": .1}, {"I": .6, "B": .3, "O": .1}]))] == ["O", "B"]
+  assert [labels[i] for i in repair.decode(probs(
+      [{"O": .55, "B": .45}, {"I": .9, "B": .05, "O": .05}]))] == ["B", "I"]
+  # An I first in the sentence, with the other labels' probabilities
+  # underflowed to 0, still gets a valid tag; specials never come out.
+  assert [labels[i] for i in repair.decode(probs([{"I": 1.0}]))] in (
+      ["O"], ["B"])
+  assert repair.decode(np.zeros((0, len(labels)))) == []

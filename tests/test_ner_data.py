@@ -8,6 +8,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import conftest
+import crf
 import ner_data
 import progress
 import tokenization
@@ -580,3 +581,36 @@ def test_progress_lines_at_most_every_30_seconds():
       "Converted 300 of 1,000 sentences (5/s, about 2 min 20 s left)",
       "Converted 450 of 1,000 sentences (5/s, about 1 min 50 s left)",
       "Converted 500 sentences in 1 min 40 s (5/s)"]
+
+
+def test_repair_decodes_each_sentence_across_its_windows():
+  label_map = ner_data.LabelMap(["O", "B", "I"])
+  labels = label_map.labels
+  repair = crf.TagRepair(labels, label_map.data_label_ids())
+
+  def row(**probs):
+    out = np.zeros(len(labels), np.float32)
+    for name, p in probs.items():
+      out[labels.index(name)] = p
+    return out
+
+  example = ner_data.InputExample("t-0", ["a", "b", "c"], None)
+  pad = np.zeros(len(labels), np.float32)
+  # Word 1's argmax I follows word 0's O (invalid); word 2, in the second
+  # window, continues it.
+  windows = [
+      {"example_index": 0, "word_ids": np.array([-1, 0, 1, -1]),
+       "predicted_ids": np.array([0] + [labels.index(l) for l in "OI"] + [0]),
+       "probabilities": np.stack([pad, row(O=.8, B=.2), row(I=.6, B=.4),
+                                  pad])},
+      {"example_index": 0, "word_ids": np.array([-1, 2, -1]),
+       "predicted_ids": np.array([0, labels.index("I"), 0]),
+       "probabilities": np.stack([pad, row(I=.9, O=.1), pad])}]
+  (_, plain), = ner_data.iter_word_labels([example], windows, label_map)
+  assert plain == ["O", "I", "I"]
+  scored = [dict(w, score=w["probabilities"].max(axis=1)) for w in windows]
+  ((_, repaired, scores),) = ner_data.iter_word_labels(
+      [example], scored, label_map, score_key="score", repair=repair)
+  assert repaired == ["O", "B", "I"]
+  # Scores are the probabilities of the labels chosen.
+  assert scores == pytest.approx([.8, .4, .9])

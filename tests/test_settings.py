@@ -90,3 +90,15 @@ def test_devices_and_stride():
   with pytest.raises(ValueError, match="exceeds the model's "
                      "max_position_embeddings 64"):
     settings.window_stride(values(max_seq_length=65), Config, "c")
+
+
+def test_head_checks():
+  class Config(object):
+    num_hidden_layers = 2
+
+  with pytest.raises(ValueError, match="--repair_tags is for the softmax "
+                     "head.*--crf_iob2_constraints"):
+    settings.check_head(values(head="crf", repair_tags=True), Config)
+  with pytest.raises(ValueError, match=r"--feature_layers must be in \[1, 2\]"):
+    settings.check_head(values(feature_layers=3), Config)
+  settings.check_head(values(repair_tags=True), Config)
