@@ -145,7 +145,7 @@ EVAL_HISTORY_NAME = "eval_history.txt"
 RUN_INFO_NAME = "ner_run.json"
 # Settings that shape the trained model, saved with it for predict-only runs.
 HEAD_SETTINGS = ("head", "feature_layers", "freeze_bert",
-                 "crf_iob2_constraints")
+                 "crf_iob2_constraints", "context_sentences")
 
 
 def write_tokenizer_config(folder, do_lower_case, max_seq_length,

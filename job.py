@@ -148,7 +148,8 @@ class Job(object):
         self.tokenizer, s.vocab_file, self.label_map, s.max_seq_length,
         s.window_stride, sort_by_length=sort_by_length,
         shard_sentences=s.shard_sentences,
-        processes=s.preprocess_processes, total=split.summary.num_examples)
+        processes=s.preprocess_processes, total=split.summary.num_examples,
+        context_sentences=s.context_sentences)
 
   def input_fn(self, info, is_training, batch_size, seed=None):
     """The estimator's input_fn over a split's records."""

@@ -52,7 +52,7 @@ class InputExample(object):
   """One sentence: its words and, when the file has them, their labels."""
 
   def __init__(self, guid, words, labels=None, line_number=None, text=None,
-               offsets=None):
+               offsets=None, document=0):
     """
     Args:
       guid: str, unique id such as "train-12".
@@ -61,8 +61,15 @@ class InputExample(object):
       line_number: int, line of the first word in its file (1-based).
       text: for plain-text input, the line the words come from.
       offsets: for plain-text input, per word (start, end) in `text`.
+      document: index of the sentence's document in its file (CoNLL files
+        start a document at each -DOCSTART- line; a file without them is one
+        document).
     """
     self.guid = guid
+    self.document = document
+    # Words of the neighbouring sentences of the document, set by
+    # `add_context` (--context_sentences): (before, after).
+    self.context = None
     self.words = words
     self.labels = labels
     self.line_number = line_number
@@ -84,7 +91,8 @@ class InputFeatures(object):
     """
     Args:
       input_ids: list of int, WordPiece ids.
-      segment_ids: list of int, all 0 (one segment).
+      segment_ids: list of int: 0, and 1 on the pieces of neighbouring
+        sentences (--context_sentences).
       label_ids: list of int, the label of a word on its first piece, X on
         the others, [CLS]/[SEP] on the specials.
       label_weights: list of int, 1 where the position counts in the loss and
@@ -224,15 +232,19 @@ def iter_conll(path, split="data", require_labels=False):
   num_columns = None
   columns_line = None
   count = 0
+  document = 0
   for number, line in tokenization.iter_utf8_lines(path, "%s file" % split):
     stripped = line.strip(" \t")
     fields = _COLUMN_SPLIT_RE.split(stripped) if stripped.strip() else None
     if not fields or fields[0] == DOCSTART:
       if words:
         yield InputExample("%s-%d" % (split, count), words,
-                           labels if num_columns > 1 else None, first_line)
+                           labels if num_columns > 1 else None, first_line,
+                           document=document)
         count += 1
         words, labels = [], []
+      if fields and count:
+        document += 1
       continue
     if num_columns is None:
       num_columns, columns_line = len(fields), number
@@ -258,7 +270,43 @@ def iter_conll(path, split="data", require_labels=False):
                      (split, path))
   if words:
     yield InputExample("%s-%d" % (split, count), words,
-                       labels if num_columns > 1 else None, first_line)
+                       labels if num_columns > 1 else None, first_line,
+                       document=document)
+
+
+def add_context(examples, num_sentences):
+  """Streams examples with `context` set: the words of up to
+  `num_sentences` sentences before and after each one, within its
+  document (--context_sentences). Holds 2 * num_sentences + 1 examples.
+  """
+  if num_sentences <= 0:
+    for example in examples:
+      yield example
+    return
+  window = collections.deque()
+  current = 0  # index in `window` of the next example to yield
+
+  def with_context(index):
+    example = window[index]
+    same = lambda other: other.document == example.document
+    before = [w for other in list(window)[max(0, index - num_sentences):index]
+              if same(other) for w in other.words]
+    after = [w for other in list(window)[index + 1:index + 1 + num_sentences]
+             if same(other) for w in other.words]
+    example.context = (before, after)
+    return example
+
+  for example in examples:
+    window.append(example)
+    if len(window) - 1 - current >= num_sentences:
+      yield with_context(current)
+      current += 1
+      if current > num_sentences:
+        window.popleft()
+        current -= 1
+  while current < len(window):
+    yield with_context(current)
+    current += 1
 
 
 def read_conll(path, split="data", require_labels=False):
@@ -521,6 +569,11 @@ def convert_example(example, example_index, label_map, tokenizer,
   A sentence of more than max_seq_length - 2 pieces gives several windows
   that overlap by `window - stride` pieces.
 
+  With `example.context` (see `add_context`), a sentence that fits one
+  window has the room left filled with the pieces of its neighbours, about
+  half before and half after it (the nearest ones): segment id 1, label
+  [PAD], weight 0, word id -1, so the context is read, never scored.
+
   Args:
     example: InputExample.
     example_index: int, its index in the file.
@@ -547,6 +600,8 @@ def convert_example(example, example_index, label_map, tokenizer,
     label_ids_of_words.append(label_map.label_to_id.get(label))
 
   starts = window_starts(len(piece_ids), window, stride)
+  before, after = context_pieces(example, tokenizer,
+                                 window - len(piece_ids))
   chosen = {}
   for position, first in enumerate(piece_first):
     if first:
@@ -558,10 +613,13 @@ def convert_example(example, example_index, label_map, tokenizer,
   features = []
   for window_index, start in enumerate(starts):
     end = min(start + window, len(piece_ids))
-    input_ids = [cls_id] + piece_ids[start:end] + [sep_id]
-    label_ids = [label_map.label_to_id[CLS_LABEL]]
-    weights = [0]
-    word_ids = [NO_WORD]
+    input_ids = [cls_id] + before + piece_ids[start:end] + after + [sep_id]
+    segment_ids = ([0] + [1] * len(before) + [0] * (end - start) +
+                   [1] * len(after) + [0])
+    label_ids = [label_map.label_to_id[CLS_LABEL]] + [label_map.pad_id] * len(
+        before)
+    weights = [0] * (1 + len(before))
+    word_ids = [NO_WORD] * (1 + len(before))
     for position in range(start, end):
       if not piece_first[position]:
         label_ids.append(x_id)
@@ -574,14 +632,30 @@ def convert_example(example, example_index, label_map, tokenizer,
       label_ids.append(label_map.pad_id if label_id is None else label_id)
       weights.append(int(predicts_here and label_id is not None))
       word_ids.append(word_index if predicts_here else NO_WORD)
-    label_ids.append(label_map.label_to_id[SEP_LABEL])
-    weights.append(0)
-    word_ids.append(NO_WORD)
+    label_ids.extend([label_map.pad_id] * len(after) +
+                     [label_map.label_to_id[SEP_LABEL]])
+    weights.extend([0] * (len(after) + 1))
+    word_ids.extend([NO_WORD] * (len(after) + 1))
     features.append(InputFeatures(
-        input_ids=input_ids, segment_ids=[0] * len(input_ids),
+        input_ids=input_ids, segment_ids=segment_ids,
         label_ids=label_ids, label_weights=weights, word_ids=word_ids,
         example_index=example_index))
   return features
+
+
+def context_pieces(example, tokenizer, room):
+  """The context pieces (before, after) that fill `room` positions: the
+  last pieces of the sentences before and the first of those after, half
+  the room each, a side with less leaving the rest to the other."""
+  if not example.context or room <= 0:
+    return [], []
+  before = [p for ids in word_pieces(example.context[0], tokenizer)
+            for p in ids]
+  after = [p for ids in word_pieces(example.context[1], tokenizer)
+           for p in ids]
+  num_before = min(len(before), max(room // 2, room - len(after)))
+  num_after = min(len(after), room - num_before)
+  return before[len(before) - num_before:], after[:num_after]
 
 
 def convert_examples(examples, label_map, tokenizer, max_seq_length, stride):
@@ -671,7 +745,8 @@ def _file_digest(path):
 
 def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
                         stride, label_map, sort_by_length=False,
-                        shard_sentences=DEFAULT_SHARD_SENTENCES):
+                        shard_sentences=DEFAULT_SHARD_SENTENCES,
+                        context_sentences=0):
   """Hash of everything the records of a file depend on."""
   key = {
       "format": RECORD_FORMAT_VERSION,
@@ -684,6 +759,8 @@ def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
       "sorted": bool(sort_by_length),
       "shard_sentences": int(shard_sentences),
   }
+  if context_sentences:
+    key["context_sentences"] = int(context_sentences)
   return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -835,7 +912,7 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
                     vocab_file, label_map, max_seq_length, stride,
                     sort_by_length=False,
                     shard_sentences=DEFAULT_SHARD_SENTENCES, processes=1,
-                    total=None):
+                    total=None, context_sentences=0):
   """Writes the split's TFRecord shards once; reuses them while their inputs
   are unchanged.
 
@@ -851,6 +928,8 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
     sort_by_length: eval and predict: shortest first within each shard.
     processes: worker processes for the conversion.
     total: the number of examples, for progress lines.
+    context_sentences: neighbouring sentences of the same document that
+      fill each window (`add_context`).
 
   Returns:
     RecordsInfo.
@@ -858,7 +937,7 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
   fingerprint = records_fingerprint(input_file, vocab_file,
                                     tokenizer.do_lower_case, max_seq_length,
                                     stride, label_map, sort_by_length,
-                                    shard_sentences)[:16]
+                                    shard_sentences, context_sentences)[:16]
   prefix = os.path.join(records_dir, "%s.%s" % (split, fingerprint))
   info_path = prefix + ".json"
   if tf.io.gfile.exists(info_path):
@@ -876,6 +955,7 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
     if not contracts.written_by_live_process(old):
       tf.io.gfile.remove(old)
   tf.logging.info("Converting %s with %d process(es)", input_file, processes)
+  examples = add_context(examples, context_sentences)
   info = write_record_shards(examples, prefix, label_map, tokenizer,
                              max_seq_length, stride, sort_by_length,
                              shard_sentences, processes, total)

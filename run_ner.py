@@ -112,6 +112,13 @@ flags.DEFINE_enum("head", "softmax", ["softmax", "crf"],
 flags.DEFINE_bool("crf_iob2_constraints", False,
                   "With --head=crf on IOB2 data: forbid O -> I-x, "
                   "B-x/I-x -> I-y and a sentence starting with I-x.")
+flags.DEFINE_integer("context_sentences", 0,
+                     "Fill each window with up to this many sentences of "
+                     "the same document before and after the sentence "
+                     "(segment id 1, never scored), as the BERT paper's "
+                     "CoNLL-2003 runs and FLERT do. Documents start at "
+                     "-DOCSTART- lines; a file without them is one document. "
+                     "Sentences that need more than one window get none.")
 flags.DEFINE_bool("repair_tags", False,
                   "With --head=softmax: decode valid IOB2 tags from the "
                   "per-word probabilities (the most probable sequence with "

@@ -34,6 +34,7 @@ FLAG_NAMES = (
     "seed", "log_step_count_steps", "num_intra_threads", "num_inter_threads",
     "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
     "num_tpu_cores", "head", "crf_iob2_constraints", "repair_tags",
+    "context_sentences",
     "feature_layers",
     "freeze_bert", "num_gpus", "mirrored_devices", "multi_worker",
     "worker_timeout_secs", "use_fp16", "use_bf16", "static_shapes",
@@ -154,6 +155,9 @@ def check_preprocessing(v):
   if v["shard_sentences"] < 1:
     raise ValueError("--shard_sentences must be positive, got %d." %
                      v["shard_sentences"])
+  if v["context_sentences"] < 0:
+    raise ValueError("--context_sentences must be 0 or more, got %d." %
+                     v["context_sentences"])
 
 
 def check_head(v, bert_config):
@@ -164,6 +168,10 @@ def check_head(v, bert_config):
         "--repair_tags is for the softmax head; the CRF head decodes whole "
         "sequences (train it with --crf_iob2_constraints for valid IOB2 "
         "tags).")
+  if v["context_sentences"] and bert_config.type_vocab_size < 2:
+    raise ValueError("--context_sentences marks the context with segment id "
+                     "1, but the model has type_vocab_size %d." %
+                     bert_config.type_vocab_size)
   if not 1 <= v["feature_layers"] <= bert_config.num_hidden_layers:
     raise ValueError("--feature_layers must be in [1, %d] (the model's "
                      "layers), got %d." % (bert_config.num_hidden_layers,

@@ -75,12 +75,13 @@ def test_run_info_round_trip(tmp_path):
   class Settings(object):
     head, feature_layers, freeze_bert, crf_iob2_constraints = (
         "crf", 4, True, False)
+    context_sentences = 2
 
   assert contracts.read_run_info(str(tmp_path)) == {}
   contracts.write_run_info(str(tmp_path), Settings)
   assert contracts.read_run_info(str(tmp_path)) == {
       "head": "crf", "feature_layers": 4, "freeze_bert": True,
-      "crf_iob2_constraints": False}
+      "crf_iob2_constraints": False, "context_sentences": 2}
 
 
 def test_eval_history_written_and_read_back(tmp_path):

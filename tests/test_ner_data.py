@@ -614,3 +614,61 @@ def test_repair_decodes_each_sentence_across_its_windows():
   assert repaired == ["O", "B", "I"]
   # Scores are the probabilities of the labels chosen.
   assert scores == pytest.approx([.8, .4, .9])
+
+
+def test_documents_and_their_context(tmp_path):
+  path = write(tmp_path, "train.txt",
+               "-DOCSTART- -X- O O\n\na O\nb O\n\nc O\n\n"
+               "-DOCSTART- -X- O O\n\nd O\n\ne O\n\nf O\n\ng O\n")
+  examples = list(ner_data.iter_conll(path, "train"))
+  assert [e.words for e in examples] == [["a", "b"], ["c"], ["d"], ["e"],
+                                         ["f"], ["g"]]
+  assert [e.document for e in examples] == [0, 0, 1, 1, 1, 1]
+  # A file without -DOCSTART- lines is one document.
+  plain = write(tmp_path, "dev.tsv", "a\tO\n\nb\tO\n")
+  assert [e.document for e in ner_data.iter_conll(plain)] == [0, 0]
+
+  with_one = list(ner_data.add_context(
+      ner_data.iter_conll(path, "train"), 1))
+  assert [e.context for e in with_one] == [
+      ([], ["c"]), (["a", "b"], []), ([], ["e"]), (["d"], ["f"]),
+      (["e"], ["g"]), (["f"], [])]
+  with_two = list(ner_data.add_context(
+      ner_data.iter_conll(path, "train"), 2))
+  assert [e.context for e in with_two] == [
+      ([], ["c"]), (["a", "b"], []), ([], ["e", "f"]), (["d"], ["f", "g"]),
+      (["d", "e"], ["g"]), (["e", "f"], [])]
+  assert [e.words for e in with_two] == [e.words for e in examples]
+  assert all(e.context is None for e in ner_data.add_context(
+      ner_data.iter_conll(path, "train"), 0))
+
+
+def test_context_fills_the_window_and_is_never_scored(tokenizer):
+  label_map = ner_data.LabelMap(["O", "B-Disease", "I-Disease"])
+  example = ner_data.InputExample("t-0", ["breast", "cancer"],
+                                  ["B-Disease", "I-Disease"])
+  example.context = (["the", "gene", "of", "wanted"], ["in", "the", "colon"])
+  # 10 positions: [CLS], 7 of context around the 2 words, [SEP]. "wanted"
+  # is want ##ed; half the room (3) before, 4 after but only 3 there, so
+  # the fourth goes before.
+  (feature,) = ner_data.convert_example(example, 0, label_map, tokenizer,
+                                        10, 4)
+  vocab = {v: k for k, v in tokenizer.vocab.items()}
+  assert [vocab[i] for i in feature.input_ids] == [
+      "[CLS]", "of", "want", "##ed", "breast", "cancer", "in", "the",
+      "colon", "[SEP]"]
+  assert feature.segment_ids == [0, 1, 1, 1, 0, 0, 1, 1, 1, 0]
+  pad = label_map.pad_id
+  assert feature.label_ids == (
+      [label_map.label_to_id["[CLS]"], pad, pad, pad,
+       label_map.label_to_id["B-Disease"], label_map.label_to_id["I-Disease"],
+       pad, pad, pad, label_map.label_to_id["[SEP]"]])
+  assert feature.label_weights == [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]
+  assert feature.word_ids == [-1, -1, -1, -1, 0, 1, -1, -1, -1, -1]
+  # No room: a sentence in several windows gets no context.
+  long_example = ner_data.InputExample("t-1", ["breast"] * 9, ["O"] * 9)
+  long_example.context = (["the"], ["the"])
+  features = ner_data.convert_example(long_example, 1, label_map, tokenizer,
+                                      10, 4)
+  assert len(features) == 2
+  assert all(set(f.segment_ids) == {0} for f in features)

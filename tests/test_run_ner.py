@@ -329,6 +329,28 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
 
 
 @pytest.mark.slow
+def test_document_context(tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  results = run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_epochs=1.0,
+      max_seq_length=32, context_sentences=1)))
+  # The training windows carry their neighbours' pieces (segment id 1),
+  # never scored; every test word still has its prediction.
+  info = train_records_info(out)
+  features = ner_data.read_tfrecord(info["files"])
+  assert len(features) == 3
+  for feature in features:
+    context = [i for i, s in enumerate(feature.segment_ids) if s == 1]
+    assert context
+    assert all(feature.label_weights[i] == 0 and feature.word_ids[i] == -1
+               for i in context)
+  assert sum(sum(f.label_weights) for f in features) == 17
+  assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+  assert int(results["test"]["gold_entities"]) == 5
+  assert contracts.read_run_info(out)["context_sentences"] == 1
+
+
+@pytest.mark.slow
 def test_dev_scored_every_epoch(tmp_path, tiny_model_dir, data_dir):
   """Each of the 3 training sentences fits one window of 32, so an epoch is
   3 windows: 2 steps of 2 (rounded), and 3 epochs are ceil(9 / 2) = 5

@@ -47,6 +47,8 @@ def test_settings_come_from_the_one_flag_list():
     (settings.check_devices, dict(use_tpu=True), "--use_tpu needs --tpu_name"),
     (settings.check_preprocessing, dict(shard_sentences=0),
      "--shard_sentences must be positive, got 0"),
+    (settings.check_preprocessing, dict(context_sentences=-1),
+     "--context_sentences must be 0 or more, got -1"),
 ])
 def test_each_check_names_its_flag(check, overrides, message):
   with pytest.raises(ValueError, match=message):
@@ -95,10 +97,15 @@ def test_devices_and_stride():
 def test_head_checks():
   class Config(object):
     num_hidden_layers = 2
+    type_vocab_size = 2
 
   with pytest.raises(ValueError, match="--repair_tags is for the softmax "
                      "head.*--crf_iob2_constraints"):
     settings.check_head(values(head="crf", repair_tags=True), Config)
   with pytest.raises(ValueError, match=r"--feature_layers must be in \[1, 2\]"):
     settings.check_head(values(feature_layers=3), Config)
-  settings.check_head(values(repair_tags=True), Config)
+  settings.check_head(values(repair_tags=True, context_sentences=2), Config)
+  Config.type_vocab_size = 1
+  with pytest.raises(ValueError, match="segment id 1, but the model has "
+                     "type_vocab_size 1"):
+    settings.check_head(values(context_sentences=2), Config)
