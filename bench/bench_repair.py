@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import conlleval  # pylint: disable=g-import-not-at-top,wrong-import-position
+import contracts  # pylint: disable=g-import-not-at-top,wrong-import-position
 import model_selection  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 MODEL_FILES = ("checkpoint", "bert_config.json", "vocab.txt",
@@ -93,11 +94,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
       scratch = os.path.join(tmp, "run")
       copy_model(run_dir, scratch)
+      # The windows of the run (tokenizer_config.json).
+      _, max_seq_length, stride = contracts.read_tokenizer_config(run_dir)
       subprocess.run(
           [sys.executable, os.path.join(ROOT, "run_ner.py"), "--do_predict",
            "--repair_tags", "--data_dir=" + args.data_dir,
-           "--output_dir=" + scratch], check=True, stdout=subprocess.DEVNULL,
-          stderr=subprocess.DEVNULL)
+           "--max_seq_length=%d" % max_seq_length,
+           "--window_stride=%d" % stride, "--output_dir=" + scratch],
+          check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
       repaired = scores(scratch)
     rows.append({"run": run_dir, "plain": plain, "repaired": repaired})
     print("%-45s invalid I- %4d -> %d   F1 %.2f -> %.2f   strict F1 %.2f -> "
