@@ -939,6 +939,17 @@ def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
   assert round(figures["f1"], 2) == float(test_results["entity_f1"])
   with open(os.path.join(tagged, "results.txt")) as f:
     assert f.read().startswith(conlleval.report(figures) + "strict IOB2:\n")
+  # --repair_tags decodes the same from the export as from the checkpoint.
+  run_ner.run(run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True, max_seq_length=8,
+      window_stride=3, repair_tags=True)))
+  predict_saved_model.tag_file(
+      export, os.path.join(data_dir, "test.tsv"), tagged,
+      input_format="conll", batch_size=2, repair_tags=True)
+  with open(os.path.join(out, "test_predictions.txt")) as f:
+    estimator_lines = f.read()
+  with open(os.path.join(tagged, "predictions.txt")) as f:
+    assert f.read() == estimator_lines
 
 
 @pytest.mark.slow

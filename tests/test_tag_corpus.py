@@ -221,3 +221,22 @@ def test_another_jobs_output_folder_is_refused(export_dir, tmp_path):
                    beam_args=["--direct_num_workers=1"])
   with pytest.raises(ValueError, match="matches no file"):
     tag_corpus.run(export_dir, [str(tmp_path / "nothing*.txt")], out)
+
+
+def test_repair_tags_on_the_local_runner(export_dir, tmp_path):
+  path = tmp_path / "a.txt"
+  path.write_text("\n".join(sentences(30, 4)) + "\n", encoding="utf-8")
+  out = str(tmp_path / "tagged")
+  tag_corpus.run(export_dir, [str(path)], out, lines_per_shard=20,
+                 beam_args=["--direct_num_workers=1"], repair_tags=True)
+  with open(os.path.join(out, tag_corpus.PLAN_NAME)) as f:
+    assert json.load(f)["repair_tags"] is True
+  reference = str(tmp_path / "reference")
+  predict_saved_model.tag_file(export_dir, str(path), reference, "text",
+                               repair_tags=True)
+  with open(os.path.join(reference, "entities.jsonl"), encoding="utf-8") as f:
+    expected = [json.loads(line) for line in f]
+  records = read_shards(out)
+  assert len(records) == 30
+  assert [without_scores(r) for r in records] == [
+      without_scores(e) for e in expected]
