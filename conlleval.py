@@ -153,8 +153,7 @@ class ChunkCounter(object):
       counter = ChunkCounter()
       for gold, predicted in sentences:
         counter.add_sentence(gold, predicted)
-      result = figures(counter.finish())
-      strict = figures(counter.strict.finish())  # strict IOB2 (sentences)
+      result, strict = counter.scores()  # conlleval's, strict IOB2
   """
 
   def __init__(self):
@@ -216,6 +215,11 @@ class ChunkCounter(object):
       self.counts.correct_chunks += 1
       self.counts.correct_by_type[self._last_gold_type] += 1
     return self.counts
+
+  def scores(self):
+    """(conlleval figures, strict IOB2 figures) of what was added by
+    sentence (`figures(...)` dicts)."""
+    return figures(self.finish()), figures(self.strict.finish())
 
 
 def count_chunks(rows):
@@ -357,7 +361,7 @@ def evaluate_both(lines, delimiter=None, raw=False, otag="O"):
       predicted.append(guess_tag)
   if gold:
     counter.strict.add_sentence(gold, predicted)
-  return figures(counter.finish()), figures(counter.strict.finish())
+  return counter.scores()
 
 
 def evaluate_sentences(gold_sentences, predicted_sentences):

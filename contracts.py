@@ -117,6 +117,19 @@ def atomic_write_text(path, text):
     f.write(text)
 
 
+def previous_plan(path, plan):
+  """A restartable job's plan file: writes `plan` (JSON) to `path` when
+  absent; returns the plan found there when it differs, else None (the
+  caller says why that is an error)."""
+  if tf.io.gfile.exists(path):
+    with tf.io.gfile.GFile(path) as f:
+      previous = json.load(f)
+    return previous if previous != plan else None
+  tf.io.gfile.makedirs(os.path.dirname(path) or ".")
+  atomic_write_text(path, json.dumps(plan, indent=1) + "\n")
+  return None
+
+
 def pid_alive(pid):
   """Whether process `pid` runs on this machine."""
   try:

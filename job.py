@@ -9,7 +9,6 @@ predictions file and the entity-level scores (conlleval).
 """
 
 import collections
-import contextlib
 import math
 import os
 import time
@@ -303,8 +302,7 @@ class Job(object):
       for example, labels in self.predict_words(info, self.dev_split,
                                                 checkpoint):
         counter.add_sentence(example.labels, labels)
-      figures = conlleval.figures(counter.finish())
-      strict = conlleval.figures(counter.strict.finish())
+      figures, strict = counter.scores()
       epoch = step * s.train_batch_size / self.train_info.num_features
       tf.logging.info("Step %d (epoch %.2f): dev entity P %.2f R %.2f F1 %.2f "
                       "(strict IOB2 F1 %.2f)", step, epoch,
@@ -406,27 +404,11 @@ class Job(object):
       (conlleval figures, strict IOB2 figures) when the split has gold
       labels, else None.
     """
-    counter = conlleval.ChunkCounter() if split.summary.has_gold else None
-    progress_log = progress.Progress("Predicted", "sentences",
-                                     split.summary.num_examples)
-    with contextlib.ExitStack() as files:
-      out = files.enter_context(contracts.AtomicTextFile(out_path))
-      jsonl = (files.enter_context(contracts.AtomicTextFile(jsonl_path))
-               if jsonl_path else None)
-      for example, labels in self.predict_words(info, split,
-                                                self.eval_checkpoint()):
-        out.write(ner_data.conll_lines(example, labels))
-        if jsonl:
-          jsonl.write(ner_data.entities_json_line(example.text,
-                                                  example.offsets, labels))
-        if counter:
-          counter.add_sentence(example.labels, labels)
-        progress_log.add()
-    progress_log.done()
-    if not counter:
-      return None
-    return (conlleval.figures(counter.finish()),
-            conlleval.figures(counter.strict.finish()))
+    return ner_data.write_word_labels(
+        self.predict_words(info, split, self.eval_checkpoint()), out_path,
+        jsonl_path, score=split.summary.has_gold,
+        progress_log=progress.Progress("Predicted", "sentences",
+                                       split.summary.num_examples))
 
 
 def run(settings, train_hooks=None):

@@ -8,6 +8,7 @@ each word is predicted from the window where it has the most context.
 """
 
 import collections
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -17,6 +18,7 @@ import re
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+import conlleval
 import contracts
 import progress
 import tokenization
@@ -1174,6 +1176,38 @@ def conll_lines(example, predicted):
     lines = ["%s %s\n" % row for row in zip(example.words, predicted)]
   lines.append("\n")
   return "".join(lines)
+
+
+def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
+                      progress_log=None):
+  """Streams tagged sentences out as they come: CoNLL lines to out_path,
+  entities to jsonl_path (plain-text input), each file written whole or not
+  at all.
+
+  Args:
+    tagged: iterable of (example, one label per word).
+    score: count the entities against the examples' gold labels.
+    progress_log: optional progress.Progress, one step per sentence.
+
+  Returns:
+    with score, (conlleval figures, strict IOB2 figures); else None.
+  """
+  counter = conlleval.ChunkCounter() if score else None
+  with contextlib.ExitStack() as files:
+    out = files.enter_context(contracts.AtomicTextFile(out_path))
+    jsonl = (files.enter_context(contracts.AtomicTextFile(jsonl_path))
+             if jsonl_path else None)
+    for example, labels in tagged:
+      out.write(conll_lines(example, labels))
+      if jsonl:
+        jsonl.write(entities_json_line(example.text, example.offsets, labels))
+      if counter:
+        counter.add_sentence(example.labels, labels)
+      if progress_log:
+        progress_log.add()
+  if progress_log:
+    progress_log.done()
+  return counter.scores() if counter else None
 
 
 def format_conll(examples, predicted_labels):

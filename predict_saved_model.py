@@ -16,7 +16,6 @@ has tags, predictions.txt holds "word gold pred" lines and the entity-level
 (conlleval) figures are printed and written to results.txt.
 """
 
-import contextlib
 import os
 import sys
 
@@ -173,28 +172,16 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   if not summary.num_examples:
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
-  counter = conlleval.ChunkCounter() if summary.has_gold else None
-  progress_log = progress.Progress("Tagged", "lines/sentences",
-                                   summary.num_examples, log=_log)
-  with contextlib.ExitStack() as files:
-    out = files.enter_context(contracts.AtomicTextFile(
-        os.path.join(output_dir, "predictions.txt")))
-    jsonl = (files.enter_context(contracts.AtomicTextFile(
-        os.path.join(output_dir, "entities.jsonl")))
-             if input_format == "text" else None)
-    for example, labels in tagger.tag_stream(examples(), batch_size):
-      out.write(ner_data.conll_lines(example, labels))
-      if jsonl:
-        jsonl.write(ner_data.entities_json_line(example.text, example.offsets,
-                                                labels))
-      if counter:
-        counter.add_sentence(example.labels, labels)
-      progress_log.add()
-  progress_log.done()
-  if not counter:
+  scores = ner_data.write_word_labels(
+      tagger.tag_stream(examples(), batch_size),
+      os.path.join(output_dir, "predictions.txt"),
+      os.path.join(output_dir, "entities.jsonl")
+      if input_format == "text" else None, score=summary.has_gold,
+      progress_log=progress.Progress("Tagged", "lines/sentences",
+                                     summary.num_examples, log=_log))
+  if not scores:
     return None
-  figures = conlleval.figures(counter.finish())
-  strict = conlleval.figures(counter.strict.finish())
+  figures, strict = scores
   contracts.atomic_write_text(
       os.path.join(output_dir, "results.txt"),
       conlleval.report(figures) + "strict IOB2:\n" + conlleval.report(strict))

@@ -165,16 +165,12 @@ class Reproduction(object):
     plan = {"recipe": os.path.abspath(self.recipe),
             "arguments": self.passthrough}
     path = os.path.join(self.output_dir, PLAN_NAME)
-    if os.path.exists(path):
-      with open(path, encoding="utf-8") as f:
-        previous = json.load(f)
-      if previous != plan:
-        raise ReproduceError(
-            "%s holds runs of another recipe or other arguments (%s: %s). "
-            "Use a new --output_dir." % (self.output_dir, path,
-                                         json.dumps(previous)))
-      return
-    contracts.atomic_write_text(path, json.dumps(plan, indent=1) + "\n")
+    previous = contracts.previous_plan(path, plan)
+    if previous is not None:
+      raise ReproduceError(
+          "%s holds runs of another recipe or other arguments (%s: %s). "
+          "Use a new --output_dir." % (self.output_dir, path,
+                                       json.dumps(previous)))
 
   def run_ner(self, seed, step, flags):
     """Runs one run_ner.py step; its log goes to OUT/seed_S/<step>.log."""

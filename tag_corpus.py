@@ -354,19 +354,12 @@ def check_plan(output_dir, plan):
     ValueError: OUT holds shards of another job.
   """
   import contracts  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   path = os.path.join(output_dir, PLAN_NAME)
-  if tf.io.gfile.exists(path):
-    with tf.io.gfile.GFile(path) as f:
-      previous = json.load(f)
-    if previous != plan:
-      raise ValueError(
-          "%s holds the output of another tagging job (other inputs, model "
-          "or settings; see %s). Use a new --output_dir, or remove it." %
-          (output_dir, path))
-    return
-  tf.io.gfile.makedirs(output_dir)
-  contracts.atomic_write_text(path, json.dumps(plan, indent=1) + "\n")
+  if contracts.previous_plan(path, plan) is not None:
+    raise ValueError(
+        "%s holds the output of another tagging job (other inputs, model "
+        "or settings; see %s). Use a new --output_dir, or remove it." %
+        (output_dir, path))
 
 
 def watch_progress(output_dir, num_shards, total_lines, stop, log):

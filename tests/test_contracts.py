@@ -1,6 +1,7 @@
 """Tests of contracts.py: the padding and mask of windows, the output
 folder's files, and files written whole."""
 
+import json
 import os
 
 import numpy as np
@@ -99,3 +100,13 @@ def test_eval_history_written_and_read_back(tmp_path):
       {"step": 20, "dev_precision": 71.5, "dev_recall": 70.25,
        "dev_f1": 70.87, "token_accuracy": 93.5, "best": True}]
   assert contracts.read_eval_history(str(tmp_path / "none")) == []
+
+
+def test_previous_plan_written_once_then_compared(tmp_path):
+  path = str(tmp_path / "job" / "plan.json")
+  assert contracts.previous_plan(path, {"files": ["a"], "n": 2}) is None
+  with open(path) as f:
+    assert json.load(f) == {"files": ["a"], "n": 2}
+  assert contracts.previous_plan(path, {"files": ["a"], "n": 2}) is None
+  assert contracts.previous_plan(path, {"files": ["b"], "n": 2}) == {
+      "files": ["a"], "n": 2}
