@@ -72,7 +72,7 @@ class ReproduceError(Exception):
 # ------------------------------------------------------------ the recipe
 
 def cited_figures(recipe):
-  """The recipe's "# cited test F1: 88.30 (source)" lines, as Cited."""
+  """The recipe's "# cited test F1: 88.30 SOURCE" lines, as Cited."""
   out = []
   with open(recipe, encoding="utf-8") as f:
     for line in f:
