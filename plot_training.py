@@ -12,9 +12,11 @@ import argparse
 import os
 import sys
 
+from matplotlib import figure
 import tensorflow.compat.v1 as tf
 
-import contracts
+from bert_ner import file_io
+from bert_ner.run import model_selection
 
 
 def read_loss(output_dir):
@@ -31,19 +33,17 @@ def read_loss(output_dir):
 
 def read_history(output_dir):
   """(steps, dev F1s) from eval_history.txt; empty lists if absent."""
-  rows = contracts.read_eval_history(output_dir)
+  rows = model_selection.read_eval_history(output_dir)
   return [r["step"] for r in rows], [r["dev_f1"] for r in rows]
 
 
 def plot(output_dir, out_path=None):
   """Writes the PNG; returns its path."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   out_path = out_path or os.path.join(output_dir, "training_curves.png")
   loss_steps, losses = read_loss(output_dir)
   f1_steps, f1s = read_history(output_dir)
-  fig, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
+  fig = figure.Figure(figsize=(7, 4), dpi=100)
+  loss_axis = fig.subplots()
   loss_axis.plot(loss_steps, losses, color="tab:blue", label="training loss")
   loss_axis.set_xlabel("step")
   loss_axis.set_ylabel("training loss", color="tab:blue")
@@ -57,10 +57,9 @@ def plot(output_dir, out_path=None):
                      textcoords="offset points", xytext=(0, 8), ha="center")
   loss_axis.set_title(os.path.basename(os.path.normpath(output_dir)))
   fig.tight_layout()
-  with contracts.atomic_path(out_path) as tmp:
+  with file_io.atomic_path(out_path) as tmp:
     with tf.io.gfile.GFile(tmp, "wb") as f:
       fig.savefig(f, format="png")
-  plt.close(fig)
   return out_path
 
 

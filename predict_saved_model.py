@@ -1,18 +1,20 @@
 """Tags text with a SavedModel written by `run_ner.py --export_dir`.
 
 Needs only the export folder (saved_model.pb, variables/, vocab.txt,
-label_list.txt, tokenizer_config.json): no checkpoint, BERT config or
-training flags.
+label_list.txt, tokenizer_config.json, ner_run.json): no checkpoint, BERT
+config or training flags. The export's settings (case, window, stride,
+context sentences) shape the input as they did in training.
 
   python predict_saved_model.py --export_dir=EXPORT --input_file=notes.txt \\
     --output_dir=OUT
 
 Plain text (the default --input_format=text, one sentence or paragraph per
-line) is split into words as BERT's BasicTokenizer splits them; OUT gets
-predictions.txt ("word label" per word, a blank line after each input line)
-and entities.jsonl (per line: the text and its entities with character
-offsets). With --input_format=conll the input is a CoNLL/BIO file; when it
-has tags, predictions.txt holds "word gold pred" lines and the entity-level
+line, a blank line between documents) is split into words as BERT's
+BasicTokenizer splits them; OUT gets predictions.txt ("word label" per
+word, a blank line after each input line) and entities.jsonl (per line: the
+text and its entities with character offsets). With --input_format=conll
+the input is a CoNLL/BIO file (-DOCSTART- between documents); when it has
+tags, predictions.txt holds "word gold pred" lines and the entity-level
 (conlleval) figures are printed and written to results.txt.
 """
 
@@ -22,15 +24,15 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging as absl_logging
-import numpy as np
 import tensorflow as tf
 
+from bert_ner import file_io
+from bert_ner import progress
+from bert_ner.corpora import formats
+from bert_ner.corpora import input_example
+from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import writers
 import conlleval
-import contracts
-import crf
-import ner_data
-import progress
-import tokenization
 
 FLAGS = flags.FLAGS
 
@@ -41,113 +43,15 @@ def define_flags():
   flags.DEFINE_string("export_dir", None, "The folder run_ner.py "
                       "--export_dir wrote.")
   flags.DEFINE_string("input_file", None, "The file to tag.")
-  flags.DEFINE_enum("input_format", "text", ["text", "conll"],
-                    "text: one sentence or paragraph per line; conll: one "
-                    "word per line (tags, if present, in the last column).")
+  flags.DEFINE_enum("input_format", "text", list(formats.INPUT_FORMATS),
+                    "text: one sentence or paragraph per line, a blank line "
+                    "between documents; conll: one word per line (tags, if "
+                    "present, in the last column).")
   flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
   flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
   flags.DEFINE_bool("repair_tags", False, "Decode valid IOB2 tags from the "
                     "per-word probabilities (no I-x after O or another "
                     "type), as run_ner.py --repair_tags does.")
-
-
-# Files run_ner.py writes beside the SavedModel.
-EXPORT_FILES = ("saved_model.pb", "vocab.txt", contracts.LABEL_LIST_NAME,
-                contracts.TOKENIZER_CONFIG_NAME)
-
-
-def check_export(export_dir):
-  """Raises ValueError, naming what is missing, unless export_dir holds a
-  run_ner.py export."""
-  missing = [n for n in EXPORT_FILES
-             if not tf.io.gfile.exists(os.path.join(export_dir, n))]
-  if missing:
-    raise ValueError(
-        "%s is not a run_ner.py export: %s missing. Write one with "
-        "run_ner.py --export_dir." % (export_dir, ", ".join(missing)))
-
-
-class ExportedTagger(object):
-  """The serving signature of an export, with its tokenizer and labels."""
-
-  def __init__(self, export_dir, repair_tags=False):
-    check_export(export_dir)
-    (self.do_lower_case, self.max_seq_length,
-     self.window_stride) = contracts.read_tokenizer_config(export_dir)
-    self.label_map = ner_data.LabelMap.from_file(
-        os.path.join(export_dir, contracts.LABEL_LIST_NAME))
-    self.tokenizer = tokenization.FullTokenizer(
-        os.path.join(export_dir, "vocab.txt"), self.do_lower_case)
-    loaded = tf.saved_model.load(export_dir)
-    self._keep_alive = loaded
-    self.serve = loaded.signatures["serving_default"]
-    self.repair = (crf.TagRepair(self.label_map.labels,
-                                 self.label_map.data_label_ids())
-                   if repair_tags else None)
-
-  def predict(self, features, batch_size, with_scores=False):
-    """Yields run_ner-style prediction dicts, one per window, in the order
-    of `features`; with_scores adds "scores": the probability of the
-    predicted label at each position; with --repair_tags the rows also
-    carry "probabilities".
-    """
-    for first in range(0, len(features), batch_size):
-      batch = features[first:first + batch_size]
-      arrays = contracts.serving_arrays(batch)
-      outputs = self.serve(**{k: tf.constant(v) for k, v in arrays.items()})
-      predicted = outputs["predicted_ids"].numpy()
-      probabilities = (outputs["probabilities"].numpy()
-                       if with_scores or self.repair else None)
-      if with_scores:
-        scores = np.take_along_axis(probabilities, predicted[:, :, None],
-                                    axis=-1)[:, :, 0]
-      for row, f in enumerate(batch):
-        n = len(f.word_ids)
-        prediction = {"example_index": f.example_index,
-                      "word_ids": f.word_ids,
-                      "predicted_ids": predicted[row, :n]}
-        if with_scores:
-          prediction["scores"] = scores[row, :n]
-        if self.repair:
-          prediction["probabilities"] = probabilities[row, :n]
-        yield prediction
-
-  def tag_stream(self, examples, batch_size=32,
-                 chunk_sentences=ner_data.DEFAULT_SHARD_SENTENCES,
-                 with_scores=False):
-    """Tags a stream of examples in flat memory.
-
-    Examples are taken `chunk_sentences` at a time; each chunk's windows are
-    sorted by length, so batches carry little padding, and put back in
-    order before the next chunk is read.
-
-    Yields:
-      (example, one label per word), or with_scores (example, labels,
-      per word the probability of its label), in input order.
-    """
-    chunk = []
-    for example in examples:
-      chunk.append(example)
-      if len(chunk) == chunk_sentences:
-        for item in self._tag_chunk(chunk, batch_size, with_scores):
-          yield item
-        chunk = []
-    if chunk:
-      for item in self._tag_chunk(chunk, batch_size, with_scores):
-        yield item
-
-  def _tag_chunk(self, chunk, batch_size, with_scores):
-    features = ner_data.sort_records_by_length(ner_data.convert_examples(
-        chunk, self.label_map, self.tokenizer, self.max_seq_length,
-        self.window_stride))
-    return ner_data.iter_word_labels(
-        chunk, list(self.predict(features, batch_size, with_scores)),
-        self.label_map, score_key="scores" if with_scores else None,
-        repair=self.repair)
-
-  def tag(self, examples, batch_size=32):
-    """One predicted label per word of every example (a list)."""
-    return [labels for _, labels in self.tag_stream(examples, batch_size)]
 
 
 def tag_file(export_dir, input_file, output_dir, input_format="text",
@@ -160,20 +64,16 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   """
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
-  tagger = ExportedTagger(export_dir, repair_tags)
-
-  def examples():
-    if input_format == "text":
-      return ner_data.iter_text(input_file, split="input")
-    return ner_data.iter_conll(input_file, split="input")
-
+  tagger = saved_model_backend.load_tagger(export_dir, repair_tags, log=_log)
   # One pass first, so a bad line fails before any output is written.
-  summary = ner_data.summarize(examples())
+  summary = input_example.summarize(formats.iter_file(input_file,
+                                                      input_format))
   if not summary.num_examples:
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
-  scores = ner_data.write_word_labels(
-      tagger.tag_stream(examples(), batch_size),
+  scores = writers.write_word_labels(
+      tagger.tag_stream(formats.iter_file(input_file, input_format),
+                        batch_size),
       os.path.join(output_dir, "predictions.txt"),
       os.path.join(output_dir, "entities.jsonl")
       if input_format == "text" else None, score=summary.has_gold,
@@ -182,7 +82,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   if not scores:
     return None
   figures, strict = scores
-  contracts.atomic_write_text(
+  file_io.atomic_write_text(
       os.path.join(output_dir, "results.txt"),
       conlleval.report(figures) + "strict IOB2:\n" + conlleval.report(strict))
   return figures

@@ -35,9 +35,15 @@ import re
 import subprocess
 import sys
 
+from absl import flags
+from matplotlib import figure
+
+from bert_ner import file_io
+from bert_ner.corpora import conll_format
+from bert_ner.run import model_selection
+import run_ner
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
-if ROOT not in sys.path:
-  sys.path.insert(0, ROOT)
 
 RESULTS_NAME = "reproduce_results.tsv"
 SUMMARY_NAME = "reproduce_summary.txt"
@@ -90,8 +96,6 @@ def run_ner_flags(recipe, passthrough):
   Raises:
     ReproduceError: naming the flag.
   """
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  import run_ner  # pylint: disable=g-import-not-at-top
   for arg in passthrough:
     name = arg.lstrip("-").split("=", 1)[0]
     if name.startswith("no"):
@@ -111,15 +115,14 @@ def train_dev_file(values, output_dir):
   """The train + dev file: the data folder's train_dev.tsv (BioBERT's
   data ships one), else OUTPUT/train_dev.tsv written from the training and
   dev files."""
-  import ner_data  # pylint: disable=g-import-not-at-top
   data_dir = values.data_dir
   if data_dir and not (values.train_file or values.dev_file):
     given = os.path.join(data_dir, TRAIN_DEV_NAME)
     if os.path.exists(given):
       return given
-  train = values.train_file or (data_dir and ner_data.find_split_file(
+  train = values.train_file or (data_dir and conll_format.find_split_file(
       data_dir, "train"))
-  dev = values.dev_file or (data_dir and ner_data.find_split_file(
+  dev = values.dev_file or (data_dir and conll_format.find_split_file(
       data_dir, "dev"))
   for name, path in (("training", train), ("dev", dev)):
     if not path or not os.path.exists(path):
@@ -127,8 +130,7 @@ def train_dev_file(values, output_dir):
                            "--train_file and --dev_file)." % (name, path))
   out = os.path.join(output_dir, TRAIN_DEV_NAME)
   if not os.path.exists(out):
-    import contracts  # pylint: disable=g-import-not-at-top
-    with contracts.AtomicTextFile(out) as f:
+    with file_io.AtomicTextFile(out) as f:
       for path in (train, dev):
         with open(path, encoding="utf-8") as part:
           text = part.read()
@@ -161,11 +163,10 @@ class Reproduction(object):
   def check_plan(self):
     """Writes OUT/reproduce_plan.json, or checks that the runs already in
     the folder were made with the same recipe and arguments."""
-    import contracts  # pylint: disable=g-import-not-at-top
     plan = {"recipe": os.path.abspath(self.recipe),
             "arguments": self.passthrough}
     path = os.path.join(self.output_dir, PLAN_NAME)
-    previous = contracts.previous_plan(path, plan)
+    previous = file_io.previous_plan(path, plan)
     if previous is not None:
       raise ReproduceError(
           "%s holds runs of another recipe or other arguments (%s: %s). "
@@ -198,8 +199,6 @@ class Reproduction(object):
   def select(self, seed):
     """The selection run; returns {"epoch", "dev_f1", "step"}, kept in
     OUT/seed_S/selection.json so that it is made once."""
-    import contracts  # pylint: disable=g-import-not-at-top
-    import model_selection  # pylint: disable=g-import-not-at-top
     path = os.path.join(self.output_dir, "seed_%d" % seed, SELECTION_NAME)
     if os.path.exists(path):
       with open(path, encoding="utf-8") as f:
@@ -216,12 +215,11 @@ class Reproduction(object):
     selection = {"epoch": max(1, int(round(float(best["epoch"])))),
                  "dev_f1": float(best["entity_f1"]),
                  "step": int(best["global_step"])}
-    contracts.atomic_write_text(path, json.dumps(selection) + "\n")
+    file_io.atomic_write_text(path, json.dumps(selection) + "\n")
     return selection
 
   def final(self, seed, epochs):
     """The final run on train + dev, then test; returns its results."""
-    import model_selection  # pylint: disable=g-import-not-at-top
     out = self.run_ner(seed, "final", [
         "--do_train", "--do_eval=false", "--do_predict",
         "--train_file=" + os.path.abspath(self.train_dev),
@@ -260,14 +258,10 @@ class Reproduction(object):
       write_results(self.output_dir, [rows[s] for s in sorted(rows)])
     done = [rows[s] for s in self.seeds]
     summary = summary_text(done, self.cited, self.recipe)
-    import contracts  # pylint: disable=g-import-not-at-top
-    contracts.atomic_write_text(os.path.join(self.output_dir, SUMMARY_NAME),
-                                summary)
-    try:
-      plot(done, self.cited, os.path.join(self.output_dir, PLOT_NAME),
-           os.path.basename(self.recipe))
-    except ImportError:
-      self.log("matplotlib is not installed: no %s" % PLOT_NAME)
+    file_io.atomic_write_text(os.path.join(self.output_dir, SUMMARY_NAME),
+                              summary)
+    plot(done, self.cited, os.path.join(self.output_dir, PLOT_NAME),
+         os.path.basename(self.recipe))
     return done, summary
 
 
@@ -290,13 +284,12 @@ def read_results(output_dir):
 
 
 def write_results(output_dir, rows):
-  import contracts  # pylint: disable=g-import-not-at-top
   lines = ["\t".join(COLUMNS)]
   for row in rows:
     lines.append("\t".join(str(row[c]) if c in ("seed", "epoch") else
                            "%.2f" % row[c] for c in COLUMNS))
-  contracts.atomic_write_text(os.path.join(output_dir, RESULTS_NAME),
-                              "\n".join(lines) + "\n")
+  file_io.atomic_write_text(os.path.join(output_dir, RESULTS_NAME),
+                            "\n".join(lines) + "\n")
 
 
 def mean_std(values):
@@ -332,13 +325,10 @@ def summary_text(rows, cited, recipe):
 
 def plot(rows, cited, out_path, title):
   """Test F1 per seed, the mean, and each cited figure as a line."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  import contracts  # pylint: disable=g-import-not-at-top
   seeds = [r["seed"] for r in rows]
   f1s = [r["test_f1"] for r in rows]
-  fig, axis = plt.subplots(figsize=(6, 4), dpi=100)
+  fig = figure.Figure(figsize=(6, 4), dpi=100)
+  axis = fig.subplots()
   axis.plot(seeds, f1s, "o", color="tab:red", label="test F1 (conlleval)")
   mean, std = mean_std(f1s)
   axis.axhline(mean, color="tab:red", linestyle=":",
@@ -353,9 +343,8 @@ def plot(rows, cited, out_path, title):
   axis.set_title(title)
   axis.legend(fontsize="small")
   fig.tight_layout()
-  with contracts.atomic_path(out_path) as tmp:
+  with file_io.atomic_path(out_path) as tmp:
     fig.savefig(tmp, format="png")
-  plt.close(fig)
   return out_path
 
 

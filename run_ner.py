@@ -21,13 +21,14 @@ if __name__ == "__main__":
 from absl import app
 from absl import flags
 import tensorflow.compat.v1 as tf
+from tensorflow.python.util import deprecation
 
-import cluster
-import job
-import job_lock
-import ner_data
-import ner_model
-import settings as settings_lib
+from bert_ner import tfrecords
+from bert_ner.model import ner_model
+from bert_ner.run import cluster
+from bert_ner.run import job
+from bert_ner.run import job_lock
+from bert_ner.run import run_settings
 
 flags.DEFINE_string("data_dir", None,
                     "Folder with the corpus: train/dev/test files found by "
@@ -76,7 +77,7 @@ flags.DEFINE_integer("window_stride", 0,
 flags.DEFINE_integer("preprocess_processes", 0,
                      "Processes that convert the corpus files into TFRecord "
                      "shards; 0 means the cores this process may use.")
-flags.DEFINE_integer("shard_sentences", ner_data.DEFAULT_SHARD_SENTENCES,
+flags.DEFINE_integer("shard_sentences", tfrecords.DEFAULT_SHARD_SENTENCES,
                      "Sentences per TFRecord shard. Eval and predict sort "
                      "windows by length within a shard, and prediction holds "
                      "about one shard in memory.")
@@ -194,52 +195,69 @@ flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (with --use_tpu).")
 
 FLAGS = flags.FLAGS
 
+# Every flag the job reads: those defined above, listed once.
+FLAG_NAMES = tuple(sorted(
+    f.name for f in FLAGS.get_flags_for_module(sys.modules[__name__])))
+
 # BERT's names, as in Google's run_classifier.py, and the job's entry points.
 create_model = ner_model.create_model
 model_fn_builder = ner_model.model_fn_builder
-validate_flags_or_throw = settings_lib.validate_flags_or_throw
 run = job.run
-FLAG_NAMES = settings_lib.FLAG_NAMES
 
 
 def flag_defaults():
   """dict flag name -> default value, for building settings in code."""
-  return {name: FLAGS[name].default for name in settings_lib.FLAG_NAMES}
+  return {name: FLAGS[name].default for name in FLAG_NAMES}
 
 
-def settings_from_flags(flag_values):
-  """Reads the absl flags into a checked RunSettings."""
-  return validate_flags_or_throw(
-      {name: flag_values[name].value for name in settings_lib.FLAG_NAMES})
+def validate_flags_or_throw(values, given=None):
+  """Checks the flag values (dict name -> value) and resolves them into
+  RunSettings (see run_settings.py).
+
+  Args:
+    given: the flags given on the command line (a predict-only run
+      refuses those that contradict the trained model); by default, those
+      whose value differs from the default.
+  """
+  if given is None:
+    given = {name for name in values if values[name] != FLAGS[name].default}
+  return run_settings.validate_flags_or_throw(values, given)
+
+
+def flag_values(flag_values_):
+  """(dict flag name -> value, the names given on the command line)."""
+  return ({name: flag_values_[name].value for name in FLAG_NAMES},
+          {name for name in FLAG_NAMES if flag_values_[name].present})
 
 
 def quiet_tensorflow_logs():
   """One log line per message: TensorFlow's own handler only, and no
   deprecation notices about the estimator API this job uses on purpose."""
-  from tensorflow.python.util import deprecation  # pylint: disable=g-import-not-at-top
   deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
   tf.get_logger().propagate = False
   tf.logging.set_verbosity(tf.logging.INFO)
+
+
+def run_from_flags(flag_values_):
+  """Checks the flags, then holds the output folder (job_lock.held) while
+  the settings are resolved and the job runs; returns {split: results}."""
+  values, given = flag_values(flag_values_)
+  run_settings.check_values(values)
+  with job_lock.held(values["output_dir"], run_settings.job_of(values)):
+    settings = run_settings.resolve(values, given)
+    tf.set_random_seed(settings.seed)
+    return run(settings)
 
 
 def main(argv):
   del argv
   quiet_tensorflow_logs()
   try:
-    settings = settings_from_flags(FLAGS)
+    results = run_from_flags(FLAGS)
   except ValueError as e:
     sys.stderr.write("run_ner.py: error: %s\n" % e)
     return 2
-  except job_lock.FolderInUseError as e:
-    sys.stderr.write("run_ner.py: error: %s\n" % e)
-    return 1
-  tf.set_random_seed(settings.seed)
-  try:
-    results = run(settings)
-  except ValueError as e:
-    sys.stderr.write("run_ner.py: error: %s\n" % e)
-    return 2
-  except cluster.WorkerLostError as e:
+  except (job_lock.FolderInUseError, cluster.WorkerLostError) as e:
     sys.stderr.write("run_ner.py: error: %s\n" % e)
     return 1
   for split, figures in results.items():

@@ -36,8 +36,9 @@ sys.path.insert(0, ROOT)
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-import job as job_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-import ner_data  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner import input_pipeline  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.run import job as job_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner import windowing  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -129,9 +130,9 @@ def run_ours(args, work_dir):
                                     settings.do_lower_case)
   label_map = processor.get_label_map()
   start = time.perf_counter()
-  features = ner_data.convert_examples(train_examples, label_map, cold,
-                                       settings.max_seq_length,
-                                       settings.window_stride)
+  features = windowing.convert_examples(train_examples, label_map, cold,
+                                        settings.max_seq_length,
+                                        settings.window_stride)
   convert_seconds = time.perf_counter() - start
   train_tokens = np.mean([len(f.input_ids) for f in features])
 
@@ -149,8 +150,8 @@ def run_ours(args, work_dir):
   # these machines are noisy, and the fastest run is the least disturbed.
   runs = []
   for _ in range(args.predict_repeats):
-    input_fn = ner_data.input_fn_builder(info.files, False,
-                                         settings.max_seq_length, False)
+    input_fn = input_pipeline.input_fn_builder(info.files, False,
+                                               settings.max_seq_length, False)
     start = time.perf_counter()
     first = None
     count = 0

@@ -24,9 +24,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bert_ner import model_settings  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.run import model_selection  # pylint: disable=g-import-not-at-top,wrong-import-position
 import conlleval  # pylint: disable=g-import-not-at-top,wrong-import-position
-import contracts  # pylint: disable=g-import-not-at-top,wrong-import-position
-import model_selection  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 MODEL_FILES = ("checkpoint", "bert_config.json", "vocab.txt",
                "label_list.txt", "tokenizer_config.json", "ner_run.json")
@@ -95,7 +95,7 @@ def main():
       scratch = os.path.join(tmp, "run")
       copy_model(run_dir, scratch)
       # The windows of the run (tokenizer_config.json).
-      _, max_seq_length, stride = contracts.read_tokenizer_config(run_dir)
+      _, max_seq_length, stride = model_settings.read_tokenizer_config(run_dir)
       subprocess.run(
           [sys.executable, os.path.join(ROOT, "run_ner.py"), "--do_predict",
            "--repair_tags", "--data_dir=" + args.data_dir,

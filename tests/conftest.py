@@ -1,6 +1,7 @@
 """Shared test helpers: paths, the shared corpora and fixtures, tiny models."""
 
 import os
+import socket
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +36,65 @@ TINY_VOCAB = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] +
                "##1", "##2", "1", "2", "3", "中", "文", "naive", "cafe",
                "mutation", "syndrome", "was", "is", "for", "an", "to"])
 assert len(TINY_VOCAB) == 103, len(TINY_VOCAB)
+
+
+# A tiny BIO corpus the whole runs train on (train and dev), and its test.
+TRAIN = """Familial\tO
+breast\tB-Disease
+cancer\tI-Disease
+in\tO
+the\tO
+colon\tB-Disease
+.\tO
+
+Patients\tO
+with\tO
+BRCA1\tO
+mutation\tO
+.\tO
+
+The\tO
+disease\tO
+was\tO
+naive\tO
+.\tO
+"""
+TEST = """An\tO
+unaffable\tO
+tumour\tB-Disease
+in\tO
+patients\tO
+with\tO
+colon\tB-Disease
+cancer\tI-Disease
+and\tO
+breast\tB-Disease
+cancer\tI-Disease
+and\tO
+a\tO
+syndrome\tB-Disease
+.\tO
+
+BRCA2\tO
+cancer\tB-Disease
+"""
+
+
+def read_results(path):
+  """A results file's `key = value` lines as a dict of strings."""
+  out = {}
+  with open(path) as f:
+    for line in f:
+      key, value = line.rstrip("\n").split(" = ")
+      out[key] = value
+  return out
+
+
+def free_port():
+  """A TCP port free on 127.0.0.1 (for servers the tests start)."""
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
 
 
 def shared_path(*parts):

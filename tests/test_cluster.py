@@ -5,7 +5,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 from tensorflow.python.training import monitored_session
 
-import cluster
+from bert_ner.run import cluster
 
 
 def tf_config(workers, index, chief=None):

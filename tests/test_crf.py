@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import crf
+from bert_ner.model import crf
 
 
 def path_score(emissions, path, positions, trans, start, end):

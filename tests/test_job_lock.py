@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from bert_ner.run import job_lock
 import conftest
-import job_lock
 
 
 def write_lock(folder, host, pid, job, started, refreshed):
@@ -83,7 +83,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
   folder = str(tmp_path)
   holder = subprocess.Popen(
       [sys.executable, "-c",
-       "import sys, time; sys.path.insert(0, %r); import job_lock; "
+       "import sys, time; sys.path.insert(0, %r); from bert_ner.run import job_lock; "
        "job_lock.acquire(%r); print('held', flush=True); time.sleep(600)"
        % (conftest.ROOT, folder)], stdout=subprocess.PIPE, text=True)
   try:

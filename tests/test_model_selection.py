@@ -3,7 +3,7 @@
 import collections
 import os
 
-import model_selection
+from bert_ner.run import model_selection
 
 
 def test_model_selector_keeps_the_best_and_stops_early():

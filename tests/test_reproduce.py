@@ -9,7 +9,6 @@ import pytest
 
 import conftest
 import reproduce
-from test_run_ner import TEST, TRAIN, read_results
 
 RECIPES = sorted(glob.glob(os.path.join(conftest.ROOT, "configs", "biobert",
                                         "*.flags")))
@@ -97,9 +96,9 @@ def test_flags_and_train_dev_file(tmp_path):
 def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
   data = tmp_path / "data"
   data.mkdir()
-  (data / "train.tsv").write_text(TRAIN)
-  (data / "devel.tsv").write_text(TRAIN)
-  (data / "test.tsv").write_text(TEST)
+  (data / "train.tsv").write_text(conftest.TRAIN)
+  (data / "devel.tsv").write_text(conftest.TRAIN)
+  (data / "test.tsv").write_text(conftest.TEST)
   out = str(tmp_path / "out")
   recipe = os.path.join(conftest.ROOT, "configs", "biobert",
                         "ncbi_disease.flags")
@@ -114,11 +113,11 @@ def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
   assert [r["seed"] for r in rows] == [5, 6]
   for row in rows:
     seed_dir = os.path.join(out, "seed_%d" % row["seed"])
-    best = read_results(os.path.join(seed_dir, "select", "best",
+    best = conftest.read_results(os.path.join(seed_dir, "select", "best",
                                      "best_results.txt"))
     assert row["epoch"] == round(float(best["epoch"])) and 1 <= row["epoch"] <= 3
     assert row["dev_f1"] == float(best["entity_f1"])
-    test = read_results(os.path.join(seed_dir, "final", "test_results.txt"))
+    test = conftest.read_results(os.path.join(seed_dir, "final", "test_results.txt"))
     assert row["test_f1"] == float(test["entity_f1"])
     assert row["test_strict_f1"] == float(test["strict_entity_f1"])
     assert int(test["gold_entities"]) == 5

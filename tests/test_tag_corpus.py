@@ -21,7 +21,7 @@ beam = pytest.importorskip(
 
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Every test here runs Beam pipelines or SavedModel exports.
 pytestmark = pytest.mark.slow
@@ -105,7 +105,7 @@ def test_local_runner_tags_like_predict_saved_model(export_dir, tmp_path):
       ("\n".join(c[7:]) + "\n").encode())
   (corpus / "c_good.txt").write_text("\n".join(c) + "\n", encoding="utf-8")
   out = str(tmp_path / "tagged")
-  total = tag_corpus.run(
+  total = beam_tagging.run(
       export_dir, [str(corpus / "a.txt"), str(corpus / "b.txt.gz"),
                    str(corpus / "c.txt")], out, lines_per_shard=25,
       beam_args=["--direct_num_workers=2"])
@@ -145,7 +145,7 @@ def test_killed_job_finishes_on_a_second_run(export_dir, tmp_path):
   with open(corpus, "w", encoding="utf-8") as f:
     f.write("\n".join(sentences(400, 4)) + "\n")
   clean = str(tmp_path / "clean")
-  tag_corpus.run(export_dir, [corpus], clean, lines_per_shard=10,
+  beam_tagging.run(export_dir, [corpus], clean, lines_per_shard=10,
                  beam_args=["--direct_num_workers=1"])
 
   out = str(tmp_path / "killed")
@@ -169,7 +169,7 @@ def test_killed_job_finishes_on_a_second_run(export_dir, tmp_path):
       assert len(f.readlines()) == 10, path
   before = {path: os.stat(path).st_mtime_ns for path in done}
 
-  total = tag_corpus.run(export_dir, [corpus], out, lines_per_shard=10,
+  total = beam_tagging.run(export_dir, [corpus], out, lines_per_shard=10,
                          beam_args=["--direct_num_workers=1"])
   assert total["lines"] == 400 and total["shards"] == 40
   # Finished shards were not tagged again; the output equals a clean run's.
@@ -185,7 +185,7 @@ def test_conll_input_with_a_bad_column(export_dir, tmp_path):
       "The\tO\n\tB-Disease\ngene\tO\n\nColon\tB-Disease\ntumour\tI-Disease\n",
       encoding="utf-8")
   out = str(tmp_path / "tagged")
-  total = tag_corpus.run(export_dir, [str(corpus)], out,
+  total = beam_tagging.run(export_dir, [str(corpus)], out,
                          input_format="conll", conll_output=True,
                          beam_args=["--direct_num_workers=1"])
   assert (total["sentences"], total["dead_letters"]) == (2, 1)
@@ -214,22 +214,22 @@ def test_another_jobs_output_folder_is_refused(export_dir, tmp_path):
   corpus = tmp_path / "a.txt"
   corpus.write_text("the breast cancer\n", encoding="utf-8")
   out = str(tmp_path / "tagged")
-  tag_corpus.run(export_dir, [str(corpus)], out,
+  beam_tagging.run(export_dir, [str(corpus)], out,
                  beam_args=["--direct_num_workers=1"])
   with pytest.raises(ValueError, match="output of another tagging job"):
-    tag_corpus.run(export_dir, [str(corpus)], out, lines_per_shard=7,
+    beam_tagging.run(export_dir, [str(corpus)], out, lines_per_shard=7,
                    beam_args=["--direct_num_workers=1"])
   with pytest.raises(ValueError, match="matches no file"):
-    tag_corpus.run(export_dir, [str(tmp_path / "nothing*.txt")], out)
+    beam_tagging.run(export_dir, [str(tmp_path / "nothing*.txt")], out)
 
 
 def test_repair_tags_on_the_local_runner(export_dir, tmp_path):
   path = tmp_path / "a.txt"
   path.write_text("\n".join(sentences(30, 4)) + "\n", encoding="utf-8")
   out = str(tmp_path / "tagged")
-  tag_corpus.run(export_dir, [str(path)], out, lines_per_shard=20,
+  beam_tagging.run(export_dir, [str(path)], out, lines_per_shard=20,
                  beam_args=["--direct_num_workers=1"], repair_tags=True)
-  with open(os.path.join(out, tag_corpus.PLAN_NAME)) as f:
+  with open(os.path.join(out, beam_tagging.PLAN_NAME)) as f:
     assert json.load(f)["repair_tags"] is True
   reference = str(tmp_path / "reference")
   predict_saved_model.tag_file(export_dir, str(path), reference, "text",

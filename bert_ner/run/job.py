@@ -15,16 +15,23 @@ import time
 
 import tensorflow.compat.v1 as tf
 
-import cluster
+from bert_ner.corpora import formats
+from bert_ner.corpora import input_example
+from bert_ner import file_io
+from bert_ner import input_pipeline
+from bert_ner import label_set
+from bert_ner.model import ner_model
+from bert_ner import model_settings
+from bert_ner import progress
+from bert_ner.run import cluster
+from bert_ner.run import model_selection
+from bert_ner.tagging import tagger
+from bert_ner.tagging import writers
+import convert_checkpoint
+from bert_ner import tfrecords
+from bert_ner import words_back
 import conlleval
-import contracts
-import crf
-import job_lock
-import model_selection
-import ner_data
-import ner_model
 import plot_training
-import progress
 import tokenization
 
 RECORDS_DIR_NAME = "records"
@@ -41,16 +48,16 @@ def build_label_map(settings, train_label_counts):
 
   A resumed training must keep the label ids of its checkpoints.
   """
-  saved_path = os.path.join(settings.output_dir, contracts.LABEL_LIST_NAME)
+  saved_path = os.path.join(settings.output_dir, model_settings.LABEL_LIST_NAME)
   if settings.labels_file:
-    label_map = ner_data.LabelMap.from_file(settings.labels_file)
+    label_map = label_set.LabelMap.from_file(settings.labels_file)
   elif train_label_counts is not None:
-    label_map = ner_data.LabelMap.from_labels(train_label_counts)
+    label_map = label_set.LabelMap.from_labels(train_label_counts)
   else:
-    label_map = ner_data.LabelMap.from_file(saved_path)
+    label_map = label_set.LabelMap.from_file(saved_path)
   if tf.io.gfile.exists(saved_path) and tf.train.latest_checkpoint(
       settings.output_dir):
-    saved = ner_data.LabelMap.from_file(saved_path)
+    saved = label_set.LabelMap.from_file(saved_path)
     if saved.labels != label_map.labels:
       raise ValueError(
           "The labels (%s) differ from those of the model already trained in "
@@ -78,9 +85,6 @@ class Job(object):
     s = self.settings = settings
     self.tokenizer = tokenization.FullTokenizer(s.vocab_file, s.do_lower_case)
     self.records_dir = os.path.join(s.output_dir, RECORDS_DIR_NAME)
-    self.processor = ner_data.DataProcessor(
-        train_file=s.train_file, dev_file=s.dev_file, test_file=s.test_file,
-        labels_file=s.labels_file)
     self.train_split = self.scan("train", s.train_file) if s.do_train else None
     self.label_map = build_label_map(
         s, self.train_split.summary.label_counts if self.train_split else None)
@@ -92,8 +96,8 @@ class Job(object):
                        if s.do_predict else None)
     for split in (self.dev_split, self.test_split):
       if split:
-        ner_data.warn_unknown_labels(split.summary.label_counts,
-                                     self.label_map, split.path)
+        label_set.warn_unknown_labels(split.summary.label_counts,
+                                      self.label_map, split.path)
 
     self.train_info = None
     self.num_train_steps = self.num_warmup_steps = 0
@@ -114,9 +118,7 @@ class Job(object):
         crf_iob2_constraints=s.crf_iob2_constraints,
         compute_dtype=compute_dtype(s))
     self.estimator = cluster.make_estimator(s, model_fn)
-    self.repair = (crf.TagRepair(self.label_map.labels,
-                                 self.label_map.data_label_ids())
-                   if s.repair_tags else None)
+    self.repair = tagger.tag_repair(self.label_map, s.repair_tags)
     # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
     self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
     self.is_chief = (cluster.tf_config_is_chief(os.environ.get("TF_CONFIG"))
@@ -126,15 +128,14 @@ class Job(object):
 
   def examples(self, split):
     """A fresh stream of the split's examples, read from its file."""
-    if split.input_format == "text":
-      return ner_data.iter_text(split.path, split.name)
-    return self.processor.iter_examples(split.name)
+    return formats.iter_file(split.path, split.input_format, split.name,
+                             require_labels=split.name == "train")
 
   def scan(self, name, path, input_format="conll"):
     """Reads a split once (counts, labels; a bad line fails here, before
     any slow work) and returns its Split."""
     split = Split(name, path, input_format, None)
-    summary = ner_data.summarize(self.examples(split))
+    summary = input_example.summarize(self.examples(split))
     tf.logging.info("%s: %d sentences, %d words (%s)", name,
                     summary.num_examples, summary.num_words, path)
     return split._replace(summary=summary)
@@ -142,7 +143,7 @@ class Job(object):
   def records(self, split, sort_by_length):
     """The split's TFRecord shards (ner_data.RecordsInfo), cached."""
     s = self.settings
-    return ner_data.prepare_records(
+    return tfrecords.prepare_records(
         self.examples(split), split.path, split.name, self.records_dir,
         self.tokenizer, s.vocab_file, self.label_map, s.max_seq_length,
         s.window_stride, sort_by_length=sort_by_length,
@@ -153,7 +154,7 @@ class Job(object):
   def input_fn(self, info, is_training, batch_size, seed=None):
     """The estimator's input_fn over a split's records."""
     s = self.settings
-    input_fn = ner_data.input_fn_builder(
+    input_fn = input_pipeline.input_fn_builder(
         info.files, is_training=is_training, max_seq_length=s.max_seq_length,
         static_shapes=s.static_shapes, num_records=info.num_features,
         seed=seed)
@@ -165,43 +166,38 @@ class Job(object):
 
   def run(self, train_hooks=None):
     """Trains, evaluates and predicts each split, exports; returns {split:
-    results dict}. The output folder's lock (taken when the settings were
-    resolved) is released at the end."""
+    results dict}."""
     s = self.settings
-    try:
-      if s.do_train:
-        if self.is_chief:
-          self.write_model_files(s.output_dir)
-        self.train(train_hooks)
-      if not self.is_chief:
-        tf.logging.info("Training done; eval and predict are the chief's.")
-        return {}
-      results = {}
-      for split in (self.dev_split, self.test_split):
-        if split:
-          results[split.name] = self.evaluate_and_predict(split)
-      if s.export_dir:
-        self.export(s.export_dir)
-      return results
-    finally:
-      job_lock.release(s.output_dir)
+    if s.do_train:
+      if self.is_chief:
+        self.write_model_files(s.output_dir)
+      self.train(train_hooks)
+    if not self.is_chief:
+      tf.logging.info("Training done; eval and predict are the chief's.")
+      return {}
+    results = {}
+    for split in (self.dev_split, self.test_split):
+      if split:
+        results[split.name] = self.evaluate_and_predict(split)
+    if s.export_dir:
+      self.export(s.export_dir)
+    return results
 
   def write_model_files(self, folder):
-    """Config, vocabulary, labels and tokenizer settings beside the
-    checkpoints (so the output folder alone serves predict-only runs), or
-    beside an export."""
+    """The model's settings, vocabulary and labels beside the checkpoints
+    (so the output folder alone serves predict-only runs), with its BERT
+    config, or beside an export."""
     s = self.settings
     if folder == s.output_dir:
-      contracts.atomic_write_text(os.path.join(folder, "bert_config.json"),
-                                  s.bert_config.to_json_string())
-      contracts.write_run_info(folder, s)
+      file_io.atomic_write_text(
+          os.path.join(folder, convert_checkpoint.BERT_CONFIG_NAME),
+          s.bert_config.to_json_string())
     with tf.io.gfile.GFile(s.vocab_file, "rb") as f:
       vocab = f.read()  # read first: it may be this folder's own copy
-    with tf.io.gfile.GFile(os.path.join(folder, "vocab.txt"), "wb") as f:
+    with tf.io.gfile.GFile(os.path.join(folder, convert_checkpoint.VOCAB_NAME),
+                           "wb") as f:
       f.write(vocab)
-    self.label_map.save(os.path.join(folder, contracts.LABEL_LIST_NAME))
-    contracts.write_tokenizer_config(folder, s.do_lower_case,
-                                     s.max_seq_length, s.window_stride)
+    model_settings.write(folder, s, self.label_map)
 
   def export(self, export_dir):
     """Writes the SavedModel of the checkpoint that evaluates and predicts
@@ -315,13 +311,10 @@ class Job(object):
         tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
                         "evaluations.", step, s.early_stopping_evals)
         break
-    table = contracts.write_eval_history(s.output_dir, selector.history,
-                                         selector.best_step)
+    table = model_selection.write_eval_history(s.output_dir, selector.history,
+                                               selector.best_step)
     tf.logging.info("Dev entity-level scores by step (* = best):\n%s", table)
-    try:
-      tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
-    except ImportError:
-      tf.logging.warning("matplotlib is not installed: no training_curves.png")
+    tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
 
   # ------------------------------------------- evaluation and prediction
 
@@ -344,8 +337,8 @@ class Job(object):
         yield_single_examples=True, checkpoint_path=checkpoint_path,
         predict_keys=["predicted_ids", "word_ids", "example_index"] +
         (["probabilities"] if self.repair else []))
-    return ner_data.iter_word_labels(self.examples(split), predictions,
-                                     self.label_map, repair=self.repair)
+    return words_back.iter_word_labels(self.examples(split), predictions,
+                                       self.label_map, repair=self.repair)
 
   def token_scores(self, info):
     """Token-level eval of a split with gold labels: loss, global step and
@@ -404,7 +397,7 @@ class Job(object):
       (conlleval figures, strict IOB2 figures) when the split has gold
       labels, else None.
     """
-    return ner_data.write_word_labels(
+    return writers.write_word_labels(
         self.predict_words(info, split, self.eval_checkpoint()), out_path,
         jsonl_path, score=split.summary.has_gold,
         progress_log=progress.Progress("Predicted", "sentences",
@@ -412,11 +405,5 @@ class Job(object):
 
 
 def run(settings, train_hooks=None):
-  """Runs the job described by `settings`; returns {split: results}. The
-  output folder's lock is released at the end, whatever happens."""
-  try:
-    job = Job(settings)
-  except BaseException:
-    job_lock.release(settings.output_dir)
-    raise
-  return job.run(train_hooks=train_hooks)
+  """Runs the job described by `settings`; returns {split: results}."""
+  return Job(settings).run(train_hooks=train_hooks)

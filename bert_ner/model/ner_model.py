@@ -6,8 +6,8 @@ run_classifier.py; run_ner.py imports them under those names.
 
 import tensorflow.compat.v1 as tf
 
-import contracts
-import crf
+from bert_ner import feature_spec
+from bert_ner.model import crf
 import modeling
 import optimization
 import tf_metrics
@@ -133,7 +133,7 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
     if "predict_mask" in features:  # the serving signature's input
       predict_mask = features["predict_mask"]
     else:
-      predict_mask = contracts.predict_mask(features["word_ids"])
+      predict_mask = feature_spec.predict_mask(features["word_ids"])
     (total_loss, per_token_loss, _, predicted_ids,
      probabilities) = create_model(
         bert_config, is_training, features["input_ids"],
@@ -208,7 +208,7 @@ def serving_input_receiver_fn():
   mask, segment ids and predict_mask (1 on the first WordPiece of each word
   to tag; the CRF decodes over these positions)."""
   inputs = {n: tf.placeholder(tf.int32, [None, None], name=n)
-            for n in contracts.SERVING_INPUTS}
+            for n in feature_spec.SERVING_INPUTS}
   zeros = tf.zeros_like(inputs["input_ids"])
   features = dict(inputs, label_ids=zeros, label_weights=zeros)
   return tf.estimator.export.ServingInputReceiver(features, inputs)

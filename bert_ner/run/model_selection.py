@@ -5,7 +5,7 @@ import os
 
 import tensorflow.compat.v1 as tf
 
-import contracts
+from bert_ner import file_io
 
 
 BEST_DIR_NAME = "best"
@@ -109,7 +109,7 @@ def read_results_file(path):
 def write_results(path, results):
   """BERT's `key = value` lines, sorted, written whole."""
   lines = "".join("%s = %s\n" % (k, results[k]) for k in sorted(results))
-  contracts.atomic_write_text(path, lines)
+  file_io.atomic_write_text(path, lines)
 
 
 def entity_results(figures, strict=None):
@@ -139,3 +139,42 @@ def _chunk_results(figures, prefix):
     for key in ("precision", "recall", "f1"):
       out["%sentity_%s_%s" % (prefix, type_, key)] = round(t[key], 2)
   return out
+
+
+EVAL_HISTORY_NAME = "eval_history.txt"
+
+
+EVAL_HISTORY_COLUMNS = ("step", "dev_precision", "dev_recall", "dev_f1",
+                        "token_accuracy")
+
+
+def write_eval_history(folder, rows, best_step):
+  """eval_history.txt: a table of the dev scores during training, one row
+  per evaluation (step and conlleval figures), `*` on the best."""
+  lines = [" ".join("%14s" % c for c in EVAL_HISTORY_COLUMNS)]
+  for step, f in rows:
+    lines.append("%14d %14.2f %14.2f %14.2f %14.2f%s" % (
+        step, f["precision"], f["recall"], f["f1"], f["accuracy"],
+        "  *" if step == best_step else ""))
+  text = "\n".join(lines) + "\n"
+  file_io.atomic_write_text(os.path.join(folder, EVAL_HISTORY_NAME), text)
+  return text
+
+
+def read_eval_history(folder):
+  """The rows of eval_history.txt as dicts by column name (step an int,
+  the rest floats, "best" a bool); [] if the file is absent."""
+  path = os.path.join(folder, EVAL_HISTORY_NAME)
+  if not tf.io.gfile.exists(path):
+    return []
+  with tf.io.gfile.GFile(path) as f:
+    lines = f.read().splitlines()
+  columns = lines[0].split()
+  rows = []
+  for line in lines[1:]:
+    fields = line.split()
+    row = {name: float(value) for name, value in zip(columns, fields)}
+    row["step"] = int(row["step"])
+    row["best"] = fields[-1] == "*"
+    rows.append(row)
+  return rows

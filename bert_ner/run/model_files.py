@@ -10,7 +10,7 @@ import time
 
 import tensorflow.compat.v1 as tf
 
-import contracts
+from bert_ner import file_io
 import convert_checkpoint
 import modeling
 
@@ -112,8 +112,8 @@ def convert_hf_model_once(hf_dir, output_dir, wait_secs=None):
     tf.io.gfile.rmtree(target)
   tf.io.gfile.rename(tmp, target)
   # Last: on object stores a folder's rename is not atomic.
-  contracts.atomic_write_text(os.path.join(target, CONVERTED_STAMP_NAME),
-                              stamp)
+  file_io.atomic_write_text(os.path.join(target, CONVERTED_STAMP_NAME),
+                            stamp)
   return target
 
 

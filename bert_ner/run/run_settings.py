@@ -5,42 +5,25 @@
 Two steps. The checks are pure functions of the values (one per rule or
 group of rules, each with its message): a new flag's check is one function
 beside its peers, listed in CHECKS. The resolve step then does the I/O:
-the TPU probe, the corpus files, the output folder (created, and taken
-for this job with job_lock), the model's files (an HF model converted),
-and the checks that need the model's config and vocabulary.
+the TPU probe, the corpus files, the trained model's settings for a
+predict-only run, the output folder, the model's files (an HF model
+converted), and the checks that need the model's config and vocabulary.
+The caller holds the output folder's lock (job_lock.held) around it.
 """
 
-import collections
 import os
 
 import tensorflow.compat.v1 as tf
 
-import cluster
-import contracts
-import job_lock
-import model_files
+from bert_ner.corpora import conll_format
+from bert_ner import machine
+from bert_ner import model_settings
+from bert_ner.run import cluster
+from bert_ner.run import model_files
+from bert_ner import windowing
 import modeling
-import ner_data
 import tokenization
 
-# Every flag the job reads, in one list: RunSettings is built from it.
-FLAG_NAMES = (
-    "data_dir", "train_file", "dev_file", "test_file", "predict_file",
-    "labels_file", "output_dir", "do_lower_case", "max_seq_length",
-    "window_stride", "do_train", "do_eval", "do_predict", "train_batch_size",
-    "eval_batch_size", "predict_batch_size", "learning_rate",
-    "num_train_epochs", "num_train_steps", "warmup_proportion",
-    "save_checkpoints_steps", "keep_checkpoint_max", "iterations_per_loop",
-    "seed", "log_step_count_steps", "num_intra_threads", "num_inter_threads",
-    "use_xla", "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
-    "num_tpu_cores", "head", "crf_iob2_constraints", "repair_tags",
-    "context_sentences",
-    "feature_layers",
-    "freeze_bert", "num_gpus", "mirrored_devices", "multi_worker",
-    "worker_timeout_secs", "use_fp16", "use_bf16", "static_shapes",
-    "export_dir", "input_format", "eval_every_steps", "eval_every_epochs",
-    "early_stopping_evals", "predict_with", "preprocess_processes",
-    "shard_sentences") + model_files.MODEL_FLAGS
 # Flags resolved into other settings (files found, devices, workers).
 RESOLVED_FLAGS = ("data_dir", "predict_file", "num_gpus", "multi_worker",
                   "bert_model_dir")
@@ -48,15 +31,29 @@ RESOLVED_FLAGS = ("data_dir", "predict_file", "num_gpus", "multi_worker",
 DERIVED = ("bert_config", "num_workers")
 
 
-class RunSettings(collections.namedtuple(
-    "RunSettings",
-    [n for n in FLAG_NAMES if n not in RESOLVED_FLAGS] + list(DERIVED))):
-  """Every value the job needs, read from the flags and checked once.
+class RunSettings(object):
+  """Every value the job needs, read from the flags and checked once: an
+  attribute per flag of run_ner.py (less RESOLVED_FLAGS) and per DERIVED
+  name.
 
   mirrored_devices is a tuple of device names (or None); train_file,
   dev_file and test_file the files found; bert_config_file, vocab_file and
   init_checkpoint the model's files; bert_config its modeling.BertConfig.
   """
+
+  def __init__(self, **values):
+    self.__dict__.update(values)
+
+  def _replace(self, **changes):
+    """A copy with some values changed (as namedtuple's _replace)."""
+    unknown = set(changes) - set(vars(self))
+    if unknown:
+      raise TypeError("RunSettings has no %s." % ", ".join(sorted(unknown)))
+    return RunSettings(**dict(vars(self), **changes))
+
+  def __repr__(self):
+    return "RunSettings(%s)" % ", ".join(
+        "%s=%r" % kv for kv in sorted(vars(self).items()))
 
 
 # ---------------------------------------------------------- pure checks
@@ -190,7 +187,7 @@ def window_stride(v, bert_config, config_file):
         "(%s)." % (v["max_seq_length"], bert_config.max_position_embeddings,
                    config_file))
   window = v["max_seq_length"] - 2
-  stride = v["window_stride"] or ner_data.default_window_stride(
+  stride = v["window_stride"] or windowing.default_window_stride(
       v["max_seq_length"])
   if not 0 < stride <= window:
     raise ValueError("--window_stride must be in [1, max_seq_length - 2 = "
@@ -223,11 +220,11 @@ def split_file(explicit, data_dir, split, flag_name):
     raise ValueError("Give --data_dir or --%s." % flag_name)
   if not tf.io.gfile.isdir(data_dir):
     raise ValueError("--data_dir %s is not a folder." % data_dir)
-  path = ner_data.find_split_file(data_dir, split)
+  path = conll_format.find_split_file(data_dir, split)
   if path is None:
     raise ValueError(
         "No %s file in %s: looked for %s. Name it with --%s." %
-        (split, data_dir, ", ".join(ner_data.SPLIT_FILE_NAMES[split]),
+        (split, data_dir, ", ".join(conll_format.SPLIT_FILE_NAMES[split]),
          flag_name))
   return path
 
@@ -260,25 +257,69 @@ def check_trained_model(v, trained):
         "--output_dir %s, and it holds no checkpoint. Train first (add "
         "--do_train) or point --output_dir at a trained run." % output_dir)
   if not (v["labels_file"] or tf.io.gfile.exists(
-      os.path.join(output_dir, contracts.LABEL_LIST_NAME))):
+      os.path.join(output_dir, model_settings.LABEL_LIST_NAME))):
     raise ValueError(
         "--output_dir %s has no %s (written by training); give "
         "--labels_file with the labels the model was trained on." %
-        (output_dir, contracts.LABEL_LIST_NAME))
+        (output_dir, model_settings.LABEL_LIST_NAME))
 
 
-def trained_head(v):
-  """Without --do_train, the head is the trained model's: its settings
-  replace the flags'."""
+# What a predict-only run may set otherwise than the model was trained with:
+# other windows over the same model.
+ADJUSTABLE_AT_PREDICT = ("max_seq_length", "window_stride")
+
+
+def trained_settings(v, given):
+  """Without --do_train, the trained model's settings (model_settings.py)
+  replace the flags'.
+
+  A flag given on the command line that contradicts a saved setting is an
+  error naming both, except the window's length and stride, which may
+  differ at predict time: those are taken and logged. A folder written by
+  an older version lacks some settings: the flag's value (or, for the
+  head and the context, what older versions trained with) is assumed and
+  logged.
+
+  Args:
+    v: dict flag name -> value.
+    given: the names of the flags given on the command line.
+
+  Returns:
+    dict of the settings to replace.
+  """
   if v["do_train"]:
     return {}
-  saved = contracts.read_run_info(v["output_dir"])
-  changed = {k: saved[k] for k in contracts.HEAD_SETTINGS
-             if k in saved and saved[k] != v[k]}
-  for key, value in changed.items():
-    tf.logging.info("Using %s=%s of the trained model (%s)", key, value,
-                    os.path.join(v["output_dir"], contracts.RUN_INFO_NAME))
-  return changed
+  folder = v["output_dir"]
+  saved = model_settings.read_saved(folder)
+  out = {}
+  for name in model_settings.INPUT_SETTINGS + model_settings.HEAD_SETTINGS:
+    if name not in saved:
+      if name not in given and v[name] is not None:
+        out[name] = model_settings.OLDER_DEFAULTS.get(name, v[name])
+        tf.logging.warning("%s saved no %s (an older version trained it): "
+                           "assuming %s=%s.", folder, name, name, out[name])
+      continue
+    if name in given and v[name] != saved[name]:
+      if name in ADJUSTABLE_AT_PREDICT:
+        tf.logging.warning("Predicting with --%s=%s; the model in %s was "
+                           "trained with %s.", name, v[name], folder,
+                           saved[name])
+        continue
+      raise ValueError(
+          "--%s=%s contradicts the trained model in %s, which has %s=%s (%s). "
+          "Leave the flag out: a predict-only run uses the model's settings." %
+          (name, v[name], folder, name, saved[name], _settings_file(name)))
+    out[name] = saved[name]
+  if ("max_seq_length" in given and "window_stride" not in given and
+      v["max_seq_length"] != saved.get("max_seq_length")):
+    out["window_stride"] = 0  # Half of the new window.
+  return out
+
+
+def _settings_file(name):
+  return (model_settings.TOKENIZER_CONFIG_NAME
+          if name in model_settings.INPUT_SETTINGS else
+          model_settings.RUN_INFO_NAME)
 
 
 def lower_case(v, vocab, vocab_file, init_checkpoint):
@@ -295,9 +336,15 @@ def lower_case(v, vocab, vocab_file, init_checkpoint):
   return v["do_lower_case"]
 
 
-def resolve(v):
-  """The I/O step: files, output folder and its lock, model files, the
-  checks against the model. Returns RunSettings."""
+def resolve(v, given=()):
+  """The I/O step: files, the trained model's settings, model files, the
+  checks against the model. Returns RunSettings.
+
+  Args:
+    v: dict flag name -> value.
+    given: the names of the flags given on the command line (see
+      trained_settings).
+  """
   v = dict(v)
   tf_config = os.environ.get("TF_CONFIG") if v["multi_worker"] else None
   num_workers = cluster.workers_from_tf_config(tf_config) if tf_config else 0
@@ -309,11 +356,9 @@ def resolve(v):
              bool(tf.train.latest_checkpoint(output_dir)))
   v["train_file"], v["dev_file"], v["test_file"] = corpus_files(v)
   check_trained_model(v, trained)
-  v.update(trained_head(v))
+  v.update(trained_settings(v, given))
 
   tf.io.gfile.makedirs(output_dir)
-  job_lock.acquire(output_dir,
-                   cluster.job_id(tf_config) if tf_config else None)
   # In a multi-worker job the chief converts an HF model; the others wait.
   wait_for_chief = (v["worker_timeout_secs"] if tf_config and
                     not cluster.tf_config_is_chief(tf_config) else None)
@@ -338,29 +383,42 @@ def resolve(v):
       mirrored_devices=mirrored_devices(v), num_workers=num_workers,
       static_shapes=v["static_shapes"] or v["use_tpu"],
       preprocess_processes=(v["preprocess_processes"] or
-                            ner_data.available_cores()))
-  return RunSettings(**{name: v[name] for name in RunSettings._fields})
+                            machine.available_cores()))
+  return RunSettings(**{k: value for k, value in v.items()
+                        if k not in RESOLVED_FLAGS})
 
 
-def validate_flags_or_throw(values):
-  """Checks every flag and combination before any slow work, and takes the
-  output folder for this job (see job_lock.py) until the job ends.
+def check_values(values):
+  """Every check that needs the flag values alone, before any I/O.
+
+  Raises:
+    ValueError: one clear message per problem.
+  """
+  for check in CHECKS:
+    check(values)
+  check_multi_worker(values, os.environ.get("TF_CONFIG"))
+
+
+def job_of(values):
+  """The job id that shares the output folder's lock (job_lock.held): the
+  cluster's for a multi-worker job, else None (this process)."""
+  tf_config = os.environ.get("TF_CONFIG") if values["multi_worker"] else None
+  return cluster.job_id(tf_config) if tf_config else None
+
+
+def validate_flags_or_throw(values, given=()):
+  """Checks every flag and combination before any slow work.
 
   Args:
     values: dict flag name -> value.
+    given: the names of the flags given on the command line: a
+      predict-only run refuses those that contradict the trained model.
 
   Returns:
     RunSettings.
 
   Raises:
     ValueError: one clear message per problem.
-    job_lock.FolderInUseError: if another job uses the output folder.
   """
-  for check in CHECKS:
-    check(values)
-  check_multi_worker(values, os.environ.get("TF_CONFIG"))
-  try:
-    return resolve(values)
-  except BaseException:
-    job_lock.release(values["output_dir"])
-    raise
+  check_values(values)
+  return resolve(values, given)

@@ -30,7 +30,7 @@ import socket
 import tensorflow.compat.v1 as tf
 from tensorflow.python.training import monitored_session
 
-import ner_data
+from bert_ner import machine
 
 
 class WorkerLostError(RuntimeError):
@@ -192,7 +192,7 @@ def make_estimator(settings, model_fn):
   """TPUEstimator (TPU, or one CPU/GPU), or an Estimator under a strategy."""
   session_config = tf.ConfigProto(
       intra_op_parallelism_threads=(settings.num_intra_threads or
-                                    ner_data.available_cores()),
+                                    machine.available_cores()),
       inter_op_parallelism_threads=settings.num_inter_threads or 2,
       allow_soft_placement=True)
   if settings.num_workers:

@@ -18,6 +18,7 @@ Reads and writes go through tf.io.gfile, so the folder may be on gs://.
 """
 
 import atexit
+import contextlib
 import json
 import os
 import socket
@@ -26,7 +27,7 @@ import time
 
 import tensorflow.compat.v1 as tf
 
-import contracts
+from bert_ner import file_io
 
 LOCKS_DIR_NAME = ".locks"
 HEARTBEAT_SECS = 30.0
@@ -66,7 +67,7 @@ class FolderLock(object):
             "started": self.started, "refreshed": self._clock()}
 
   def _write(self):
-    contracts.atomic_write_text(self.path, json.dumps(self._record()))
+    file_io.atomic_write_text(self.path, json.dumps(self._record()))
 
   def _others(self):
     """(path, record) of every other process's lock file in the folder."""
@@ -85,7 +86,7 @@ class FolderLock(object):
     """Whether a lock's process is gone: it no longer runs (on this host),
     or it has not refreshed its file for stale_secs (a process id reused by
     another program, or a process on a host that vanished)."""
-    if record.get("host") == self.host and not contracts.pid_alive(
+    if record.get("host") == self.host and not file_io.pid_alive(
         int(record.get("pid", -1))):
       return True
     return self._clock() - float(record.get("refreshed", 0)) > self.stale_secs
@@ -172,6 +173,25 @@ def acquire(folder, job=None):
   lock = FolderLock(folder, job).acquire()
   _HELD[folder] = lock
   return lock
+
+
+@contextlib.contextmanager
+def held(folder, job=None):
+  """Holds the lock of `folder` (created if needed) for `job` while the
+  block runs: the one place a run takes and releases its output folder.
+
+      with job_lock.held(output_dir):
+        run the job
+
+  Raises:
+    FolderInUseError: if another live job holds the folder.
+  """
+  tf.io.gfile.makedirs(folder)
+  acquire(folder, job)
+  try:
+    yield
+  finally:
+    release(folder)
 
 
 def release(folder):

@@ -1,0 +1,133 @@
+"""Labels: the data's own, from the training file or a labels file, and the
+special labels around them; label <-> id."""
+
+import collections
+
+import tensorflow.compat.v1 as tf
+
+from bert_ner import file_io
+from bert_ner.corpora import input_example
+import tokenization
+
+
+# Label ids, in this order: [PAD] = 0, then the data's own labels (from the
+# training file or --labels_file: "O" first if present, the rest sorted),
+# then X (a WordPiece that continues a word), [CLS] and [SEP].
+PAD_LABEL = "[PAD]"
+
+
+X_LABEL = "X"
+
+
+CLS_LABEL = "[CLS]"
+
+
+SEP_LABEL = "[SEP]"
+
+
+SPECIAL_LABELS = (PAD_LABEL, X_LABEL, CLS_LABEL, SEP_LABEL)
+
+
+OUTSIDE_LABEL = "O"
+
+
+class LabelMap(object):
+  """Label <-> id, with the special labels around the data's own.
+
+  Ids: [PAD] = 0, the data labels in the given order, then X, [CLS], [SEP].
+  """
+
+  def __init__(self, data_labels):
+    data_labels = list(data_labels)
+    if not data_labels:
+      raise ValueError("The label list is empty.")
+    clash = [l for l in data_labels if l in SPECIAL_LABELS]
+    if clash:
+      raise ValueError("Data label(s) %s clash with the special labels %s." %
+                       (", ".join(clash), ", ".join(SPECIAL_LABELS)))
+    self.data_labels = data_labels
+    self.labels = [PAD_LABEL] + data_labels + [X_LABEL, CLS_LABEL, SEP_LABEL]
+    self.label_to_id = {l: i for i, l in enumerate(self.labels)}
+
+  @property
+  def num_labels(self):
+    return len(self.labels)
+
+  @property
+  def pad_id(self):
+    return self.label_to_id[PAD_LABEL]
+
+  def data_label_ids(self):
+    return [self.label_to_id[l] for l in self.data_labels]
+
+  def entity_label_ids(self):
+    """Ids of the data labels other than "O": the token-level metric classes."""
+    return [self.label_to_id[l] for l in self.data_labels
+            if l != OUTSIDE_LABEL]
+
+  @classmethod
+  def from_labels(cls, labels):
+    """The given data labels: "O" first if present, the rest sorted."""
+    return cls(sorted(set(labels), key=lambda l: (l != OUTSIDE_LABEL, l)))
+
+  @classmethod
+  def from_examples(cls, examples):
+    """The labels of the examples: "O" first if present, the rest sorted."""
+    return cls.from_labels(input_example.summarize(examples).label_counts)
+
+  @classmethod
+  def from_file(cls, path):
+    """Reads one label per line; special labels in the file are skipped.
+
+    Raises:
+      ValueError: for a missing or empty file or a repeated label, naming
+        the lines.
+    """
+    lines = tokenization.read_utf8_lines(path, "labels file")
+    first_line = {}
+    labels = []
+    for number, line in enumerate(lines, 1):
+      label = line.strip()
+      if not label:
+        continue
+      if label in first_line:
+        raise ValueError(
+            "Labels file %s, line %d: label %r is listed twice (first on line "
+            "%d). List each label once." % (path, number, label,
+                                            first_line[label]))
+      first_line[label] = number
+      if label not in SPECIAL_LABELS:
+        labels.append(label)
+    if not labels:
+      raise ValueError("Labels file %s lists no labels: write one label per "
+                       "line (for example O, B-Disease, I-Disease)." % path)
+    return cls(labels)
+
+  def save(self, path):
+    """Writes every label, one per line, line number = id + 1."""
+    file_io.atomic_write_text(path, "".join(l + "\n" for l in self.labels))
+
+
+def count_unknown_labels(label_counts, label_map):
+  """The gold labels (label -> count) that the label map cannot predict."""
+  return collections.Counter({label: count
+                              for label, count in label_counts.items()
+                              if label not in label_map.label_to_id})
+
+
+def warn_unknown_labels(label_counts, label_map, path):
+  """Logs once the labels of `path` that training never saw, with counts.
+
+  Such words keep their gold label for scoring and still get a prediction;
+  they cannot be predicted right and weigh 0 in the loss.
+
+  Args:
+    label_counts: gold label -> count, such as `summarize(...).label_counts`.
+  """
+  counts = count_unknown_labels(label_counts, label_map)
+  if counts:
+    tf.logging.warning(
+        "%s holds label(s) the training data never had; they are scored as "
+        "gold labels but cannot be predicted: %s", path,
+        ", ".join("%s (%d)" % kv for kv in sorted(counts.items())))
+  return counts

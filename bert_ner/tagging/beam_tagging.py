@@ -1,0 +1,260 @@
+"""Tagging a corpus on Apache Beam: the pipeline tag_corpus.py runs.
+
+The input files are cut into pieces (corpus_shards.plan_pieces); each
+worker loads the export once (TagPieceFn.setup) and tags whole pieces
+through the tagging core, writing each piece's shard files under
+temporary names renamed when whole, its entities file last. A restarted
+job skips the shards whose entities file exists.
+
+The DoFn lives in this module, not in a script, so that workers of any
+runner (local processes, Flink, Spark, Dataflow) unpickle it by importing
+the package.
+"""
+
+import collections
+import contextlib
+import glob
+import json
+import os
+import sys
+import threading
+import time
+
+import apache_beam as beam
+from apache_beam.options import pipeline_options
+import tensorflow as tf
+
+from bert_ner import file_io
+from bert_ner import machine
+from bert_ner import model_settings
+from bert_ner import progress
+from bert_ner.tagging import corpus_shards
+from bert_ner.tagging import entity_offsets
+from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import writers
+
+# The project's root: local Beam workers import the project from here.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEFAULT_LINES_PER_SHARD = 20000
+SUMMARY_NAME = "summary.json"
+PLAN_NAME = "plan.json"
+
+# What a job tags with, and how: the workers' arguments.
+TagOptions = collections.namedtuple(
+    "TagOptions", ["export_dir", "output_dir", "num_shards", "input_format",
+                   "batch_size", "conll_output", "threads", "repair_tags"])
+
+
+class TagPiece(object):
+  """Tags one piece per call and writes its shard files; the SavedModel is
+  loaded once (setup)."""
+
+  def __init__(self, options):
+    self.options = options
+    self.tagger = None
+
+  def setup(self):
+    threads = self.options.threads
+    if threads:
+      try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+      except RuntimeError:
+        pass  # TensorFlow already started in this worker.
+    self.tagger = saved_model_backend.load_tagger(self.options.export_dir,
+                                                  self.options.repair_tags)
+
+  def path(self, kind, index, extension):
+    return corpus_shards.shard_path(self.options.output_dir, kind, index,
+                                    self.options.num_shards, extension)
+
+  def process(self, piece):
+    """Tags `piece` unless its shard is done; yields its counts."""
+    if tf.io.gfile.exists(self.path("entities", piece.index, "jsonl")):
+      yield corpus_shards.read_counts(self.options.output_dir, piece.index,
+                                      self.options.num_shards)
+      return
+    if self.tagger is None:
+      self.setup()
+    counts = collections.Counter({k: 0 for k in corpus_shards.COUNT_KEYS})
+    # Entered first, so renamed last: the entities file marks the shard as
+    # done, and every other file of the shard is whole before it.
+    with contextlib.ExitStack() as files:
+      out = {kind: files.enter_context(file_io.AtomicTextFile(
+          self.path(kind, piece.index, extension)))
+             for kind, extension in self.shard_files()}
+      for example, labels, scores in self.tagger.tag_stream(
+          self.examples(piece, counts, out["dead_letter"]),
+          self.options.batch_size):
+        entities = entity_offsets.entity_spans(example.text, example.offsets,
+                                               labels, scores)
+        counts["sentences"] += 1
+        counts["words"] += len(example.words)
+        counts["entities"] += len(entities)
+        out["entities"].write(json.dumps(
+            {"id": example.id, "text": example.text, "entities": entities},
+            ensure_ascii=False) + "\n")
+        if "predictions" in out:
+          out["predictions"].write(writers.conll_lines(example, labels))
+      out["counts"].write(json.dumps(dict(counts)) + "\n")
+    yield dict(counts)
+
+  def shard_files(self):
+    """(kind, extension) of a shard's files, the entities file first."""
+    kinds = [("entities", "jsonl"), ("dead_letter", "jsonl")]
+    if self.options.conll_output:
+      kinds.append(("predictions", "conll"))
+    return kinds + [("counts", "json")]
+
+  def examples(self, piece, counts, dead):
+    """The piece's examples; its dead letters are written to `dead`."""
+    for kind, item in corpus_shards.parse_piece(piece,
+                                                self.options.input_format):
+      counts["lines"] += 1
+      if kind == "dead":
+        counts["dead_letters"] += 1
+        dead.write(json.dumps(item, ensure_ascii=False) + "\n")
+      else:
+        yield item
+
+
+class TagPieceFn(beam.DoFn):
+  """TagPiece as a Beam DoFn: setup() once per worker, process() per piece."""
+
+  def __init__(self, options):
+    super().__init__()
+    self.tagger = TagPiece(options)
+
+  def setup(self):
+    self.tagger.setup()
+
+  def process(self, element):
+    return self.tagger.process(corpus_shards.Piece(*element))
+
+
+def check_plan(output_dir, plan):
+  """Writes the plan to OUT/plan.json, or checks that a job started before
+  had the same one (so finished shards are reused only for the same job).
+
+  Raises:
+    ValueError: OUT holds shards of another job.
+  """
+  path = os.path.join(output_dir, PLAN_NAME)
+  if file_io.previous_plan(path, plan) is not None:
+    raise ValueError(
+        "%s holds the output of another tagging job (other inputs, model "
+        "or settings; see %s). Use a new --output_dir, or remove it." %
+        (output_dir, path))
+
+
+def watch_progress(output_dir, num_shards, total_lines, stop, log):
+  """Logs finished shards and lines every 30 s until `stop` is set."""
+  lines = progress.Progress("Tagged", "lines", total_lines, log=log)
+  seen = set()
+  while not stop.wait(progress.LOG_EVERY_SECONDS):
+    done = tf.io.gfile.glob(os.path.join(output_dir, "entities-*.jsonl"))
+    for name in done:
+      if name not in seen:
+        seen.add(name)
+        index = int(os.path.basename(name).split("-")[1])
+        lines.count += corpus_shards.read_counts(output_dir, index,
+                                                 num_shards)["lines"]
+    log("%s; %d of %d shards" % (lines.line(), len(seen), num_shards))
+
+
+def remove_stale_files(output_dir):
+  """Removes the temporary files a killed run of this job left (no live
+  process of this machine writes them)."""
+  if "://" in output_dir:
+    return
+  for stale in glob.glob(os.path.join(output_dir, "*.tmp-*")):
+    if not file_io.written_by_live_process(stale):
+      os.remove(stale)
+
+
+def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
+             conll_output, repair_tags):
+  """Checks the arguments and the export, plans the pieces and records the
+  plan (see check_plan); returns (files, pieces)."""
+  if lines_per_shard < 1:
+    raise ValueError("--lines_per_shard must be positive, got %d." %
+                     lines_per_shard)
+  saved_model_backend.check_export(export_dir)
+  settings, _ = model_settings.read(export_dir)
+  files = corpus_shards.expand_inputs(inputs)
+  pieces = corpus_shards.plan_pieces(files, input_format, lines_per_shard,
+                                     settings.context_sentences)
+  plan = {"export_dir": os.path.abspath(export_dir), "files": files,
+          "input_format": input_format, "lines_per_shard": lines_per_shard,
+          "conll_output": bool(conll_output), "num_shards": len(pieces)}
+  if repair_tags:
+    plan["repair_tags"] = True
+  check_plan(output_dir, plan)
+  remove_stale_files(output_dir)
+  return files, pieces
+
+
+def pipeline_options_for(beam_args):
+  """Beam's options of the arguments, and the TensorFlow threads of each
+  worker: on the local runner, one worker process per core by default,
+  each with its share of the cores."""
+  options = pipeline_options.PipelineOptions(list(beam_args))
+  standard = options.view_as(pipeline_options.StandardOptions)
+  if standard.runner not in (None, "DirectRunner", "direct"):
+    return options, 0
+  direct = options.view_as(pipeline_options.DirectOptions)
+  if not direct.direct_num_workers:
+    direct.direct_num_workers = machine.available_cores()
+  if direct.direct_num_workers > 1 and direct.direct_running_mode == (
+      "in_memory"):
+    direct.direct_running_mode = "multi_processing"
+  # Local worker processes import the project's modules from here.
+  os.environ["PYTHONPATH"] = os.pathsep.join(
+      [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                if p and p != ROOT])
+  return options, max(1, machine.available_cores() //
+                      direct.direct_num_workers)
+
+
+def run(export_dir, inputs, output_dir, input_format="text",
+        lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
+        conll_output=False, beam_args=(), log=None, repair_tags=False):
+  """Plans and runs the tagging pipeline; returns the job's counts."""
+  log = log or (lambda line: print(line, file=sys.stderr))
+  if batch_size < 1:
+    raise ValueError("--batch_size must be positive, got %d." % batch_size)
+  files, pieces = plan_job(export_dir, inputs, output_dir, input_format,
+                           lines_per_shard, conll_output, repair_tags)
+  num_shards = len(pieces)
+  todo = [p for p in pieces if not tf.io.gfile.exists(corpus_shards.shard_path(
+      output_dir, "entities", p.index, num_shards, "jsonl"))]
+  known = [p.num_lines for p in pieces]
+  total_lines = None if None in known else sum(known)
+  log("%d file(s), %d shard(s)%s; %d to tag, %d done before" % (
+      len(files), num_shards,
+      ", %s lines" % "{:,}".format(total_lines) if total_lines else "",
+      len(todo), num_shards - len(todo)))
+  options, threads = pipeline_options_for(beam_args)
+  tag_options = TagOptions(export_dir, output_dir, num_shards, input_format,
+                           batch_size, conll_output, threads, repair_tags)
+  start = time.time()
+  stop = threading.Event()
+  threading.Thread(target=watch_progress, args=(
+      output_dir, num_shards, total_lines, stop, log), daemon=True).start()
+  try:
+    if todo:
+      with beam.Pipeline(options=options) as pipeline:
+        _ = (pipeline
+             | "Shards" >> beam.Create([tuple(p) for p in todo])
+             | "Spread" >> beam.Reshuffle()
+             | "Tag" >> beam.ParDo(TagPieceFn(tag_options)))
+  finally:
+    stop.set()
+  total = corpus_shards.sum_counts(corpus_shards.read_counts(
+      output_dir, p.index, num_shards) for p in pieces)
+  total["shards"] = num_shards
+  total["seconds"] = round(time.time() - start, 1)
+  file_io.atomic_write_text(os.path.join(output_dir, SUMMARY_NAME),
+                            json.dumps(total, indent=1) + "\n")
+  return total

@@ -1,0 +1,188 @@
+"""A corpus cut into shards for tagging: the pieces of the input files,
+their lines read through the format's one reader, and the files of a
+finished shard.
+
+Paths go through Beam's FileSystems, so inputs and outputs may be on any
+file system Beam reads (local, gs://, ...).
+"""
+
+import collections
+import json
+import os
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from bert_ner.corpora import conll_format
+from bert_ner.corpora import formats
+import tokenization
+
+# Piece of an input file: lines [first_line, first_line + num_lines) at bytes
+# [start, end) of a plain file; end and num_lines are None for a whole
+# compressed file.
+Piece = collections.namedtuple(
+    "Piece", ["index", "path", "start", "end", "first_line", "num_lines"])
+# Keys of a shard's counts.
+COUNT_KEYS = ("lines", "sentences", "words", "entities", "dead_letters")
+
+
+def shard_path(output_dir, kind, index, num_shards, extension):
+  """OUT/entities-00003-of-00012.jsonl and its siblings."""
+  return os.path.join(output_dir, "%s-%05d-of-%05d.%s" % (
+      kind, index, num_shards, extension))
+
+
+def expand_inputs(patterns):
+  """Sorted, de-duplicated files of the given paths and globs.
+
+  Raises:
+    ValueError: naming a pattern that matches no file.
+  """
+  files = []
+  for pattern in patterns:
+    matched = sorted(m.path for m in
+                     FileSystems.match([pattern])[0].metadata_list)
+    if not matched:
+      raise ValueError("--input %s matches no file." % pattern)
+    files.extend(p for p in matched if p not in files)
+  return files
+
+
+def _open(path, compressed):
+  return FileSystems.open(
+      path, compression_type=(CompressionTypes.AUTO if compressed else
+                              CompressionTypes.UNCOMPRESSED))
+
+
+def is_compressed(path):
+  return path.endswith(".gz")
+
+
+def can_cut_before(raw, previous, input_format, context_sentences):
+  """Whether a piece may start at line `raw` (bytes), `previous` being the
+  line before it: never inside a CoNLL sentence, and with a model that
+  reads neighbouring sentences, only where a document starts (a
+  -DOCSTART- line in CoNLL, the line after a blank one in text)."""
+  if input_format == "text":
+    return not context_sentences or not previous.strip()
+  if context_sentences:
+    return conll_format.is_document_start(raw.decode("utf-8", "replace"))
+  return not previous.strip()
+
+
+def plan_pieces(files, input_format, lines_per_shard, context_sentences=0):
+  """Splits the input files into pieces of about lines_per_shard lines.
+
+  A plain file is read once to find the byte offsets of the cuts, at the
+  first line after lines_per_shard lines where `can_cut_before` allows; a
+  compressed file is one piece.
+
+  Returns:
+    list of Piece, numbered in file order.
+  """
+  pieces = []
+  for path in files:
+    if is_compressed(path):
+      pieces.append(Piece(len(pieces), path, 0, None, 1, None))
+      continue
+    start = offset = 0
+    first_line = number = 1
+    previous = b""
+    with _open(path, compressed=False) as f:
+      for raw in iter(f.readline, b""):
+        if (number - first_line >= lines_per_shard and
+            can_cut_before(raw, previous, input_format, context_sentences)):
+          pieces.append(Piece(len(pieces), path, start, offset, first_line,
+                              number - first_line))
+          start, first_line = offset, number
+        offset += len(raw)
+        previous = raw
+        number += 1
+    if offset > start or start == 0:
+      pieces.append(Piece(len(pieces), path, start, offset, first_line,
+                          number - first_line))
+  return pieces
+
+
+def read_piece(piece):
+  """Yields (line number, bytes without line end) of a piece."""
+  with _open(piece.path, compressed=piece.end is None) as f:
+    if piece.end is not None and piece.start:
+      f.seek(piece.start)
+    offset = piece.start
+    number = piece.first_line
+    for raw in iter(f.readline, b""):
+      if piece.end is not None and offset >= piece.end:
+        break
+      offset += len(raw)
+      yield number, tokenization.strip_line_end(raw, number)
+      number += 1
+
+
+def dead_letter(path, number, reason, raw):
+  return {"file": path, "line": number, "reason": reason,
+          "value": raw.decode("utf-8", "replace")[:200]}
+
+
+def parse_piece(piece, input_format):
+  """The sentences of a piece, read by the format's one reader; a sentence
+  with a bad line (bytes that are not UTF-8, a CoNLL line with the wrong
+  columns) is a dead letter naming its first bad line, and the reading
+  goes on with the next sentence.
+
+  Yields:
+    ("example", InputExample with `id` "FILE:LINE", `text` and `offsets`)
+    or ("dead", dict with file, line, reason, value).
+  """
+  reader = formats.line_reader(input_format, piece.path)
+  bad = None
+  for number, raw in read_piece(piece):
+    try:
+      line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+      line, error = None, dead_letter(piece.path, number, "bytes that are "
+                                      "not UTF-8 (%s)" % e.reason, raw)
+    else:
+      error = None
+      try:
+        example = reader.feed(number, line)
+      except ValueError as e:
+        error = dead_letter(piece.path, number, str(e), raw)
+    if error:
+      if input_format == "text":
+        yield "dead", error
+        continue
+      bad = bad or error
+      reader.skip_sentence()
+      continue
+    if bad and conll_format.split_columns(line) is None:
+      yield "dead", bad
+      bad = None
+    if example is not None:
+      yield "example", _identified(example, piece.path, input_format)
+  example = reader.finish()
+  if bad:
+    yield "dead", bad
+  elif example is not None:
+    yield "example", _identified(example, piece.path, input_format)
+
+
+def _identified(example, path, input_format):
+  if input_format == "conll":
+    conll_format.with_text(example)
+  example.id = "%s:%d" % (path, example.line_number)
+  return example
+
+
+def read_counts(output_dir, index, num_shards):
+  with FileSystems.open(shard_path(output_dir, "counts", index, num_shards,
+                                   "json")) as f:
+    return json.loads(f.read().decode("utf-8"))
+
+
+def sum_counts(all_counts):
+  total = {k: 0 for k in COUNT_KEYS}
+  for counts in all_counts:
+    for key in COUNT_KEYS:
+      total[key] += counts.get(key, 0)
+  return total

@@ -1,0 +1,48 @@
+"""Entities of a tagged sentence with character offsets into its text."""
+
+import json
+
+import conlleval
+
+
+def entity_spans(text, offsets, labels, scores=None):
+  """The entities of one tagged sentence, with character offsets into it.
+
+  Example: text "BRCA1 causes breast cancer", offsets [(0, 5), (6, 12),
+  (13, 19), (20, 26)], labels O O B-Disease I-Disease give
+  [{"start": 13, "end": 26, "type": "Disease", "text": "breast cancer"}].
+
+  Args:
+    text: str, the sentence's text.
+    offsets: per word (start, end) in `text`.
+    labels: one tag per word (conlleval's chunk rules).
+    scores: optional, per word the probability of its tag: each entity
+      then has "score", the mean over its words (4 decimals).
+
+  Returns:
+    list of {"start", "end", "type", "text"[, "score"]} dicts, with
+    `text[start:end] == entity["text"]`.
+  """
+  spans = []
+  for type_, first, last in conlleval.chunks(labels):
+    start, end = offsets[first][0], offsets[last - 1][1]
+    span = {"start": start, "end": end, "type": type_,
+            "text": text[start:end]}
+    if scores is not None:
+      span["score"] = round(sum(scores[first:last]) / (last - first), 4)
+    spans.append(span)
+  return spans
+
+
+def entities_json_line(line, offsets, labels):
+  """One JSON line: {"text", "entities": entity_spans}."""
+  return json.dumps(
+      {"text": line, "entities": entity_spans(line, offsets, labels)},
+      ensure_ascii=False) + "\n"
+
+
+def format_entities_jsonl(lines, offsets, predicted_labels):
+  """JSON Lines, one per input line: {"text", "entities": entity_spans}."""
+  return "".join(entities_json_line(line, line_offsets, labels)
+                 for line, line_offsets, labels in zip(lines, offsets,
+                                                       predicted_labels))

@@ -1,0 +1,111 @@
+"""The tagging core: (a model, a stream of sentences) -> one label per word,
+with the probability of each label.
+
+    tagger = Tagger(backend, settings, label_map, tokenizer)
+    for example, labels, scores in tagger.tag_stream(examples):
+      ...
+
+Every door tags through the same stages: the model's context (the
+neighbouring sentences of each document), windows (`windowing`), batches
+of windows sorted by length, the backend's predictions, words back
+(`words_back`) and, with --repair_tags, valid IOB2 tags. run_ner.py feeds
+the same windows to the estimator through TFRecords (the TPU path) and
+shares every other stage. A backend is any callable from the serving
+inputs (numpy int32 arrays [batch, length], see feature_spec.SERVING_INPUTS)
+to (predicted_ids int [batch, length], probabilities float [batch, length,
+num_labels]); the SavedModel is one (saved_model_backend.py).
+"""
+
+import numpy as np
+
+from bert_ner import feature_spec
+from bert_ner import tfrecords
+from bert_ner import windowing
+from bert_ner import words_back
+from bert_ner.model import crf
+
+
+def tag_repair(label_map, repair_tags):
+  """The --repair_tags decoder (crf.TagRepair) of a label map, or None."""
+  if not repair_tags:
+    return None
+  return crf.TagRepair(label_map.labels, label_map.data_label_ids())
+
+
+class Tagger(object):
+  """Tags streams of InputExamples with a backend and its model settings.
+
+  Args:
+    backend: callable, serving arrays -> (predicted_ids, probabilities).
+    settings: model_settings.ModelSettings of the model (the window,
+      stride and context it was trained with).
+    label_map: label_set.LabelMap of the model.
+    tokenizer: tokenization.FullTokenizer with the model's vocabulary and
+      case.
+    repair_tags: decode valid IOB2 tags from the words' probabilities.
+    window_stride: a stride other than the model's (any stride in [1,
+      max_seq_length - 2] is valid at predict time).
+  """
+
+  def __init__(self, backend, settings, label_map, tokenizer,
+               repair_tags=False, window_stride=None):
+    self.backend = backend
+    self.settings = settings
+    self.label_map = label_map
+    self.tokenizer = tokenizer
+    self.repair = tag_repair(label_map, repair_tags)
+    self.window_stride = window_stride or settings.window_stride
+
+  def predict(self, features, batch_size):
+    """Yields one prediction dict per window, in the order of `features`:
+    example_index, word_ids, predicted_ids, scores (the probability of the
+    predicted label at each position) and probabilities."""
+    for first in range(0, len(features), batch_size):
+      batch = features[first:first + batch_size]
+      predicted, probabilities = self.backend(
+          feature_spec.serving_arrays(batch))
+      scores = np.take_along_axis(probabilities, predicted[:, :, None],
+                                  axis=-1)[:, :, 0]
+      for row, feature in enumerate(batch):
+        n = len(feature.word_ids)
+        yield {"example_index": feature.example_index,
+               "word_ids": feature.word_ids,
+               "predicted_ids": predicted[row, :n],
+               "scores": scores[row, :n],
+               "probabilities": probabilities[row, :n]}
+
+  def tag_stream(self, examples, batch_size=32,
+                 chunk_sentences=tfrecords.DEFAULT_SHARD_SENTENCES):
+    """Tags a stream of examples in flat memory.
+
+    The model's context is added over the whole stream; examples are then
+    taken `chunk_sentences` at a time, each chunk's windows sorted by
+    length (little padding) and put back in order before the next chunk.
+
+    Yields:
+      (example, one label per word, per word the probability of its
+      label), in input order.
+    """
+    chunk = []
+    for example in windowing.add_context(examples,
+                                         self.settings.context_sentences):
+      chunk.append(example)
+      if len(chunk) == chunk_sentences:
+        for item in self._tag_chunk(chunk, batch_size):
+          yield item
+        chunk = []
+    if chunk:
+      for item in self._tag_chunk(chunk, batch_size):
+        yield item
+
+  def _tag_chunk(self, chunk, batch_size):
+    features = windowing.sort_records_by_length(windowing.convert_examples(
+        chunk, self.label_map, self.tokenizer, self.settings.max_seq_length,
+        self.window_stride))
+    return words_back.iter_word_labels(
+        chunk, list(self.predict(features, batch_size)), self.label_map,
+        score_key="scores", repair=self.repair)
+
+  def tag(self, examples, batch_size=32):
+    """One predicted label per word of every example (a list)."""
+    return [labels for _, labels, _ in self.tag_stream(examples, batch_size)]

@@ -1,0 +1,60 @@
+"""Tagged sentences out: CoNLL lines, entities as JSON lines, each file
+written whole or not at all, scored against gold labels on the way."""
+
+import contextlib
+
+from bert_ner import file_io
+from bert_ner.tagging import entity_offsets
+import conlleval
+
+
+def conll_lines(example, predicted):
+  """One sentence as CoNLL text: "word gold pred" (or "word pred" without
+  gold) per word, then a blank line."""
+  if example.labels is not None:
+    lines = ["%s %s %s\n" % row for row in zip(example.words, example.labels,
+                                               predicted)]
+  else:
+    lines = ["%s %s\n" % row for row in zip(example.words, predicted)]
+  lines.append("\n")
+  return "".join(lines)
+
+
+def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
+                      progress_log=None):
+  """Streams tagged sentences out as they come: CoNLL lines to out_path,
+  entities to jsonl_path (plain-text input), each file written whole or not
+  at all.
+
+  Args:
+    tagged: iterable of (example, one label per word[, scores]).
+    score: count the entities against the examples' gold labels.
+    progress_log: optional progress.Progress, one step per sentence.
+
+  Returns:
+    with score, (conlleval figures, strict IOB2 figures); else None.
+  """
+  counter = conlleval.ChunkCounter() if score else None
+  with contextlib.ExitStack() as files:
+    out = files.enter_context(file_io.AtomicTextFile(out_path))
+    jsonl = (files.enter_context(file_io.AtomicTextFile(jsonl_path))
+             if jsonl_path else None)
+    for item in tagged:
+      example, labels = item[0], item[1]
+      out.write(conll_lines(example, labels))
+      if jsonl:
+        jsonl.write(entity_offsets.entities_json_line(
+            example.text, example.offsets, labels))
+      if counter:
+        counter.add_sentence(example.labels, labels)
+      if progress_log:
+        progress_log.add()
+  if progress_log:
+    progress_log.done()
+  return counter.scores() if counter else None
+
+
+def format_conll(examples, predicted_labels):
+  """CoNLL text of whole lists (see `conll_lines`)."""
+  return "".join(conll_lines(example, predicted) for example, predicted
+                 in zip(examples, predicted_labels))
