@@ -13,6 +13,7 @@ Dense kernels are stored [in, out] by TensorFlow and [out, in] by PyTorch,
 so they are transposed; every other tensor is copied bit for bit.
 """
 
+import argparse
 import json
 import os
 import re
@@ -20,6 +21,10 @@ import shutil
 import sys
 
 import numpy as np
+from safetensors import numpy as st_numpy
+import tensorflow.compat.v1 as tf
+
+import modeling
 
 BERT_CONFIG_NAME = "bert_config.json"
 HF_CONFIG_NAME = "config.json"
@@ -187,8 +192,7 @@ def _is_local(path):
 def read_hf_folder(hf_dir):
   """Returns (config dict, tensors dict) of a HF BERT folder (a local
   folder, or one on any file system tf.io.gfile reads, such as gs://)."""
-  from safetensors import numpy as st_numpy  # pylint: disable=g-import-not-at-top
-  gfile = _tf().io.gfile
+  gfile = tf.io.gfile
   config_path = os.path.join(hf_dir, HF_CONFIG_NAME)
   weights_path = os.path.join(hf_dir, SAFETENSORS_NAME)
   for path in (config_path, weights_path, os.path.join(hf_dir, VOCAB_NAME)):
@@ -204,18 +208,12 @@ def read_hf_folder(hf_dir):
     return config, st_numpy.load(f.read())
 
 
-def _tf():
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  return tf
-
-
 def write_tf_checkpoint(tensors, checkpoint_prefix):
   """Saves numpy arrays as TF variables of the same names.
 
   The values are fed through placeholders, so no tensor is embedded in the
   graph (which caps GraphDefs at 2 GB).
   """
-  tf = _tf()
   graph = tf.Graph()
   with graph.as_default():
     variables, feeds, assigns = {}, {}, []
@@ -239,14 +237,12 @@ def write_tf_checkpoint(tensors, checkpoint_prefix):
 
 def read_tf_checkpoint(checkpoint):
   """Returns dict name -> numpy array of every variable in a checkpoint."""
-  tf = _tf()
   reader = tf.train.load_checkpoint(checkpoint)
   return {name: reader.get_tensor(name)
           for name in reader.get_variable_to_shape_map()}
 
 
 def hf_config_to_bert_config(hf_config, source=HF_CONFIG_NAME):
-  import modeling  # pylint: disable=g-import-not-at-top
   return modeling.BertConfig.from_dict(hf_config, source=source).to_dict()
 
 
@@ -260,7 +256,7 @@ def convert_hf_to_tf(hf_dir, out_dir):
   bert_config = hf_config_to_bert_config(
       hf_config, source=os.path.join(hf_dir, HF_CONFIG_NAME))
   tensors = hf_to_tf_tensors(hf_tensors, bert_config["num_hidden_layers"])
-  gfile = _tf().io.gfile
+  gfile = tf.io.gfile
   gfile.makedirs(out_dir)
   prefix = os.path.join(out_dir, CHECKPOINT_PREFIX)
   write_tf_checkpoint(tensors, prefix)
@@ -282,12 +278,10 @@ def convert_tf_to_hf(tf_dir, out_dir, checkpoint=None, label_list=None):
     checkpoint: checkpoint prefix; the one found in `tf_dir` by default.
     label_list: optional labels of a NER head, written as `id2label`.
   """
-  from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
   config_path = os.path.join(tf_dir, BERT_CONFIG_NAME)
   if not os.path.isfile(config_path):
     raise ValueError("%s is not a Google-layout BERT folder: %s is missing." %
                      (tf_dir, config_path))
-  import modeling  # pylint: disable=g-import-not-at-top
   bert_config = modeling.BertConfig.from_json_file(config_path)
   checkpoint = checkpoint or modeling.resolve_checkpoint(tf_dir)
   tensors = tf_to_hf_tensors(read_tf_checkpoint(checkpoint),
@@ -315,7 +309,7 @@ def convert_tf_to_hf(tf_dir, out_dir, checkpoint=None, label_list=None):
   else:
     hf_config["architectures"] = ["BertModel"]
   os.makedirs(out_dir, exist_ok=True)
-  save_file(hf_tensors, os.path.join(out_dir, SAFETENSORS_NAME),
+  st_numpy.save_file(hf_tensors, os.path.join(out_dir, SAFETENSORS_NAME),
             metadata={"format": "pt"})
   with open(os.path.join(out_dir, HF_CONFIG_NAME), "w") as f:
     json.dump(hf_config, f, indent=2, sort_keys=True)
@@ -327,7 +321,6 @@ def convert_tf_to_hf(tf_dir, out_dir, checkpoint=None, label_list=None):
 
 
 def main(argv=None):
-  import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   source = parser.add_mutually_exclusive_group(required=True)

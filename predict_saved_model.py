@@ -26,10 +26,10 @@ from absl import flags
 from absl import logging as absl_logging
 import tensorflow as tf
 
-from bert_ner import file_io
-from bert_ner import progress
 from bert_ner.corpora import formats
 from bert_ner.corpora import input_example
+from bert_ner import file_io
+from bert_ner import progress
 from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import writers
 import conlleval

@@ -38,8 +38,8 @@ import sys
 from absl import flags
 from matplotlib import figure
 
-from bert_ner import file_io
 from bert_ner.corpora import conll_format
+from bert_ner import file_io
 from bert_ner.run import model_selection
 import run_ner
 

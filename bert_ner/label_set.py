@@ -5,8 +5,8 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from bert_ner import file_io
 from bert_ner.corpora import input_example
+from bert_ner import file_io
 import tokenization
 
 

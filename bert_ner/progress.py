@@ -13,6 +13,8 @@ logs, for example:
 
 import time
 
+import tensorflow.compat.v1 as tf
+
 LOG_EVERY_SECONDS = 30.0
 
 
@@ -41,7 +43,6 @@ class Progress(object):
   def __init__(self, verb, unit, total=None, log=None, every=LOG_EVERY_SECONDS,
                clock=time.time):
     if log is None:
-      import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
       log = tf.logging.info
     self.verb, self.unit, self.total = verb, unit, total
     self.log, self.every, self.clock = log, every, clock

@@ -123,8 +123,8 @@ def _convert_task(task):
   for index, example in task:
     num_words += len(example.words)
     for feature in windowing.convert_example(example, index, s["label_map"],
-                                             s["tokenizer"], s["max_seq_length"],
-                                             s["stride"]):
+                                             s["tokenizer"],
+                                             s["max_seq_length"], s["stride"]):
       records.append((len(feature.input_ids),
                       feature_to_example_proto(feature).SerializeToString()))
   return records, len(task), num_words

@@ -153,8 +153,8 @@ def convert_example(example, example_index, label_map, tokenizer,
     input_ids = [cls_id] + before + piece_ids[start:end] + after + [sep_id]
     segment_ids = ([0] + [1] * len(before) + [0] * (end - start) +
                    [1] * len(after) + [0])
-    label_ids = [label_map.label_to_id[label_set.CLS_LABEL]] + [label_map.pad_id] * len(
-        before)
+    label_ids = ([label_map.label_to_id[label_set.CLS_LABEL]] +
+                 [label_map.pad_id] * len(before))
     weights = [0] * (1 + len(before))
     word_ids = [feature_spec.NO_WORD] * (1 + len(before))
     for position in range(start, end):

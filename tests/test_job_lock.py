@@ -81,11 +81,14 @@ def test_stale_locks_are_taken_over(tmp_path):
 def test_lock_of_a_killed_process_is_taken_over(tmp_path):
   """A real holder: refused while it runs, taken over once it is killed."""
   folder = str(tmp_path)
-  holder = subprocess.Popen(
-      [sys.executable, "-c",
-       "import sys, time; sys.path.insert(0, %r); from bert_ner.run import job_lock; "
-       "job_lock.acquire(%r); print('held', flush=True); time.sleep(600)"
-       % (conftest.ROOT, folder)], stdout=subprocess.PIPE, text=True)
+  holder = subprocess.Popen([
+      sys.executable, "-c",
+      "import sys, time; sys.path.insert(0, %r); from bert_ner.run import job_lock; "
+      "job_lock.acquire(%r); print('held', flush=True); time.sleep(600)" %
+      (conftest.ROOT, folder)
+  ],
+                            stdout=subprocess.PIPE,
+                            text=True)
   try:
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(job_lock.FolderInUseError,

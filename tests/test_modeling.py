@@ -1,6 +1,7 @@
 """Tests of modeling.py: config checks, shapes, variable names, MiniLM parity."""
 
 import json
+import math
 import os
 
 import numpy as np
@@ -155,8 +156,10 @@ def test_activations():
   with tf.Graph().as_default(), tf.Session() as sess:
     x = tf.constant([-3.0, -1.0, 0.0, 0.5, 2.0])
     exact, approx = sess.run([modeling.gelu(x), modeling.gelu_new(x)])
-  from math import erf, sqrt
-  ref = [0.5 * v * (1 + erf(v / sqrt(2))) for v in [-3.0, -1.0, 0.0, 0.5, 2.0]]
+  ref = [
+      0.5 * v * (1 + math.erf(v / math.sqrt(2)))
+      for v in [-3.0, -1.0, 0.0, 0.5, 2.0]
+  ]
   np.testing.assert_allclose(exact, ref, atol=1e-6)
   np.testing.assert_allclose(approx, ref, atol=1e-3)
   assert not np.allclose(exact, approx, atol=1e-6)

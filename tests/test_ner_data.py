@@ -86,8 +86,10 @@ def test_find_split_files(tmp_path):
     write(tmp_path, name, "a\tO\n")
   assert conll_format.find_split_file(str(tmp_path), "train").endswith(
       "train_dev.tsv")
-  assert conll_format.find_split_file(str(tmp_path), "dev").endswith("devel.tsv")
-  assert conll_format.find_split_file(str(tmp_path), "test").endswith("test.txt")
+  assert conll_format.find_split_file(str(tmp_path),
+                                      "dev").endswith("devel.tsv")
+  assert conll_format.find_split_file(str(tmp_path),
+                                      "test").endswith("test.txt")
   write(tmp_path, "train.tsv", "a\tO\n")
   assert conll_format.find_split_file(str(tmp_path), "train").endswith(
       "train.tsv")
@@ -267,9 +269,10 @@ def test_missing_prediction_is_caught():
 
 def test_tfrecord_round_trip(tmp_path, tokenizer):
   label_map = label_set.LabelMap(["O", "B-Disease"])
-  examples = [input_example.InputExample("t-%d" % i, ["the", "cancer"] * (i + 1),
-                                         ["O", "B-Disease"] * (i + 1))
-              for i in range(3)]
+  examples = [
+      input_example.InputExample("t-%d" % i, ["the", "cancer"] * (i + 1),
+                                 ["O", "B-Disease"] * (i + 1)) for i in range(3)
+  ]
   features = windowing.convert_examples(examples, label_map, tokenizer, 8, 3)
   path = str(tmp_path / "x.tf_record")
   tfrecords.write_tfrecord(features, path)
@@ -329,7 +332,10 @@ def make_records(tmp_path, tokenizer, num_examples):
 @pytest.mark.parametrize("batch_size", [5, 7])
 def test_static_shapes_pad_eval_without_loss(tmp_path, tokenizer, batch_size):
   path, features = make_records(tmp_path, tokenizer, 35)
-  input_fn = input_pipeline.input_fn_builder(path, False, 16, static_shapes=True,
+  input_fn = input_pipeline.input_fn_builder(path,
+                                             False,
+                                             16,
+                                             static_shapes=True,
                                              num_records=len(features))
   batches = run_input_fn(input_fn, batch_size, 100)
   assert len(batches) == -(-35 // batch_size)
@@ -346,7 +352,10 @@ def test_static_shapes_pad_eval_without_loss(tmp_path, tokenizer, batch_size):
 def test_static_shapes_pad_to_the_global_batch_of_all_cores(tmp_path,
                                                             tokenizer):
   path, features = make_records(tmp_path, tokenizer, 35)
-  input_fn = input_pipeline.input_fn_builder(path, False, 16, static_shapes=True,
+  input_fn = input_pipeline.input_fn_builder(path,
+                                             False,
+                                             16,
+                                             static_shapes=True,
                                              num_records=len(features))
 
   class Context(object):
@@ -370,8 +379,12 @@ def test_static_shapes_pad_to_the_global_batch_of_all_cores(tmp_path,
 
 def test_training_batches_are_bucketed_and_repeat(tmp_path, tokenizer):
   path, features = make_records(tmp_path, tokenizer, 40)
-  input_fn = input_pipeline.input_fn_builder(path, True, 16, static_shapes=False,
-                                             num_records=len(features), seed=1)
+  input_fn = input_pipeline.input_fn_builder(path,
+                                             True,
+                                             16,
+                                             static_shapes=False,
+                                             num_records=len(features),
+                                             seed=1)
   batches = run_input_fn(input_fn, 4, 30)
   assert len(batches) == 30  # repeats past one epoch
   widths = {b["input_ids"].shape[1] for b in batches}
@@ -384,7 +397,10 @@ def test_training_batches_are_bucketed_and_repeat(tmp_path, tokenizer):
 
 def test_predict_batches_keep_every_record(tmp_path, tokenizer):
   path, features = make_records(tmp_path, tokenizer, 23)
-  input_fn = input_pipeline.input_fn_builder(path, False, 16, static_shapes=False)
+  input_fn = input_pipeline.input_fn_builder(path,
+                                             False,
+                                             16,
+                                             static_shapes=False)
   batches = run_input_fn(input_fn, 8, 100)
   indices = np.concatenate([b["example_index"] for b in batches])
   assert sorted(indices) == list(range(23))
@@ -489,10 +505,19 @@ def test_sharded_records_equal_in_memory_conversion(tmp_path, processes):
   tokenizer = tokenization.FullTokenizer(vocab, do_lower_case=True)
   examples = conll_format.read_conll(path, "dev")
   label_map = label_set.LabelMap.from_examples(examples)
-  info = tfrecords.prepare_records(
-      conll_format.iter_conll(path, "dev"), path, "dev", str(tmp_path), tokenizer,
-      vocab, label_map, 24, 11, sort_by_length=True, shard_sentences=100,
-      processes=processes, total=len(examples))
+  info = tfrecords.prepare_records(conll_format.iter_conll(path, "dev"),
+                                   path,
+                                   "dev",
+                                   str(tmp_path),
+                                   tokenizer,
+                                   vocab,
+                                   label_map,
+                                   24,
+                                   11,
+                                   sort_by_length=True,
+                                   shard_sentences=100,
+                                   processes=processes,
+                                   total=len(examples))
   # 923 sentences: 10 shards, the last of 23.
   assert [os.path.basename(p)[-14:] for p in info.files] == [
       "%05d-of-00010" % k for k in range(10)]
@@ -566,7 +591,8 @@ def test_streamed_lines_gz_bom_crlf_and_bad_bytes(tmp_path):
   expected = [(1, "a\tO"), (2, "b\tB-X"), (3, ""), (4, "c\tO")]
   assert list(tokenization.iter_utf8_lines(plain)) == expected
   assert list(tokenization.iter_utf8_lines(packed)) == expected
-  assert [e.words for e in conll_format.iter_conll(packed)] == [["a", "b"], ["c"]]
+  assert [e.words for e in conll_format.iter_conll(packed)] == [["a", "b"],
+                                                                ["c"]]
   bad = write(tmp_path, "bad.tsv", b"a\tO\n\nb\tO\nc\xff\tO\n")
   stream = conll_format.iter_conll(bad, "test")
   assert next(stream).words == ["a"]

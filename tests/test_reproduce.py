@@ -117,7 +117,8 @@ def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
                                      "best_results.txt"))
     assert row["epoch"] == round(float(best["epoch"])) and 1 <= row["epoch"] <= 3
     assert row["dev_f1"] == float(best["entity_f1"])
-    test = conftest.read_results(os.path.join(seed_dir, "final", "test_results.txt"))
+    test = conftest.read_results(
+        os.path.join(seed_dir, "final", "test_results.txt"))
     assert row["test_f1"] == float(test["entity_f1"])
     assert row["test_strict_f1"] == float(test["strict_entity_f1"])
     assert int(test["gold_entities"]) == 5

@@ -18,10 +18,10 @@ import tensorflow.compat.v1 as tf
 from bert_ner.corpora import conll_format
 from bert_ner import model_settings
 from bert_ner.run import model_selection
+from bert_ner.tagging import saved_model_backend
 from bert_ner import tfrecords
 import conftest
 import conlleval
-from bert_ner.tagging import saved_model_backend
 import predict_saved_model
 import run_ner
 
@@ -174,7 +174,8 @@ def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
   untyped = lambda text: text.replace("-Disease", "")
   (data / "train.tsv").write_text(untyped(conftest.TRAIN))
   (data / "devel.tsv").write_text(untyped(conftest.TRAIN))
-  (data / "train_dev.tsv").write_text(untyped(conftest.TRAIN + "\n" + conftest.TRAIN))
+  (data / "train_dev.tsv").write_text(
+      untyped(conftest.TRAIN + "\n" + conftest.TRAIN))
   (data / "test.tsv").write_text(untyped(conftest.TEST))
   out = tmp_path / "out"
   result = subprocess.run(
@@ -313,7 +314,8 @@ def test_dev_scored_every_epoch(tmp_path, tiny_model_dir, data_dir):
       tiny_model_dir, data_dir, out, do_predict=False, num_train_epochs=3.0,
       max_seq_length=32, eval_every_epochs=1.0, save_checkpoints_steps=1000)))
   assert train_records_info(out)["num_features"] == 3
-  assert [h["step"] for h in model_selection.read_eval_history(out)] == [2, 4, 5]
+  assert [h["step"] for h in model_selection.read_eval_history(out)
+         ] == [2, 4, 5]
 
 
 class Interrupt(tf.train.SessionRunHook):
@@ -599,7 +601,8 @@ def test_mirrored_training_on_two_logical_cpus(tmp_path, tiny_model_dir,
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == 6
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
-  assert "entity_f1" in conftest.read_results(os.path.join(out, "eval_results.txt"))
+  assert "entity_f1" in conftest.read_results(
+      os.path.join(out, "eval_results.txt"))
   with pytest.raises(ValueError, match="must divide evenly over the 3"):
     run_ner.validate_flags_or_throw(tiny_values(
         tiny_model_dir, data_dir, out, mirrored_devices="/cpu:0,/cpu:1,/cpu:2",

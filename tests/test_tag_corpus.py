@@ -19,9 +19,9 @@ beam = pytest.importorskip(
     "apache_beam", reason="needs Apache Beam (pip install -r "
     "requirements-beam.txt; make test installs it)")
 
+from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
-from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Every test here runs Beam pipelines or SavedModel exports.
 pytestmark = pytest.mark.slow

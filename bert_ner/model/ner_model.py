@@ -113,6 +113,44 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
   return loss, per_token_loss, logits, predicted_ids, probabilities
 
 
+def init_from_checkpoint(init_checkpoint, use_tpu):
+  """Initialises BERT's variables from a checkpoint in Google's layout; the
+  head's stay new. Returns the TPU scaffold_fn (None off TPU)."""
+  tvars = tf.trainable_variables()
+  assignment_map, initialized = modeling.get_assignment_map_from_checkpoint(
+      tvars, init_checkpoint)
+  fresh = [v.name for v in tvars if v.name not in initialized]
+  tf.logging.info("Initialising %d of %d variables from %s; new: %s",
+                  len(assignment_map), len(tvars), init_checkpoint,
+                  ", ".join(fresh) or "none")
+  if not use_tpu:
+    tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+    return None
+
+  def tpu_scaffold():
+    tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+    return tf.train.Scaffold()
+
+  return tpu_scaffold
+
+
+def token_metric_fn(num_labels, entity_ids):
+  """The eval metrics: the loss per weighted position and the token-level
+  micro and macro P/R/F1 over the entity labels."""
+
+  def metric_fn(per_token_loss, label_ids, predicted_ids, label_weights):
+    metrics = {"eval_loss": tf.metrics.mean(per_token_loss,
+                                            weights=label_weights)}
+    for average in ("micro", "macro"):
+      metrics.update(tf_metrics.precision_recall_f1(
+          label_ids, predicted_ids, num_labels, pos_indices=entity_ids,
+          weights=label_weights, average=average,
+          prefix="token_%s_" % average))
+    return metrics
+
+  return metric_fn
+
+
 def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
                      num_train_steps, num_warmup_steps, use_tpu,
                      use_one_hot_embeddings, head="softmax", feature_layers=1,
@@ -136,31 +174,15 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
       predict_mask = feature_spec.predict_mask(features["word_ids"])
     (total_loss, per_token_loss, _, predicted_ids,
      probabilities) = create_model(
-        bert_config, is_training, features["input_ids"],
-        features["input_mask"], features["segment_ids"], features["label_ids"],
-        features["label_weights"], num_labels, use_one_hot_embeddings,
-        predictable_label_ids=predictable, compute_dtype=compute_dtype,
-        head=head,
-        feature_layers=feature_layers, freeze_bert=freeze_bert,
-        predict_mask=predict_mask,
-        crf_allowed=crf_allowed)
-
-    scaffold_fn = None
-    if init_checkpoint and is_training:
-      tvars = tf.trainable_variables()
-      assignment_map, initialized = modeling.get_assignment_map_from_checkpoint(
-          tvars, init_checkpoint)
-      fresh = [v.name for v in tvars if v.name not in initialized]
-      tf.logging.info("Initialising %d of %d variables from %s; new: %s",
-                      len(assignment_map), len(tvars), init_checkpoint,
-                      ", ".join(fresh) or "none")
-      if use_tpu:
-        def tpu_scaffold():
-          tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
-          return tf.train.Scaffold()
-        scaffold_fn = tpu_scaffold
-      else:
-        tf.train.init_from_checkpoint(init_checkpoint, assignment_map)
+         bert_config, is_training, features["input_ids"],
+         features["input_mask"], features["segment_ids"],
+         features["label_ids"], features["label_weights"], num_labels,
+         use_one_hot_embeddings, predictable_label_ids=predictable,
+         compute_dtype=compute_dtype, head=head,
+         feature_layers=feature_layers, freeze_bert=freeze_bert,
+         predict_mask=predict_mask, crf_allowed=crf_allowed)
+    scaffold_fn = (init_from_checkpoint(init_checkpoint, use_tpu)
+                   if init_checkpoint and is_training else None)
 
     if mode == tf.estimator.ModeKeys.TRAIN:
       loss_scale = (optimization.DynamicLossScale()
@@ -173,27 +195,15 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
       return tf.estimator.tpu.TPUEstimatorSpec(
           mode=mode, loss=total_loss, train_op=train_op,
           scaffold_fn=scaffold_fn)
-
     if mode == tf.estimator.ModeKeys.EVAL:
-      def metric_fn(per_token_loss, label_ids, predicted_ids, label_weights):
-        metrics = {"eval_loss": tf.metrics.mean(per_token_loss,
-                                                weights=label_weights)}
-        for average in ("micro", "macro"):
-          metrics.update(tf_metrics.precision_recall_f1(
-              label_ids, predicted_ids, num_labels, pos_indices=entity_ids,
-              weights=label_weights, average=average,
-              prefix="token_%s_" % average))
-        return metrics
-      eval_metrics = (metric_fn, [per_token_loss, features["label_ids"],
-                                  predicted_ids, features["label_weights"]])
+      eval_metrics = (token_metric_fn(num_labels, entity_ids), [
+          per_token_loss, features["label_ids"], predicted_ids,
+          features["label_weights"]])
       return tf.estimator.tpu.TPUEstimatorSpec(
           mode=mode, loss=total_loss, eval_metrics=eval_metrics,
           scaffold_fn=scaffold_fn)
-
-    predictions = {
-        "predicted_ids": predicted_ids,
-        "probabilities": probabilities,
-    }
+    predictions = {"predicted_ids": predicted_ids,
+                   "probabilities": probabilities}
     for name in ("word_ids", "example_index"):  # not served
       if name in features:
         predictions[name] = features[name]
@@ -204,7 +214,7 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
 
 
 def serving_input_receiver_fn():
-  """Serving inputs (contracts.SERVING_INPUTS): int32 [batch, seq] ids,
+  """Serving inputs (feature_spec.SERVING_INPUTS): int32 [batch, seq] ids,
   mask, segment ids and predict_mask (1 on the first WordPiece of each word
   to tag; the CRF decodes over these positions)."""
   inputs = {n: tf.placeholder(tf.int32, [None, None], name=n)

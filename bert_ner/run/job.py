@@ -3,15 +3,16 @@
     job = Job(settings)    # reads the splits, builds labels, records, estimator
     results = job.run()    # train -> evaluate and predict each split -> export
 
-A split's data flows one way: its file -> records (ner_data) -> input_fn
--> the estimator's predictions -> one label per word (ner_data) -> the
-predictions file and the entity-level scores (conlleval).
+A split's data flows one way: its file (corpora.formats) -> windows and
+records (windowing, tfrecords) -> input_fn (input_pipeline) -> the
+estimator's predictions -> one label per word (words_back) -> the
+predictions file and the entity-level scores (tagging.writers, conlleval).
+Training is training.py's.
 """
 
 import collections
 import math
 import os
-import time
 
 import tensorflow.compat.v1 as tf
 
@@ -25,13 +26,13 @@ from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.run import cluster
 from bert_ner.run import model_selection
+from bert_ner.run import training
 from bert_ner.tagging import tagger
 from bert_ner.tagging import writers
-import convert_checkpoint
 from bert_ner import tfrecords
 from bert_ner import words_back
 import conlleval
-import plot_training
+import convert_checkpoint
 import tokenization
 
 RECORDS_DIR_NAME = "records"
@@ -171,7 +172,7 @@ class Job(object):
     if s.do_train:
       if self.is_chief:
         self.write_model_files(s.output_dir)
-      self.train(train_hooks)
+      training.train(self, train_hooks)
     if not self.is_chief:
       tf.logging.info("Training done; eval and predict are the chief's.")
       return {}
@@ -216,105 +217,6 @@ class Job(object):
     tf.io.gfile.rename(path, export_dir)
     tf.io.gfile.rmtree(base)
     tf.logging.info("Exported the SavedModel to %s", export_dir)
-
-  # ------------------------------------------------------------ training
-
-  def train(self, hooks=None):
-    """Trains to num_train_steps, resuming from the last checkpoint; with
-    --do_eval, scores dev every eval interval and keeps the best."""
-    s = self.settings
-    latest = tf.train.latest_checkpoint(s.output_dir)
-    first_step = tf.train.load_variable(latest, "global_step") if latest else 0
-    if latest:
-      if first_step >= self.num_train_steps:
-        tf.logging.info("Training already reached step %d of %d in %s; "
-                        "nothing to train.", first_step, self.num_train_steps,
-                        s.output_dir)
-        return
-      tf.logging.info("Resuming training from step %d of %d (%s)",
-                      first_step, self.num_train_steps, latest)
-    tf.logging.info("***** Training *****")
-    tf.logging.info("  %d sentences in %d windows, batch size %d, %d steps "
-                    "(%d warmup)", self.train_info.num_examples,
-                    self.train_info.num_features, s.train_batch_size,
-                    self.num_train_steps, self.num_warmup_steps)
-    start = time.time()
-    if s.num_workers:
-      self.train_multi_worker(self.train_input_fn(first_step), hooks)
-    elif self.dev_split is None:
-      self.estimator.train(input_fn=self.train_input_fn(first_step),
-                           max_steps=self.num_train_steps, hooks=hooks)
-    else:
-      self.train_with_model_selection(first_step, hooks)
-    tf.logging.info("Training took %.1f s", time.time() - start)
-
-  def train_input_fn(self, first_step):
-    # Each (re)start of training builds a new input pipeline; seeding it
-    # with the step it starts from keeps a resumed or chunked run from
-    # replaying the first batches of the shuffle.
-    s = self.settings
-    return self.input_fn(self.train_info, True,
-                         s.train_batch_size // self.replicas,
-                         seed=s.seed + first_step)
-
-  def train_multi_worker(self, input_fn, hooks):
-    """Trains with the other workers; a lost worker stops this one with
-    cluster.WorkerLostError instead of a wait without end."""
-    s = self.settings
-    tf.logging.info("Training with %d workers; each step waits at most %d s "
-                    "for the others (--worker_timeout_secs).", s.num_workers,
-                    s.worker_timeout_secs)
-    try:
-      with cluster.no_session_recovery():
-        # Estimator trains across workers only through train_and_evaluate;
-        # the eval spec is used only if TF_CONFIG names an evaluator task.
-        tf.estimator.train_and_evaluate(
-            self.estimator,
-            tf.estimator.TrainSpec(input_fn, max_steps=self.num_train_steps,
-                                   hooks=hooks),
-            tf.estimator.EvalSpec(input_fn, steps=1, name="train_batch"))
-    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
-            tf.errors.AbortedError, tf.errors.CancelledError) as e:
-      raise cluster.WorkerLostError(cluster.worker_lost_message(
-          e, os.environ.get("TF_CONFIG"), s.worker_timeout_secs,
-          s.output_dir))
-
-  def train_with_model_selection(self, first_step, hooks):
-    """Trains in chunks of the eval interval, scoring dev after each; keeps
-    the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
-    s = self.settings
-    every = model_selection.eval_interval(s, self.train_info.num_features)
-    info = self.records(self.dev_split, sort_by_length=True)
-    selector = model_selection.ModelSelector.resumed(
-        s.output_dir, s.early_stopping_evals)
-    step = first_step
-    tf.logging.info("Scoring dev every %d steps", every)
-    while step < self.num_train_steps:
-      chunk_start, step = step, min(step + every, self.num_train_steps)
-      self.estimator.train(input_fn=self.train_input_fn(chunk_start),
-                           max_steps=step, hooks=hooks)
-      checkpoint = tf.train.latest_checkpoint(s.output_dir)
-      counter = conlleval.ChunkCounter()
-      for example, labels in self.predict_words(info, self.dev_split,
-                                                checkpoint):
-        counter.add_sentence(example.labels, labels)
-      figures, strict = counter.scores()
-      epoch = step * s.train_batch_size / self.train_info.num_features
-      tf.logging.info("Step %d (epoch %.2f): dev entity P %.2f R %.2f F1 %.2f "
-                      "(strict IOB2 F1 %.2f)", step, epoch,
-                      figures["precision"], figures["recall"], figures["f1"],
-                      strict["f1"])
-      if selector.update(step, figures):
-        model_selection.keep_best(s.output_dir, checkpoint, step, figures,
-                                  strict, epoch)
-      if selector.should_stop():
-        tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
-                        "evaluations.", step, s.early_stopping_evals)
-        break
-    table = model_selection.write_eval_history(s.output_dir, selector.history,
-                                               selector.best_step)
-    tf.logging.info("Dev entity-level scores by step (* = best):\n%s", table)
-    tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
 
   # ------------------------------------------- evaluation and prediction
 

