@@ -16,10 +16,12 @@ or after another type opens a chunk), plus S- (single) and E- -> B- so that
 IOBES/BIOES tags are scored as their chunks; on files without S- and E- tags
 the figures are identical to conlleval.pl's.
 
-`--strict` adds a second report with strict IOB2 chunks (`strict_chunks`):
-an entity is a B-x followed by its I-x tags; an I- tag that does not
+`--strict` adds a second report with strict chunks (`strict_chunks`): in
+IOB2 an entity is a B-x followed by its I-x tags; an I- tag that does not
 continue an entity of its type belongs to no entity (conlleval instead
-opens a chunk there). On tags that are valid IOB2 the two reports agree.
+opens a chunk there). In IOBES (a file with E- or S- tags) an entity is an
+S-x, or a B-x, its I-x tags and its E-x. On valid tags the two reports
+agree.
 """
 
 import argparse
@@ -100,11 +102,24 @@ def chunks(tags):
   return out
 
 
-def strict_chunks(tags):
-  """The entities of one sentence's tags under strict IOB2: B-x opens an
-  entity, I-x continues it while the type holds, anything else closes it;
-  an I- tag outside an entity of its type belongs to no entity. Untyped B
-  and I tags have the type "".
+IOBES_PREFIXES = ("E", "S")
+
+
+def strict_chunks(tags, iobes=False):
+  """The entities of one sentence's tags under the strict rules of the
+  tagging scheme. Untyped tags (B, I, E, S) have the type "".
+
+  IOB2: B-x opens an entity, I-x continues it while the type holds,
+  anything else closes it; an I- tag outside an entity of its type belongs
+  to no entity.
+
+  IOBES (iobes=True): S-x is an entity of one token; B-x opens one, I-x
+  continues it and E-x ends it (included), all of the same type; an entity
+  that is not ended by its E-x, and an I- or E- tag outside an entity of
+  its type, belong to no entity.
+
+  For example ["B-x", "E-x", "S-y", "B-x", "O"] gives, with iobes=True,
+  [("x", 0, 2), ("y", 2, 3)]: the last B-x is never ended.
 
   Returns:
     list of (type, first index, end index (exclusive)).
@@ -113,25 +128,48 @@ def strict_chunks(tags):
   start, open_type = None, None
   for index, tag in enumerate(list(tags) + ["O"]):
     prefix, type_ = split_tag(tag)
-    if start is not None and not (prefix == "I" and type_ == open_type):
-      out.append((open_type, start, index))
+    continues = start is not None and type_ == open_type and (
+        prefix == "I" or (iobes and prefix == "E"))
+    if start is not None and not continues:
+      if not iobes:
+        out.append((open_type, start, index))
       start = None
-    if prefix == "B":
+    if continues and prefix == "E":
+      out.append((open_type, start, index + 1))
+      start = None
+    elif prefix == "B":
       start, open_type = index, type_
+    elif iobes and prefix == "S":
+      out.append((type_, index, index + 1))
   return out
 
 
-class StrictCounter(object):
-  """Counts strict IOB2 entities sentence by sentence (`strict_chunks`);
-  `finish()` gives ChunkCounts for `figures`."""
+def uses_iobes(tags):
+  """Whether tags hold an E- or S- prefix (the IOBES scheme)."""
+  return any(split_tag(tag)[0] in IOBES_PREFIXES for tag in tags)
 
-  def __init__(self):
+
+class StrictCounter(object):
+  """Counts strict entities sentence by sentence (`strict_chunks`);
+  `finish()` gives ChunkCounts for `figures`.
+
+  Args:
+    iobes: score by the IOBES rules (True) or IOB2's (False); None: by
+      IOBES's from the first sentence whose gold or predicted tags use E- or
+      S- (a file whose label set is not known).
+  """
+
+  def __init__(self, iobes=None):
     self.counts = ChunkCounts()
+    self.detect = iobes is None
+    self.iobes = bool(iobes)
 
   def add_sentence(self, gold_tags, predicted_tags):
     counts = self.counts
-    gold = set(strict_chunks(gold_tags))
-    found = set(strict_chunks(predicted_tags))
+    if self.detect and not self.iobes:
+      self.iobes = uses_iobes(gold_tags) or uses_iobes(predicted_tags)
+    gold = set(strict_chunks(gold_tags, self.iobes))
+    found = set(strict_chunks(predicted_tags, self.iobes))
     counts.tokens += len(gold_tags)
     counts.correct_tags += sum(1 for g, p in zip(gold_tags, predicted_tags)
                                if g == p)
@@ -153,12 +191,14 @@ class ChunkCounter(object):
       counter = ChunkCounter()
       for gold, predicted in sentences:
         counter.add_sentence(gold, predicted)
-      result, strict = counter.scores()  # conlleval's, strict IOB2
+      result, strict = counter.scores()  # conlleval's, strict IOB2/IOBES
+
+  iobes: the strict counts' scheme (see StrictCounter).
   """
 
-  def __init__(self):
+  def __init__(self, iobes=None):
     self.counts = ChunkCounts()
-    self.strict = StrictCounter()
+    self.strict = StrictCounter(iobes)
     self._in_correct = False
     self._last_gold, self._last_gold_type = "O", ""
     self._last_guess, self._last_guess_type = "O", ""

@@ -78,7 +78,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
       os.path.join(output_dir, "entities.jsonl")
       if input_format == "text" else None, score=summary.has_gold,
       progress_log=progress.Progress("Tagged", "lines/sentences",
-                                     summary.num_examples, log=_log))
+                                     summary.num_examples, log=_log),
+      iobes=tagger.label_map.iobes)
   if not scores:
     return None
   figures, strict = scores

@@ -352,7 +352,10 @@ def parse_args(argv):
   parser = argparse.ArgumentParser(
       description="BioBERT's NER protocol (select the epoch on dev, retrain "
       "on train + dev, test) over several seeds. Arguments it does not know "
-      "are run_ner.py flags, given to every run.")
+      "are run_ner.py flags, given to every run.",
+      # No abbreviations: --seed (a run_ner.py flag this script sets) must
+      # not be taken for --seeds.
+      allow_abbrev=False)
   parser.add_argument("--recipe", required=True,
                       help="A run_ner.py flagfile, e.g. "
                       "configs/biobert/ncbi_disease.flags.")

@@ -48,7 +48,9 @@ def parse_args(argv):
   parser = argparse.ArgumentParser(
       description="Tags a corpus with a run_ner.py export on Apache Beam. "
       "Arguments it does not know are Beam pipeline options (--runner, "
-      "--direct_num_workers, --project, ...).")
+      "--direct_num_workers, --project, ...).",
+      # No abbreviations: a shortened flag must not pass for another one.
+      allow_abbrev=False)
   parser.add_argument("--export_dir", required=True,
                       help="The folder run_ner.py --export_dir wrote.")
   parser.add_argument("--input", required=True, action="append",
@@ -74,6 +76,10 @@ def parse_args(argv):
                       "probabilities (no I-x after O or another type), as "
                       "run_ner.py --repair_tags does.")
   args, beam_args = parser.parse_known_args(argv)
+  unknown = beam_tagging.unknown_beam_options(beam_args)
+  if unknown:
+    parser.error("%s: neither an argument of tag_corpus.py nor a Beam "
+                 "pipeline option (see --help)" % " ".join(unknown))
   args.input = [p for value in args.input for p in value.split(",") if p]
   return args, beam_args
 
@@ -82,12 +88,19 @@ def main(argv=None):
   args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
   try:
     total = beam_tagging.run(args.export_dir, args.input, args.output_dir,
-                args.input_format, args.lines_per_shard, args.batch_size,
-                args.conll_output, beam_args,
-                repair_tags=args.repair_tags)
+                             args.input_format, args.lines_per_shard,
+                             args.batch_size, args.conll_output, beam_args,
+                             repair_tags=args.repair_tags)
   except ValueError as e:
     sys.stderr.write("tag_corpus.py: error: %s\n" % e)
     return 2
+  if not total["sentences"]:
+    sys.stderr.write(
+        "tag_corpus.py: error: no sentence was tagged: the input holds %s "
+        "line(s)%s.\n" % ("{:,}".format(total["lines"]), (
+            ", all in the dead letters (see %s/dead_letter-*.jsonl)" %
+            args.output_dir) if total["dead_letters"] else ""))
+    return 1
   print("Tagged %s lines (%s sentences, %s words, %s entities) in %d "
         "shard(s) to %s in %.1f s; %d dead letter(s)%s" % (
             "{:,}".format(total["lines"]), "{:,}".format(total["sentences"]),

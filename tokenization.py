@@ -363,7 +363,7 @@ def expected_lower_case(model_path, vocab=None):
   Looks, in order, at a `tokenizer_config.json` beside the model, at
   Google's release names (`uncased_L-12_H-768_A-12`, `cased_L-12_...`) and
   BioBERT's and SciBERT's names in the path, then at the vocabulary: one
-  without a single upper-case letter belongs to an uncased model.
+  that lower-casing leaves unchanged belongs to an uncased model.
 
   Args:
     model_path: checkpoint prefix or model folder (may be None).
@@ -392,10 +392,11 @@ def expected_lower_case(model_path, vocab=None):
         "biobert" in lowered):
       return False, "the model name in %s is a cased one" % model_path
   if vocab is not None:
-    has_upper = any(any(c.isupper() for c in token)
-                    for token in vocab if not token.startswith("["))
-    if not has_upper:
-      return True, "the vocabulary holds no upper-case letter"
+    # A token that lower-casing changes: "ℝ" is upper-case but has no
+    # lower case, and bert-base-uncased's vocabulary holds it.
+    if not any(token.lower() != token for token in vocab
+               if not token.startswith("[")):
+      return True, "lower-casing changes no token of the vocabulary"
   return None, ""
 
 

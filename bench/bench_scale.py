@@ -55,6 +55,9 @@ def parse_args():
                  help="Python of the reference's venv (see ../shared/peer).")
   p.add_argument("--peer_script", default=os.path.join(SHARED, "peer",
                                                        "hf_ner.py"))
+  p.add_argument("--project_dir", default=ROOT,
+                 help="The checkout whose run_ner.py and tag_corpus.py are "
+                 "measured: another version, to compare two back to back.")
   p.add_argument("--work_dir", default=os.path.join(ROOT, "output",
                                                     "bench_scale"))
   return p.parse_args()
@@ -86,12 +89,13 @@ def tree_rss_kb(pid):
   return total
 
 
-def run_measured(command, log_path):
-  """Runs a command; returns (seconds, peak tree RSS in MB, its output)."""
+def run_measured(command, log_path, cwd=ROOT):
+  """Runs a command in `cwd` (the checkout measured); returns (seconds, peak
+  tree RSS in MB, its output)."""
   start = time.time()
   with open(log_path, "w") as log:
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                               cwd=ROOT)
+                               cwd=cwd)
     peak = [0]
     done = threading.Event()
 
@@ -177,7 +181,8 @@ def scale_rows(args, blocks, work):
   out, export = os.path.join(work, "tiny_out"), os.path.join(work,
                                                               "tiny_export")
   run_measured(train_once(["--bert_model_dir=" + model_dir], NCBI, out,
-                          export), os.path.join(work, "tiny_train.log"))
+                          export),
+               os.path.join(work, "tiny_train.log"), args.project_dir)
   rows = []
   for size in [int(s) for s in args.sizes.split(",")]:
     conll = os.path.join(work, "corpus_%d.tsv" % size)
@@ -187,7 +192,7 @@ def scale_rows(args, blocks, work):
         [sys.executable, "run_ner.py", "--do_predict", "--test_file=" + conll,
          "--output_dir=" + out, "--bert_model_dir=" + model_dir,
          "--max_seq_length=128", "--predict_batch_size=64"],
-        os.path.join(work, "run_ner_%d.log" % size))
+        os.path.join(work, "run_ner_%d.log" % size), args.project_dir)
     rows.append({"tool": "run_ner.py --do_predict", "sentences": size,
                  "seconds": round(seconds, 1), "peak_rss_mb": round(rss),
                  "sentences_per_s": round(size / seconds)})
@@ -197,7 +202,8 @@ def scale_rows(args, blocks, work):
     seconds, rss, _ = run_measured(
         [sys.executable, "tag_corpus.py", "--export_dir=" + export,
          "--input=" + text, "--output_dir=" + tagged, "--batch_size=64",
-         "--direct_num_workers=2"], os.path.join(work, "tag_%d.log" % size))
+         "--direct_num_workers=2"], os.path.join(work, "tag_%d.log" % size),
+        args.project_dir)
     rows.append({"tool": "tag_corpus.py (2 local workers)", "sentences": size,
                  "seconds": round(seconds, 1), "peak_rss_mb": round(rss),
                  "sentences_per_s": round(size / seconds)})
@@ -252,7 +258,7 @@ def job_row(tool, sentences, measured, output=None):
   return row
 
 
-def minilm_model(blocks, n, work):
+def minilm_model(args, blocks, n, work):
   """MiniLM trained one step on NCBI-disease, and the test corpus of `n`
   sentences: (data folder, text file, output folder, export)."""
   data = os.path.join(work, "minilm_data")
@@ -267,7 +273,7 @@ def minilm_model(blocks, n, work):
                                                                 "minilm_export")
   shutil.rmtree(out, ignore_errors=True)
   run_measured(train_once([], data, out, export),
-               os.path.join(work, "minilm_train.log"))
+               os.path.join(work, "minilm_train.log"), args.project_dir)
   return data, text, out, export
 
 
@@ -291,10 +297,11 @@ def peer_row(args, data, n, work):
 def minilm_rows(args, blocks, work):
   """MiniLM: ours and the reference on the same sentences."""
   n = args.minilm_sentences
-  data, text, out, export = minilm_model(blocks, n, work)
+  data, text, out, export = minilm_model(args, blocks, n, work)
   seconds, rss, output = run_measured(
       [sys.executable, "run_ner.py", "--do_predict", "--data_dir=" + data,
-       "--output_dir=" + out], os.path.join(work, "minilm_run_ner.log"))
+       "--output_dir=" + out], os.path.join(work, "minilm_run_ner.log"),
+      args.project_dir)
   rows = [job_row("run_ner.py --do_predict", n, (seconds, rss), output)]
   # The same sentences without gold tags: one pass, no token-level eval.
   words = os.path.join(work, "minilm_%d_words.txt" % n)
@@ -304,7 +311,8 @@ def minilm_rows(args, blocks, work):
       f_words.write(line.split("\t")[0].rstrip("\n") + "\n")
   seconds, rss, output = run_measured(
       [sys.executable, "run_ner.py", "--do_predict", "--predict_file=" + words,
-       "--output_dir=" + out], os.path.join(work, "minilm_run_ner_words.log"))
+       "--output_dir=" + out], os.path.join(work, "minilm_run_ner_words.log"),
+      args.project_dir)
   rows.append(job_row("run_ner.py --do_predict (words only)", n,
                       (seconds, rss), output))
   tagged = os.path.join(work, "minilm_tagged")
@@ -313,7 +321,7 @@ def minilm_rows(args, blocks, work):
       [sys.executable, "tag_corpus.py", "--export_dir=" + export,
        "--input=" + text, "--output_dir=" + tagged,
        "--lines_per_shard=2000", "--direct_num_workers=2"],
-      os.path.join(work, "minilm_tag.log"))
+      os.path.join(work, "minilm_tag.log"), args.project_dir)
   rows.append(job_row("tag_corpus.py (2 local workers)", n, (seconds, rss)))
   if args.peer_python:
     rows.append(peer_row(args, data, n, work))

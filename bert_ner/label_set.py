@@ -7,6 +7,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import input_example
 from bert_ner import file_io
+import conlleval
 import tokenization
 
 
@@ -60,6 +61,11 @@ class LabelMap(object):
   def data_label_ids(self):
     return [self.label_to_id[l] for l in self.data_labels]
 
+  @property
+  def iobes(self):
+    """Whether the labels are IOBES (some have an E- or S- prefix)."""
+    return conlleval.uses_iobes(self.data_labels)
+
   def entity_label_ids(self):
     """Ids of the data labels other than "O": the token-level metric classes."""
     return [self.label_to_id[l] for l in self.data_labels
@@ -77,19 +83,22 @@ class LabelMap(object):
 
   @classmethod
   def from_file(cls, path):
-    """Reads one label per line; special labels in the file are skipped.
+    """Reads one label per line: a user's list of the data's labels, or a
+    saved label_list.txt (every label by id, the special ones included:
+    [PAD] first, X, [CLS] and [SEP] last).
 
     Raises:
-      ValueError: for a missing or empty file or a repeated label, naming
-        the lines.
+      ValueError: for a missing or empty file, a repeated label, or a
+        special label in a list of data labels, naming the lines.
     """
     lines = tokenization.read_utf8_lines(path, "labels file")
+    numbered = [(n, line.strip()) for n, line in enumerate(lines, 1)
+                if line.strip()]
+    saved = [label for _, label in numbered[:1] + numbered[-3:]] == list(
+        SPECIAL_LABELS)
     first_line = {}
     labels = []
-    for number, line in enumerate(lines, 1):
-      label = line.strip()
-      if not label:
-        continue
+    for number, label in numbered:
       if label in first_line:
         raise ValueError(
             "Labels file %s, line %d: label %r is listed twice (first on line "
@@ -98,6 +107,12 @@ class LabelMap(object):
       first_line[label] = number
       if label not in SPECIAL_LABELS:
         labels.append(label)
+      elif not saved:
+        raise ValueError(
+            "Labels file %s, line %d: %s is a special label (%s are the "
+            "project's own), not one of the data's. List the data's labels "
+            "only; rename a data label %s." % (
+                path, number, label, ", ".join(SPECIAL_LABELS), label))
     if not labels:
       raise ValueError("Labels file %s lists no labels: write one label per "
                        "line (for example O, B-Disease, I-Disease)." % path)

@@ -95,6 +95,19 @@ def read_results(path):
   return out
 
 
+# Words of TINY_VOCAB, for corpora the tests make up.
+TINY_WORDS = ("the of and in with gene cancer breast disease patients colon "
+              "tumour unaffable wanted running cell BRCA1 mutation syndrome "
+              "was is for an to . , ( )").split()
+
+
+def import_beam():
+  """apache_beam, or skips the test module without it."""
+  return pytest.importorskip(
+      "apache_beam", reason="needs Apache Beam (pip install -r "
+      "requirements-beam.txt; make test installs it)")
+
+
 def free_port():
   """A TCP port free on 127.0.0.1 (for servers the tests start)."""
   with socket.socket() as s:

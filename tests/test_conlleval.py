@@ -159,6 +159,29 @@ def test_strict_chunks_drop_entities_that_start_with_i():
       ("", 1, 3), ("", 5, 6)]
 
 
+def test_strict_chunks_of_iobes():
+  tags = ["S-PER", "O", "B-ORG", "I-ORG", "E-ORG", "B-LOC", "O", "I-LOC",
+          "E-LOC", "B-PER", "E-LOC", "S-LOC"]
+  # S-PER; B I E ORG; B-LOC never ended; I-LOC E-LOC open nothing;
+  # B-PER ended by another type; S-LOC.
+  assert conlleval.strict_chunks(tags, iobes=True) == [
+      ("PER", 0, 1), ("ORG", 2, 5), ("LOC", 11, 12)]
+
+
+def test_strict_scores_of_an_iobes_file_count_every_entity():
+  # 3 gold entities, 2 of them single tokens (S-): all three count. The
+  # predicted B-Y I-Y is never ended: no entity.
+  lines = ["a S-X S-X", "b O O", "c B-Y B-Y", "d E-Y I-Y", "", "e S-X O", ""]
+  _, strict = conlleval.evaluate_both(lines)
+  assert (strict["gold_phrases"], strict["found_phrases"],
+          strict["correct_phrases"]) == (3, 1, 1)
+  # Known to be IOBES from the labels, a sentence without E-/S- tags is
+  # scored by IOBES's rules too: B-Y without its E-Y is no entity.
+  counter = conlleval.ChunkCounter(iobes=True)
+  counter.add_sentence(["B-Y", "I-Y"], ["B-Y", "I-Y"])
+  assert counter.scores()[1]["gold_phrases"] == 0
+
+
 def test_strict_figures_against_hand_counts():
   lines = ["a B-PER B-PER", "b I-PER I-PER", "c O I-LOC", "d B-LOC I-LOC",
            "e I-LOC O", "", "f B-ORG I-ORG", "g O O", "h B-PER B-PER",

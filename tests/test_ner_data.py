@@ -142,6 +142,19 @@ def test_labels_file_duplicates(tmp_path):
           "line 2)") in str(e.value)
 
 
+def test_labels_file_with_a_special_label(tmp_path):
+  path = write(tmp_path, "labels.txt", "O\nB-Disease\nX\nI-Disease\n")
+  with pytest.raises(ValueError, match=r"labels.txt, line 3: X is a special "
+                     r"label \(\[PAD\], X, \[CLS\], \[SEP\] are the "
+                     r"project's own\)"):
+    label_set.LabelMap.from_file(path)
+  # A saved label_list.txt lists them, in their places.
+  saved = str(tmp_path / "label_list.txt")
+  label_set.LabelMap(["O", "B-Disease"]).save(saved)
+  assert label_set.LabelMap.from_file(saved).data_labels == ["O",
+                                                             "B-Disease"]
+
+
 # ---------------------------------------------------------------- labels
 
 

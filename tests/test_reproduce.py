@@ -159,3 +159,18 @@ def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
   assert reproduce.read_results(out) == rows
   # Other arguments in the same folder are refused.
   assert reproduce.main(args[:-1] + ["--num_train_epochs=4"]) == 1
+
+
+def test_seed_is_refused_not_taken_for_seeds(tmp_path, capsys):
+  recipe = os.path.join(conftest.ROOT, "configs", "biobert",
+                        "ncbi_disease.flags")
+  args, passthrough = reproduce.parse_args(
+      ["--recipe=" + recipe, "--output_dir=" + str(tmp_path), "--seed=5"])
+  assert args.seeds == 3 and passthrough == ["--seed=5"]
+  assert reproduce.main(["--recipe=" + recipe, "--output_dir=" +
+                         str(tmp_path / "out"), "--seed=3"]) == 1
+  assert capsys.readouterr().err == (
+      "reproduce.py: error: --seed=3 is set by reproduce.py for each step; "
+      "leave it out.\n")
+  assert not os.path.exists(str(tmp_path / "out" / "seed_1"))
+

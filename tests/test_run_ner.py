@@ -304,6 +304,96 @@ def test_document_context(tmp_path, tiny_model_dir, data_dir):
   assert model_settings.read(out)[0].context_sentences == 1
 
 
+def records_of(out, split):
+  """The records info files of a split that runs in `out` wrote."""
+  return sorted(glob.glob(os.path.join(out, "records", split + ".*.json")))
+
+
+@pytest.mark.slow
+def test_predict_only_runs_take_the_models_settings(tmp_path, tiny_model_dir,
+                                                   data_dir, caplog):
+  caplog.set_level(logging.WARNING, logger="tensorflow")
+  out = str(tmp_path / "out")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=2,
+      max_seq_length=12, window_stride=4, context_sentences=1)))
+  predictions = os.path.join(out, "test_predictions.txt")
+  trained = open(predictions).read()
+  (records,) = records_of(out, "test")
+  # No window flag: the model's window, stride and context, so the same
+  # records and predictions.
+  os.remove(predictions)
+  run_ner.run(run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True)))
+  assert open(predictions).read() == trained
+  assert records_of(out, "test") == [records]
+  # A flag given that contradicts the model: an error naming both.
+  for flag, value, saved in (("context_sentences", 0, 1),
+                             ("do_lower_case", False, True),
+                             ("head", "crf", "softmax")):
+    with pytest.raises(ValueError, match=(
+        "--%s=%s contradicts the trained model in %s, which has %s=%s" %
+        (flag, value, out, flag, saved))):
+      run_ner.validate_flags_or_throw(values(
+          output_dir=out, data_dir=data_dir, do_predict=True,
+          **{flag: value}), given={flag})
+  # Another window is legitimate at predict time: taken, with a warning.
+  settings = run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True, max_seq_length=16))
+  assert (settings.max_seq_length, settings.window_stride) == (16, 7)
+  assert settings.context_sentences == 1
+  assert any("Predicting with --max_seq_length=16; the model in %s was "
+             "trained with 12." % out in r.getMessage()
+             for r in caplog.records)
+  # A folder of an older version saved no settings: what it assumed is
+  # said, and the run goes on with the flags' values.
+  for name in ("tokenizer_config.json", "ner_run.json"):
+    os.remove(os.path.join(out, name))
+  caplog.clear()
+  settings = run_ner.validate_flags_or_throw(values(
+      output_dir=out, data_dir=data_dir, do_predict=True, max_seq_length=12,
+      window_stride=4))
+  assert (settings.max_seq_length, settings.context_sentences) == (12, 0)
+  warnings = [r.getMessage() for r in caplog.records]
+  assert any("saved no context_sentences (an older version trained it): "
+             "assuming context_sentences=0." in w for w in warnings)
+  assert not any("saved no max_seq_length" in w for w in warnings)
+
+
+def test_a_training_label_missing_from_the_labels_file_is_an_error(
+    tmp_path, tiny_model_dir, data_dir):
+  labels = tmp_path / "labels.txt"
+  labels.write_text("O\nB-Disease\n")  # the training file has I-Disease too
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, str(tmp_path / "out"), labels_file=str(labels),
+      num_train_steps=1))
+  with pytest.raises(ValueError, match=(
+      r"The training file .*train.tsv has label\(s\) that --labels_file "
+      r".*labels.txt does not list: I-Disease \(1 of its words\)")):
+    run_ner.run(settings)
+
+
+@pytest.mark.slow
+def test_a_contradicting_flag_on_the_command_line_is_one_line(
+    tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, do_predict=False,
+      num_train_steps=1, max_seq_length=12)))
+  # Given on the command line, even at its default value.
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+       "--do_predict", "--output_dir=" + out, "--data_dir=" + data_dir,
+       "--do_lower_case=false"],
+      capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert result.stderr.strip().splitlines()[-1] == (
+      "run_ner.py: error: --do_lower_case=False contradicts the trained "
+      "model in %s, which has do_lower_case=True (tokenizer_config.json). "
+      "Leave the flag out: a predict-only run uses the model's settings." %
+      out)
+
+
 @pytest.mark.slow
 def test_dev_scored_every_epoch(tmp_path, tiny_model_dir, data_dir):
   """Each of the 3 training sentences fits one window of 32, so an epoch is
@@ -942,6 +1032,20 @@ def test_saved_model_tags_raw_text_like_run_ner(tmp_path, tiny_model_dir,
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_an_export_without_its_settings_is_refused(tmp_path, tiny_model_dir,
+                                                  data_dir):
+  export = str(tmp_path / "export")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, str(tmp_path / "out"), do_eval=False,
+      do_predict=False, num_train_steps=1, export_dir=export)))
+  assert model_settings.read(export)[0].max_seq_length == 8
+  os.remove(os.path.join(export, "tokenizer_config.json"))
+  with pytest.raises(ValueError, match="is not a run_ner.py export: "
+                     "tokenizer_config.json missing"):
+    saved_model_backend.load_tagger(export)
+
+
 def test_saved_model_tool_errors(tmp_path):
   with pytest.raises(ValueError, match=r"not a run_ner.py export: "
                      r"saved_model.pb, vocab.txt, label_list.txt, "

@@ -15,20 +15,17 @@ import pytest
 
 import conftest
 
-beam = pytest.importorskip(
-    "apache_beam", reason="needs Apache Beam (pip install -r "
-    "requirements-beam.txt; make test installs it)")
+beam = conftest.import_beam()
 
 from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Every test here runs Beam pipelines or SavedModel exports.
 pytestmark = pytest.mark.slow
 
-WORDS = ("the of and in with gene cancer breast disease patients colon "
-         "tumour unaffable wanted running cell BRCA1 mutation syndrome was "
-         "is for an to . , ( )").split()
+WORDS = conftest.TINY_WORDS
 
 
 def sentences(count, seed):
@@ -240,3 +237,40 @@ def test_repair_tags_on_the_local_runner(export_dir, tmp_path):
   assert len(records) == 30
   assert [without_scores(r) for r in records] == [
       without_scores(e) for e in expected]
+
+
+def test_a_misspelt_flag_stops_before_any_work(capsys):
+  args, beam_args = tag_corpus.parse_args(
+      ["--export_dir=e", "--input=a.txt,b.txt", "--output_dir=o",
+       "--direct_num_workers=2", "--runner=DirectRunner"])
+  assert args.input == ["a.txt", "b.txt"]
+  assert beam_args == ["--direct_num_workers=2", "--runner=DirectRunner"]
+  for typo in ("--conll_outptu", "--conll"):  # misspelt; a prefix
+    with pytest.raises(SystemExit) as e:
+      tag_corpus.parse_args(["--export_dir=e", "--input=a.txt",
+                             "--output_dir=o", typo])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        "error: %s: neither an argument of tag_corpus.py nor a Beam "
+        "pipeline option (see --help)" % typo)
+
+
+def test_nothing_tagged_is_an_error(export_dir, tmp_path, capsys):
+  empty = tmp_path / "empty.txt"
+  empty.write_text("")
+  assert tag_corpus.main(["--export_dir=" + export_dir, "--input=" +
+                          str(empty), "--output_dir=" + str(tmp_path / "a"),
+                          "--direct_num_workers=1"]) == 1
+  assert capsys.readouterr().err.splitlines()[-1] == (
+      "tag_corpus.py: error: no sentence was tagged: the input holds 0 "
+      "line(s).")
+  latin = tmp_path / "latin.txt"
+  latin.write_bytes(b"caf\xe9\nna\xefve\n")
+  out = str(tmp_path / "b")
+  assert tag_corpus.main(["--export_dir=" + export_dir, "--input=" +
+                          str(latin), "--output_dir=" + out,
+                          "--direct_num_workers=1"]) == 1
+  assert capsys.readouterr().err.splitlines()[-1] == (
+      "tag_corpus.py: error: no sentence was tagged: the input holds 2 "
+      "line(s), all in the dead letters (see %s/dead_letter-*.jsonl)." % out)
+

@@ -84,7 +84,7 @@ def test_case_check(tmp_path, tiny_vocab_file):
     tokenization.validate_case_matches_checkpoint(
         True, "/m/biobert_v1.1_pubmed/model.ckpt-1000000")
   # No name to go by: an all-lower-case vocabulary means an uncased model.
-  with pytest.raises(ValueError, match="holds no upper-case letter"):
+  with pytest.raises(ValueError, match="lower-casing changes no token"):
     tokenization.validate_case_matches_checkpoint(
         False, str(tmp_path / "model.ckpt"), vocab)
   tokenization.validate_case_matches_checkpoint(
@@ -93,6 +93,24 @@ def test_case_check(tmp_path, tiny_vocab_file):
   (tmp_path / "tokenizer_config.json").write_text('{"do_lower_case": false}')
   with pytest.raises(ValueError, match="tokenizer_config.json says"):
     tokenization.validate_case_matches_checkpoint(True, str(tmp_path))
+
+
+def test_the_uncased_vocabulary_with_a_symbol_is_uncased(tmp_path):
+  # bert-base-uncased's vocabulary (MiniLM's) holds "ℝ", upper-case without
+  # a lower case; copied under a name that tells nothing, with no
+  # tokenizer_config.json, it is still known to be uncased.
+  vocab = tokenization.load_vocab(os.path.join(conftest.minilm_dir(),
+                                               "vocab.txt"))
+  assert "ℝ" in vocab
+  assert tokenization.expected_lower_case(str(tmp_path / "model.ckpt"),
+                                          vocab)[0] is True
+  with pytest.raises(ValueError, match="Use --do_lower_case=True"):
+    tokenization.validate_case_matches_checkpoint(
+        False, str(tmp_path / "model.ckpt"), vocab)
+  # One cased token is enough to tell nothing.
+  vocab["Cancer"] = len(vocab)
+  assert tokenization.expected_lower_case(str(tmp_path / "model.ckpt"),
+                                          vocab)[0] is None
 
 
 def test_minilm_tokens_and_ids_match_fixture():

@@ -52,6 +52,17 @@ def build_label_map(settings, train_label_counts):
   saved_path = os.path.join(settings.output_dir, model_settings.LABEL_LIST_NAME)
   if settings.labels_file:
     label_map = label_set.LabelMap.from_file(settings.labels_file)
+    missing = (label_set.count_unknown_labels(train_label_counts, label_map)
+               if train_label_counts is not None else None)
+    if missing:
+      raise ValueError(
+          "The training file %s has label(s) that --labels_file %s does not "
+          "list: %s. A model trained so could never predict them. Add them "
+          "to the labels file, or leave --labels_file out to take the "
+          "training file's labels." % (
+              settings.train_file, settings.labels_file,
+              ", ".join("%s (%d of its words)" % kv for kv in sorted(
+                  missing.items()))))
   elif train_label_counts is not None:
     label_map = label_set.LabelMap.from_labels(train_label_counts)
   else:
@@ -303,7 +314,8 @@ class Job(object):
         self.predict_words(info, split, self.eval_checkpoint()), out_path,
         jsonl_path, score=split.summary.has_gold,
         progress_log=progress.Progress("Predicted", "sentences",
-                                       split.summary.num_examples))
+                                       split.summary.num_examples),
+        iobes=self.label_map.iobes)
 
 
 def run(settings, train_hooks=None):

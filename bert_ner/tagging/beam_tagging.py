@@ -11,6 +11,7 @@ runner (local processes, Flink, Spark, Dataflow) unpickle it by importing
 the package.
 """
 
+import argparse
 import collections
 import contextlib
 import glob
@@ -193,6 +194,24 @@ def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
   check_plan(output_dir, plan)
   remove_stale_files(output_dir)
   return files, pieces
+
+
+def _option_classes(cls=pipeline_options.PipelineOptions):
+  for sub in cls.__subclasses__():
+    yield sub
+    for subsub in _option_classes(sub):
+      yield subsub
+
+
+def unknown_beam_options(beam_args):
+  """The arguments that are no Beam pipeline option of this Beam version
+  (Beam itself would only log them and go on without them)."""
+  parser = argparse.ArgumentParser(allow_abbrev=False)
+  for cls in set(_option_classes()):
+    # pylint: disable=protected-access
+    cls._add_argparse_args(parser)
+  _, unknown = parser.parse_known_args(list(beam_args))
+  return unknown
 
 
 def pipeline_options_for(beam_args):

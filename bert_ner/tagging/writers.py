@@ -21,7 +21,7 @@ def conll_lines(example, predicted):
 
 
 def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
-                      progress_log=None):
+                      progress_log=None, iobes=None):
   """Streams tagged sentences out as they come: CoNLL lines to out_path,
   entities to jsonl_path (plain-text input), each file written whole or not
   at all.
@@ -30,11 +30,13 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
     tagged: iterable of (example, one label per word[, scores]).
     score: count the entities against the examples' gold labels.
     progress_log: optional progress.Progress, one step per sentence.
+    iobes: the strict scores' scheme (conlleval.StrictCounter); from the
+      tags when None.
 
   Returns:
     with score, (conlleval figures, strict IOB2 figures); else None.
   """
-  counter = conlleval.ChunkCounter() if score else None
+  counter = conlleval.ChunkCounter(iobes) if score else None
   with contextlib.ExitStack() as files:
     out = files.enter_context(file_io.AtomicTextFile(out_path))
     jsonl = (files.enter_context(file_io.AtomicTextFile(jsonl_path))
