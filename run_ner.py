@@ -25,6 +25,7 @@ from tensorflow.python.util import deprecation
 
 from bert_ner.model import ner_model
 from bert_ner.run import cluster
+from bert_ner.run import divergence
 from bert_ner.run import flag_checks
 from bert_ner.run import job
 from bert_ner.run import job_lock
@@ -144,6 +145,13 @@ flags.DEFINE_bool("static_shapes", False,
                   "Batches of [batch_size, max_seq_length], eval/predict "
                   "padded with weight-0 examples, as on TPU (where it is "
                   "always on); lets XLA compile once.")
+flags.DEFINE_float("divergence_factor", divergence.DEFAULT_FACTOR,
+                   "Stop training, with an error naming the step and the "
+                   "learning rate, when the loss exceeds this many times "
+                   "the run's start (the larger of its first loss and "
+                   "ln(labels), a uniform guess's) or is NaN or infinite; "
+                   "the checkpoints from that step on are removed. 0 stops "
+                   "on NaN and infinity only.")
 flags.DEFINE_integer("eval_every_steps", 0,
                      "With --do_train --do_eval: score dev (entity F1) every "
                      "N steps, keep the best checkpoint in OUTPUT_DIR/best; "
@@ -258,7 +266,8 @@ def main(argv):
   except ValueError as e:
     sys.stderr.write("run_ner.py: error: %s\n" % e)
     return 2
-  except (job_lock.FolderInUseError, cluster.WorkerLostError) as e:
+  except (job_lock.FolderInUseError, cluster.WorkerLostError,
+          divergence.TrainingDivergedError) as e:
     sys.stderr.write("run_ner.py: error: %s\n" % e)
     return 1
   for split, figures in results.items():

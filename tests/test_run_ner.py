@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -371,6 +372,42 @@ def test_a_training_label_missing_from_the_labels_file_is_an_error(
       r"The training file .*train.tsv has label\(s\) that --labels_file "
       r".*labels.txt does not list: I-Disease \(1 of its words\)")):
     run_ner.run(settings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("learning_rate, loss", [("1e3", r"\d\S*e\+\d+"),
+                                                 ("1e30", "nan")])
+def test_a_diverging_run_stops_with_one_line_and_keeps_nothing_diverged(
+    tmp_path, tiny_model_dir, data_dir, learning_rate, loss):
+  out, export = str(tmp_path / "out"), str(tmp_path / "export")
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+       "--bert_model_dir=" + tiny_model_dir, "--data_dir=" + data_dir,
+       "--output_dir=" + out, "--export_dir=" + export, "--do_train",
+       "--do_predict", "--max_seq_length=8", "--train_batch_size=2",
+       "--num_train_steps=10", "--save_checkpoints_steps=1",
+       "--learning_rate=" + learning_rate, "--warmup_proportion=0"],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 1, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  match = re.match(
+      r"run_ner.py: error: Training diverged at step (\d+): the loss is "
+      r"(%s)\S*,? .*learning rate .*(The last checkpoint kept is \S+-(\d+)|"
+      r"No checkpoint was kept)\. Lower --learning_rate \(it is %s\), or "
+      r"loosen the check with --divergence_factor \(now 10; 0 stops only on "
+      r"NaN or infinity\)\.$" % (loss, re.escape("%g" % float(learning_rate))),
+      last)
+  assert match, last
+  step = int(match.group(1))
+  assert step < 10
+  kept = tf.train.latest_checkpoint(out)
+  if match.group(4):
+    assert kept.endswith("-" + match.group(4)) and int(match.group(4)) < step
+  else:
+    assert kept is None
+  assert not glob.glob(os.path.join(out, "model.ckpt-%d.*" % step))
+  assert not os.path.exists(export)
+  assert not os.path.exists(os.path.join(out, "test_predictions.txt"))
 
 
 @pytest.mark.slow

@@ -113,6 +113,20 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
   return loss, per_token_loss, logits, predicted_ids, probabilities
 
 
+# Names of the training loss and learning rate in the training graph (off
+# TPU), for hooks that watch them (run/divergence.py).
+TRAINING_LOSS_NAME = "training_watch/loss"
+LEARNING_RATE_NAME = "training_watch/learning_rate"
+
+
+def name_for_hooks(loss, learning_rate):
+  """Names the training loss and learning rate (an absolute name scope:
+  the same names under any enclosing scope)."""
+  with tf.name_scope(TRAINING_LOSS_NAME.split("/")[0] + "/"):
+    tf.identity(loss, name=TRAINING_LOSS_NAME.split("/")[1])
+    tf.identity(learning_rate, name=LEARNING_RATE_NAME.split("/")[1])
+
+
 def init_from_checkpoint(init_checkpoint, use_tpu):
   """Initialises BERT's variables from a checkpoint in Google's layout; the
   head's stay new. Returns the TPU scaffold_fn (None off TPU)."""
@@ -192,6 +206,7 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
           use_tpu, loss_scale=loss_scale)
       if not use_tpu:
         tf.summary.scalar("learning_rate", lr)
+        name_for_hooks(total_loss, lr)
       return tf.estimator.tpu.TPUEstimatorSpec(
           mode=mode, loss=total_loss, train_op=train_op,
           scaffold_fn=scaffold_fn)

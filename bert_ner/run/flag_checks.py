@@ -41,6 +41,9 @@ def check_training(v):
                      "positive.")
   if not 0.0 <= v["warmup_proportion"] < 1.0:
     raise ValueError("--warmup_proportion must be in [0, 1).")
+  if v["divergence_factor"] < 0:
+    raise ValueError("--divergence_factor must be 0 (off) or more, got %g." %
+                     v["divergence_factor"])
 
 
 def check_model_selection(v):

@@ -9,6 +9,7 @@ import time
 import tensorflow.compat.v1 as tf
 
 from bert_ner.run import cluster
+from bert_ner.run import divergence
 from bert_ner.run import model_selection
 import conlleval
 import plot_training
@@ -35,14 +36,35 @@ def train(job, hooks=None):
                   job.train_info.num_features, s.train_batch_size,
                   job.num_train_steps, job.num_warmup_steps)
   start = time.time()
-  if s.num_workers:
-    train_multi_worker(job, train_input_fn(job, first_step), hooks)
-  elif job.dev_split is None:
-    job.estimator.train(input_fn=train_input_fn(job, first_step),
-                        max_steps=job.num_train_steps, hooks=hooks)
-  else:
-    train_with_model_selection(job, first_step, hooks)
+  hooks = list(hooks or [])
+  if not s.use_tpu:  # On TPU the loss stays on the device.
+    hooks.append(divergence.DivergenceHook(
+        s.divergence_factor, len(job.label_map.data_labels)))
+  try:
+    if s.num_workers:
+      train_multi_worker(job, train_input_fn(job, first_step), hooks)
+    elif job.dev_split is None:
+      job.estimator.train(input_fn=train_input_fn(job, first_step),
+                          max_steps=job.num_train_steps, hooks=hooks)
+    else:
+      train_with_model_selection(job, first_step, hooks)
+  except divergence.TrainingDivergedError as e:
+    raise diverged(job, e)
   tf.logging.info("Training took %.1f s", time.time() - start)
+
+
+def diverged(job, error):
+  """The error to stop a diverged run with, once the checkpoints from the
+  step it diverged at are removed (nothing diverged is kept, tested or
+  exported)."""
+  s = job.settings
+  kept = divergence.remove_checkpoints_from(s.output_dir, error.step)
+  return divergence.TrainingDivergedError(
+      "%s %s. Lower --learning_rate (it is %g), or loosen the check with "
+      "--divergence_factor (now %g; 0 stops only on NaN or infinity)." % (
+          error, "The last checkpoint kept is " + kept if kept else
+          "No checkpoint was kept", s.learning_rate, s.divergence_factor),
+      error.step)
 
 
 def train_input_fn(job, first_step):
