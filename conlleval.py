@@ -26,8 +26,11 @@ agree.
 
 import argparse
 import collections
+import os
 import re
 import sys
+
+from bert_ner import errors
 
 BOUNDARY = "-X-"
 
@@ -444,20 +447,23 @@ def main(argv=None):
                       help="also report strict IOB2 entities (an I- tag "
                       "outside an entity of its type is no entity)")
   parser.add_argument("file", nargs="?", help="input file (default: stdin)")
+  parser.add_argument("--verbose", action="store_true",
+                      help="show the Python trace of an error")
   args = parser.parse_args(argv)
   if args.delimiter is not None:
     # As conlleval.pl's regex does, read "\t" as a tab.
     args.delimiter = args.delimiter.encode("utf-8").decode("unicode_escape")
   score = evaluate_both if args.strict else evaluate
-  try:
-    if args.file:
-      with open(args.file, encoding="utf-8") as f:
-        result = score(f, args.delimiter, args.raw, args.otag)
-    else:
-      result = score(sys.stdin, args.delimiter, args.raw, args.otag)
-  except ValueError as e:
-    print("conlleval.py: %s" % e, file=sys.stderr)
-    return 1
+  if args.file:
+    if os.path.isdir(args.file):
+      raise ValueError("%s is a folder: give the file of '... gold "
+                       "predicted' lines." % args.file)
+    if not os.path.exists(args.file):
+      raise ValueError("%s does not exist." % args.file)
+    with open(args.file, encoding="utf-8") as f:
+      result = score(f, args.delimiter, args.raw, args.otag)
+  else:
+    result = score(sys.stdin, args.delimiter, args.raw, args.otag)
   if args.strict:
     result, strict = result
     sys.stdout.write(report(result))
@@ -468,4 +474,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  sys.exit(errors.run("conlleval.py", main))

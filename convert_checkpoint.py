@@ -24,6 +24,8 @@ import numpy as np
 from safetensors import numpy as st_numpy
 import tensorflow.compat.v1 as tf
 
+from bert_ner import errors
+from bert_ner import model_settings
 import modeling
 
 BERT_CONFIG_NAME = "bert_config.json"
@@ -331,30 +333,28 @@ def main(argv=None):
   parser.add_argument("--checkpoint", default=None,
                       help="with --from_tf: checkpoint prefix to convert "
                       "(default: the one in TF_DIR)")
+  parser.add_argument("--verbose", action="store_true",
+                      help="show the Python trace of an error")
   args = parser.parse_args(argv)
-  try:
-    if args.from_hf:
-      if not args.to_tf:
-        parser.error("--from_hf needs --to_tf OUT_DIR")
-      convert_hf_to_tf(args.from_hf, args.to_tf)
-      print("Wrote %s, %s and %s in %s" % (CHECKPOINT_PREFIX, BERT_CONFIG_NAME,
-                                           VOCAB_NAME, args.to_tf))
-    else:
-      if not args.to_hf:
-        parser.error("--from_tf needs --to_hf OUT_DIR")
-      label_list = None
-      labels_path = os.path.join(args.from_tf, "label_list.txt")
-      if os.path.isfile(labels_path):
-        with open(labels_path, encoding="utf-8") as f:
-          label_list = [l.rstrip("\n") for l in f if l.strip()]
-      convert_tf_to_hf(args.from_tf, args.to_hf, args.checkpoint, label_list)
-      print("Wrote %s, %s and %s in %s" % (SAFETENSORS_NAME, HF_CONFIG_NAME,
-                                           VOCAB_NAME, args.to_hf))
-  except ValueError as e:
-    print("convert_checkpoint.py: error: %s" % e, file=sys.stderr)
-    return 2
+  if args.from_hf:
+    if not args.to_tf:
+      parser.error("--from_hf needs --to_tf OUT_DIR")
+    convert_hf_to_tf(args.from_hf, args.to_tf)
+    print("Wrote %s, %s and %s in %s" % (CHECKPOINT_PREFIX, BERT_CONFIG_NAME,
+                                         VOCAB_NAME, args.to_tf))
+  else:
+    if not args.to_hf:
+      parser.error("--from_tf needs --to_hf OUT_DIR")
+    label_list = None
+    labels_path = os.path.join(args.from_tf, model_settings.LABEL_LIST_NAME)
+    if os.path.isfile(labels_path):
+      with open(labels_path, encoding="utf-8") as f:
+        label_list = [l.rstrip("\n") for l in f if l.strip()]
+    convert_tf_to_hf(args.from_tf, args.to_hf, args.checkpoint, label_list)
+    print("Wrote %s, %s and %s in %s" % (SAFETENSORS_NAME, HF_CONFIG_NAME,
+                                         VOCAB_NAME, args.to_hf))
   return 0
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  sys.exit(errors.run("convert_checkpoint.py", main))

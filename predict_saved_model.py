@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from bert_ner.corpora import formats
 from bert_ner.corpora import input_example
+from bert_ner import errors
 from bert_ner import file_io
 from bert_ner import progress
 from bert_ner.tagging import saved_model_backend
@@ -49,6 +50,8 @@ def define_flags():
                     "present, in the last column).")
   flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
   flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
+  flags.DEFINE_bool("verbose", False, "Show the Python trace of an error "
+                    "(as BERT_NER_TRACE=1 does).")
   flags.DEFINE_bool("repair_tags", False, "Decode valid IOB2 tags from the "
                     "per-word probabilities (no I-x after O or another "
                     "type), as run_ner.py --repair_tags does.")
@@ -102,13 +105,12 @@ def main(argv):
       sys.stderr.write("predict_saved_model.py: error: --%s is required.\n" %
                        name)
       return 2
-  try:
-    figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
-                       FLAGS.input_format, FLAGS.batch_size,
-                       FLAGS.repair_tags)
-  except ValueError as e:
-    sys.stderr.write("predict_saved_model.py: error: %s\n" % e)
-    return 2
+  return errors.run("predict_saved_model.py", tag_and_report)
+
+
+def tag_and_report():
+  figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
+                     FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

@@ -39,6 +39,7 @@ from absl import flags
 from matplotlib import figure
 
 from bert_ner.corpora import conll_format
+from bert_ner import errors
 from bert_ner import file_io
 from bert_ner.run import model_selection
 import run_ner
@@ -365,11 +366,19 @@ def parse_args(argv):
                       help="The first seed; the others follow (default 1).")
   parser.add_argument("--output_dir", required=True,
                       help="Where the runs and the results are written.")
+  parser.add_argument("--verbose", action="store_true",
+                      help="Show the Python trace of an error (as "
+                      "BERT_NER_TRACE=1 does).")
   return parser.parse_known_args(argv)
 
 
 def main(argv=None):
   args, passthrough = parse_args(sys.argv[1:] if argv is None else argv)
+  return errors.run("reproduce.py", reproduce, args, passthrough)
+
+
+def reproduce(args, passthrough):
+  """Runs the reproduction of the parsed arguments; prints its summary."""
   try:
     reproduction = Reproduction(args.recipe, passthrough, args.output_dir,
                                 args.seeds, args.first_seed)

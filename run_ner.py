@@ -23,8 +23,8 @@ from absl import flags
 import tensorflow.compat.v1 as tf
 from tensorflow.python.util import deprecation
 
+from bert_ner import errors
 from bert_ner.model import ner_model
-from bert_ner.run import cluster
 from bert_ner.run import divergence
 from bert_ner.run import flag_checks
 from bert_ner.run import job
@@ -193,6 +193,9 @@ flags.DEFINE_integer("worker_timeout_secs", 300,
                      "others (to start, to convert an HF model, and at each "
                      "training step) before it stops with an error naming "
                      "the worker that is missing.")
+flags.DEFINE_bool("verbose", False,
+                  "Show the Python trace of an error, not just its line "
+                  "(as BERT_NER_TRACE=1 does).")
 flags.DEFINE_bool("use_tpu", False, "Run on a TPU.")
 flags.DEFINE_string("tpu_name", None,
                     "Cloud TPU name or grpc://ip:port address (with "
@@ -252,24 +255,15 @@ def run_from_flags(flag_values_):
   the settings are resolved and the job runs; returns {split: results}."""
   values, given = flag_values(flag_values_)
   flag_checks.check_values(values)
+  run_settings.check_output_folder(values["output_dir"])
   with job_lock.held(values["output_dir"], run_settings.job_of(values)):
     settings = run_settings.resolve(values, given)
     tf.set_random_seed(settings.seed)
     return run(settings)
 
 
-def main(argv):
-  del argv
-  quiet_tensorflow_logs()
-  try:
-    results = run_from_flags(FLAGS)
-  except ValueError as e:
-    sys.stderr.write("run_ner.py: error: %s\n" % e)
-    return 2
-  except (job_lock.FolderInUseError, cluster.WorkerLostError,
-          divergence.TrainingDivergedError) as e:
-    sys.stderr.write("run_ner.py: error: %s\n" % e)
-    return 1
+def report(results):
+  """Prints each split's entity-level figures; returns the exit code."""
   for split, figures in results.items():
     if "entity_f1" in figures:
       print("%s: entity-level (conlleval) precision %.2f recall %.2f F1 %.2f;"
@@ -277,6 +271,14 @@ def main(argv):
             (split, figures["entity_precision"], figures["entity_recall"],
              figures["entity_f1"], figures["token_micro_f1"]))
   return 0
+
+
+def main(argv):
+  del argv
+  quiet_tensorflow_logs()
+  # User mistakes and the machine's faults: one line and an exit code
+  # (errors.run); --verbose or BERT_NER_TRACE=1 shows the trace.
+  return errors.run("run_ner.py", lambda: report(run_from_flags(FLAGS)))
 
 
 if __name__ == "__main__":

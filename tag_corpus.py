@@ -41,6 +41,7 @@ import os
 import sys
 
 from bert_ner.corpora import formats
+from bert_ner import errors
 from bert_ner.tagging import beam_tagging
 
 
@@ -71,6 +72,9 @@ def parse_args(argv):
                       help="Windows per call of the model.")
   parser.add_argument("--conll_output", action="store_true",
                       help="Also write predictions-*.conll.")
+  parser.add_argument("--verbose", action="store_true",
+                      help="Show the Python trace of an error (as "
+                      "BERT_NER_TRACE=1 does).")
   parser.add_argument("--repair_tags", action="store_true",
                       help="Decode valid IOB2 tags from the per-word "
                       "probabilities (no I-x after O or another type), as "
@@ -86,14 +90,15 @@ def parse_args(argv):
 
 def main(argv=None):
   args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    total = beam_tagging.run(args.export_dir, args.input, args.output_dir,
-                             args.input_format, args.lines_per_shard,
-                             args.batch_size, args.conll_output, beam_args,
-                             repair_tags=args.repair_tags)
-  except ValueError as e:
-    sys.stderr.write("tag_corpus.py: error: %s\n" % e)
-    return 2
+  return errors.run("tag_corpus.py", tag, args, beam_args)
+
+
+def tag(args, beam_args):
+  """Runs the job of the parsed arguments; prints its counts."""
+  total = beam_tagging.run(args.export_dir, args.input, args.output_dir,
+                           args.input_format, args.lines_per_shard,
+                           args.batch_size, args.conll_output, beam_args,
+                           repair_tags=args.repair_tags)
   if not total["sentences"]:
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "

@@ -51,8 +51,9 @@ def open_binary(path):
 def iter_raw_lines(path, what="file"):
   """Streams the lines of a file as bytes, without line ends or a UTF-8 BOM.
 
-  Lines end at a newline (a carriage return before it is dropped), so a
-  file is never held whole in memory.
+  Lines end at a newline (a carriage return before it is dropped; one
+  inside a line is kept, with a warning), and a file is never held whole in
+  memory.
 
   Yields:
     (line number (1-based), bytes).
@@ -63,8 +64,34 @@ def iter_raw_lines(path, what="file"):
   if not tf.io.gfile.exists(path):
     raise ValueError("The %s %s does not exist." % (what, path))
   with open_binary(path) as f:
-    for number, raw in enumerate(f, 1):
-      yield number, strip_line_end(raw, number)
+    for number, raw in enumerate(split_lines(f), 1):
+      line = strip_line_end(raw, number)
+      if b"\r" in line:
+        tf.logging.warning(
+            "The %s %s, line %d: a carriage return inside the line, kept as "
+            "it is (%r).", what, path, number, line[:80])
+      yield number, line
+
+
+# Bytes read at a time when splitting a file into lines.
+_READ_BYTES = 1 << 20
+
+
+def split_lines(f):
+  """The lines of a binary file object, each with its b"\n" (the last one
+  may have none). TensorFlow's GFile iterates lines without any b"\r", even
+  one inside a line; this keeps every byte."""
+  rest = b""
+  while True:
+    chunk = f.read(_READ_BYTES)
+    if not chunk:
+      break
+    lines = (rest + chunk).split(b"\n")
+    rest = lines.pop()
+    for line in lines:
+      yield line + b"\n"
+  if rest:
+    yield rest
 
 
 def strip_line_end(raw, number):

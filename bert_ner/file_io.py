@@ -86,3 +86,27 @@ def written_by_live_process(path):
   if not match or int(match.group(1)) == os.getpid():
     return False
   return pid_alive(int(match.group(1)))
+
+
+# TensorFlow's own temporary names (graph.pbtxt.tmp<uuid hex>), left by a
+# process killed, or stopped by a full disk, while writing.
+_TF_TEMPORARY_RE = re.compile(r"\.tmp[0-9a-f]{32}$")
+
+
+def remove_stale_temporary_files(folder):
+  """Removes the temporary files that dead processes left in `folder`: this
+  project's (NAME.tmp-PID, unless that process lives) and TensorFlow's
+  (NAME.tmp<hex>); returns their paths. Call it while holding the folder
+  for the job (job_lock), before the job writes."""
+  if "://" in folder or not os.path.isdir(folder):
+    return []
+  removed = []
+  for name in os.listdir(folder):
+    path = os.path.join(folder, name)
+    ours = re.search(r"\.tmp-\d+$", name) and not written_by_live_process(
+        path) and not name.endswith(".tmp-%d" % os.getpid())
+    if (ours or _TF_TEMPORARY_RE.search(name)) and os.path.isfile(path):
+      os.remove(path)
+      removed.append(path)
+  return removed
+

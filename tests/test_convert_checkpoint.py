@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from bert_ner import errors
 import conftest
 import convert_checkpoint
 
@@ -104,7 +105,8 @@ def test_missing_and_unexpected_tensors_are_named(tmp_path):
 
 
 def test_missing_files_are_named(tmp_path, capsys):
-  assert convert_checkpoint.main(["--from_hf", str(tmp_path), "--to_tf",
-                                  str(tmp_path / "out")]) == 2
+  assert errors.run("convert_checkpoint.py", convert_checkpoint.main,
+                    ["--from_hf", str(tmp_path), "--to_tf",
+                     str(tmp_path / "out")]) == 2
   err = capsys.readouterr().err
   assert "config.json is missing" in err

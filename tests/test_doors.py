@@ -45,11 +45,11 @@ import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
 pytestmark = pytest.mark.slow
 
 # Words of the tiny vocabulary, two that hold a no-break space and an
-# ideographic space (one word in CoNLL, two in plain text), and three with a
-# line separator, a form feed and a next-line character inside (one word in
-# CoNLL, whatever str.splitlines says).
+# ideographic space (one word in CoNLL, two in plain text), and four with a
+# line separator, a form feed, a next-line character and a carriage return
+# inside (one word in CoNLL, whatever str.splitlines says).
 WORDS = conftest.TINY_WORDS + ["caf\u00a0e", "brca\u30001", "a\u2028b",
-                               "c\x0cd", "gene\x85s"]
+                               "c\x0cd", "gene\x85s", "ef\rgh"]
 DISEASE_FIRST = ("breast", "colon")
 DISEASE = ("cancer", "tumour", "syndrome")
 MAX_SEQ_LENGTH = 16  # 14 pieces a window: the long sentences need several
@@ -134,23 +134,23 @@ def inputs(tmp_path_factory):
   docs = documents(7, 4, 9)
   paths = {"conll": str(folder / "input.conll"),
            "text": str(folder / "input.txt")}
-  with open(paths["conll"], "w", encoding="utf-8") as f:
+  with open(paths["conll"], "w", encoding="utf-8", newline="") as f:
     f.write(conll_text(docs))
-  with open(paths["text"], "w", encoding="utf-8") as f:
+  with open(paths["text"], "w", encoding="utf-8", newline="") as f:
     f.write(plain_text(docs, 7))
   return paths
 
 
 def read(path):
-  with open(path, encoding="utf-8") as f:
+  with open(path, encoding="utf-8", newline="") as f:  # keep every "\r"
     return f.read()
 
 
 def read_jsonl(paths):
   records = []
   for path in paths:
-    with open(path, encoding="utf-8") as f:
-      records.extend(json.loads(line) for line in f)
+    records.extend(json.loads(line) for line in read(path).split("\n")
+                   if line)
   return records
 
 

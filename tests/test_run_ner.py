@@ -478,6 +478,57 @@ def test_interrupted_training_resumes_to_planned_step(tmp_path, tiny_model_dir,
              for r in caplog.records)
 
 
+@pytest.mark.slow
+def test_a_run_killed_between_a_checkpoint_and_its_dev_score_scores_it(
+    tmp_path, tiny_model_dir, data_dir):
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_predict=False, num_train_steps=10,
+      eval_every_steps=3, save_checkpoints_steps=1))
+  with pytest.raises(RuntimeError, match="interrupted"):
+    run_ner.run(settings, train_hooks=[Interrupt(at=5)])
+  # Killed in its second chunk: dev was scored at step 3, and the history
+  # written then survives.
+  assert [h["step"] for h in model_selection.read_eval_history(out)] == [3]
+  killed_at = tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                     "global_step")
+  assert 3 < killed_at < 6
+  run_ner.run(settings)
+  # The resumed run scores the checkpoint it starts from, then goes on.
+  steps = [h["step"] for h in model_selection.read_eval_history(out)]
+  assert steps == [3, killed_at] + list(range(killed_at + 3, 10, 3)) + [10]
+  best = conftest.read_results(os.path.join(out, "best", "best_results.txt"))
+  (best_row,) = [h for h in model_selection.read_eval_history(out)
+                 if h["best"]]
+  assert int(best["global_step"]) == best_row["step"]
+
+
+@pytest.mark.slow
+def test_a_rerun_removes_what_dead_processes_left(tmp_path, tiny_model_dir,
+                                                 data_dir):
+  out = str(tmp_path / "out")
+  run_ner.run(run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, num_train_steps=1)))
+  dead = subprocess.Popen(["true"])
+  dead.wait()
+  alive = subprocess.Popen(["sleep", "60"])
+  try:
+    stale = [os.path.join(out, "test_predictions.txt.tmp-%d" % dead.pid),
+             os.path.join(out, "graph.pbtxt.tmp" + "0123456789abcdef" * 2),
+             os.path.join(out, "records", "x.tmp-%d" % dead.pid)]
+    live = os.path.join(out, "eval_results.txt.tmp-%d" % alive.pid)
+    for path in stale + [live]:
+      with open(path, "w") as f:
+        f.write("half a file")
+    run_ner.run(run_ner.validate_flags_or_throw(values(
+        output_dir=out, data_dir=data_dir, do_predict=True)))
+    assert [p for p in stale if os.path.exists(p)] == []
+    assert os.path.exists(live)  # another live process's
+  finally:
+    alive.kill()
+    alive.wait()
+
+
 def single_command(model_dir, data_dir, out, steps):
   return [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
           "--bert_model_dir=" + model_dir, "--data_dir=" + data_dir,

@@ -18,9 +18,9 @@ import conftest
 beam = conftest.import_beam()
 
 from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Every test here runs Beam pipelines or SavedModel exports.
 pytestmark = pytest.mark.slow

@@ -136,3 +136,16 @@ def test_minilm_tokens_and_ids_match_fixture():
     assert ids + [0] * pad == example["input_ids"]
     assert [1] * len(ids) + [0] * pad == list(arrays["input_mask"][index])
     assert segments + [0] * pad == list(arrays["segment_ids"][index])
+
+
+@pytest.mark.parametrize("read_bytes", [1, 3, 1 << 20])
+def test_a_carriage_return_inside_a_line_is_kept(tmp_path, monkeypatch,
+                                                  read_bytes):
+  # Lines cut across reads, CRLF and LF line ends, a lone CR in a word, a
+  # last line without its newline.
+  monkeypatch.setattr(tokenization, "_READ_BYTES", read_bytes)
+  path = tmp_path / "cr.tsv"
+  path.write_bytes(b"ab\tO\r\nef\rgh\tB-X\n\nlast\tO")
+  assert list(tokenization.iter_raw_lines(str(path))) == [
+      (1, b"ab\tO"), (2, b"ef\rgh\tB-X"), (3, b""), (4, b"last\tO")]
+

@@ -30,10 +30,11 @@ import socket
 import tensorflow.compat.v1 as tf
 from tensorflow.python.training import monitored_session
 
+from bert_ner import errors
 from bert_ner import machine
 
 
-class WorkerLostError(RuntimeError):
+class WorkerLostError(errors.JobError):
   """A worker of a --multi_worker job died, never started or stopped
   answering."""
 

@@ -19,12 +19,13 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+from bert_ner import errors
 from bert_ner.model import ner_model
 
 DEFAULT_FACTOR = 10.0
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(errors.JobError):
   """The loss went NaN, infinite or far past its start."""
 
   def __init__(self, message, step):

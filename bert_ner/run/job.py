@@ -180,6 +180,10 @@ class Job(object):
     """Trains, evaluates and predicts each split, exports; returns {split:
     results dict}."""
     s = self.settings
+    if self.is_chief:
+      for folder in (s.output_dir, self.records_dir):
+        for path in file_io.remove_stale_temporary_files(folder):
+          tf.logging.info("Removed %s, left by a process that is gone", path)
     if s.do_train:
       if self.is_chief:
         self.write_model_files(s.output_dir)

@@ -27,6 +27,7 @@ import time
 
 import tensorflow.compat.v1 as tf
 
+from bert_ner import errors
 from bert_ner import file_io
 
 LOCKS_DIR_NAME = ".locks"
@@ -34,7 +35,7 @@ HEARTBEAT_SECS = 30.0
 STALE_SECS = 4 * HEARTBEAT_SECS
 
 
-class FolderInUseError(RuntimeError):
+class FolderInUseError(errors.JobError):
   """The output folder belongs to another live job."""
 
 

@@ -38,16 +38,28 @@ class ModelSelector(object):
   def should_stop(self):
     return bool(self.patience) and self.since_best >= self.patience
 
+  def has_step(self, step):
+    return any(s == step for s, _ in self.history)
+
   @classmethod
   def resumed(cls, output_dir, patience=0):
-    """A selector that starts from the best a previous run of this output
-    folder kept (a resumed training keeps its best)."""
+    """A selector that starts from what a previous run of this output
+    folder kept: its best (a resumed training keeps its best) and its rows
+    of eval_history.txt (the evaluations since the best count toward
+    early stopping)."""
     previous = read_results_file(os.path.join(output_dir, BEST_DIR_NAME,
                                               BEST_RESULTS_NAME))
-    if not previous:
-      return cls(patience)
-    return cls(patience, float(previous["entity_f1"]),
-               int(previous["global_step"]))
+    selector = (cls(patience, float(previous["entity_f1"]),
+                    int(previous["global_step"])) if previous else
+                cls(patience))
+    for row in read_eval_history(output_dir):
+      selector.history.append((row["step"], {
+          "precision": row["dev_precision"], "recall": row["dev_recall"],
+          "f1": row["dev_f1"], "accuracy": row["token_accuracy"]}))
+    if selector.best_step is not None:
+      selector.since_best = sum(1 for step, _ in selector.history
+                                if step > selector.best_step)
+    return selector
 
 
 def eval_interval(settings, num_train_windows):

@@ -62,6 +62,9 @@ def split_file(explicit, data_dir, split, flag_name):
   if explicit:
     if not tf.io.gfile.exists(explicit):
       raise ValueError("--%s %s does not exist." % (flag_name, explicit))
+    if tf.io.gfile.isdir(explicit):
+      raise ValueError("--%s %s is a folder: give the file (or the folder "
+                       "as --data_dir)." % (flag_name, explicit))
     return explicit
   if not data_dir:
     raise ValueError("Give --data_dir or --%s." % flag_name)
@@ -183,6 +186,34 @@ def lower_case(v, vocab, vocab_file, init_checkpoint):
   return v["do_lower_case"]
 
 
+def check_output_folder(output_dir):
+  """Raises ValueError if --output_dir names a file."""
+  if tf.io.gfile.exists(output_dir) and not tf.io.gfile.isdir(output_dir):
+    raise ValueError("--output_dir %s is a file, not a folder: give a folder "
+                     "(it is created if missing)." % output_dir)
+
+
+def check_readable_checkpoint(checkpoint):
+  """Reads every variable of the checkpoint once, before any slow work.
+
+  Raises:
+    ValueError: naming the checkpoint and the variable, for a file that is
+      truncated or corrupt.
+  """
+  try:
+    reader = tf.train.load_checkpoint(checkpoint)
+    for name in sorted(reader.get_variable_to_shape_map()):
+      reader.get_tensor(name)
+  except (tf.errors.OpError, IndexError, RuntimeError) as e:
+    # A short data file raises IndexError ("Read less bytes than
+    # requested"); a damaged index, an OpError.
+    message = e.message if isinstance(e, tf.errors.OpError) else str(e)
+    raise ValueError(
+        "--init_checkpoint %s cannot be read (%s): its files are truncated "
+        "or corrupt. Download or convert the model again." % (
+            checkpoint, " ".join(message.split())[:300]))
+
+
 def resolve(v, given=()):
   """The I/O step: files, the trained model's settings, model files, the
   checks against the model. Returns RunSettings.
@@ -199,6 +230,7 @@ def resolve(v, given=()):
     cluster.check_tpu_reachable(v["tpu_name"] or v["master"], v["tpu_zone"],
                                 v["gcp_project"])
   output_dir = v["output_dir"]
+  check_output_folder(output_dir)
   trained = (tf.io.gfile.isdir(output_dir) and
              bool(tf.train.latest_checkpoint(output_dir)))
   v["train_file"], v["dev_file"], v["test_file"] = corpus_files(v)
@@ -217,6 +249,7 @@ def resolve(v, given=()):
       raise ValueError("--%s %s does not exist." % (flag_name, path))
   if v["do_train"] and init_checkpoint:
     init_checkpoint = modeling.resolve_checkpoint(init_checkpoint)
+    check_readable_checkpoint(init_checkpoint)
   bert_config = modeling.BertConfig.from_json_file(config_file)
   flag_checks.check_head(v, bert_config)
   v["window_stride"] = flag_checks.window_stride(v, bert_config, config_file)

@@ -110,7 +110,9 @@ def score_dev(job, info, checkpoint):
 
 def train_with_model_selection(job, first_step, hooks):
   """Trains in chunks of the eval interval, scoring dev after each; keeps
-  the best checkpoint by dev entity F1 in OUTPUT_DIR/best."""
+  the best checkpoint by dev entity F1 in OUTPUT_DIR/best. A run resumed
+  from a checkpoint whose dev score was never made (killed in between)
+  scores it first."""
   s = job.settings
   every = model_selection.eval_interval(s, job.train_info.num_features)
   info = job.records(job.dev_split, sort_by_length=True)
@@ -118,25 +120,34 @@ def train_with_model_selection(job, first_step, hooks):
       s.output_dir, s.early_stopping_evals)
   step = first_step
   tf.logging.info("Scoring dev every %d steps", every)
-  while step < job.num_train_steps:
+  if step and not selector.has_step(step):
+    select(job, info, selector, step)
+  while step < job.num_train_steps and not selector.should_stop():
     chunk_start, step = step, min(step + every, job.num_train_steps)
     job.estimator.train(input_fn=train_input_fn(job, chunk_start),
                         max_steps=step, hooks=hooks)
-    checkpoint = tf.train.latest_checkpoint(s.output_dir)
-    figures, strict = score_dev(job, info, checkpoint)
-    epoch = step * s.train_batch_size / job.train_info.num_features
-    tf.logging.info("Step %d (epoch %.2f): dev entity P %.2f R %.2f F1 %.2f "
-                    "(strict IOB2 F1 %.2f)", step, epoch,
-                    figures["precision"], figures["recall"], figures["f1"],
-                    strict["f1"])
-    if selector.update(step, figures):
-      model_selection.keep_best(s.output_dir, checkpoint, step, figures,
-                                strict, epoch)
-    if selector.should_stop():
-      tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
-                      "evaluations.", step, s.early_stopping_evals)
-      break
-  table = model_selection.write_eval_history(s.output_dir, selector.history,
-                                             selector.best_step)
-  tf.logging.info("Dev entity-level scores by step (* = best):\n%s", table)
+    select(job, info, selector, step)
+  if selector.should_stop():
+    tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
+                    "evaluations.", step, s.early_stopping_evals)
+  tf.logging.info("Dev entity-level scores by step (* = best):\n%s",
+                  model_selection.write_eval_history(
+                      s.output_dir, selector.history, selector.best_step))
   tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
+
+
+def select(job, info, selector, step):
+  """Scores dev at the latest checkpoint (of `step`), keeps it as the best
+  if it is, and writes the history so far (a killed run keeps its rows)."""
+  s = job.settings
+  checkpoint = tf.train.latest_checkpoint(s.output_dir)
+  figures, strict = score_dev(job, info, checkpoint)
+  epoch = step * s.train_batch_size / job.train_info.num_features
+  tf.logging.info("Step %d (epoch %.2f): dev entity P %.2f R %.2f F1 %.2f "
+                  "(strict F1 %.2f)", step, epoch, figures["precision"],
+                  figures["recall"], figures["f1"], strict["f1"])
+  if selector.update(step, figures):
+    model_selection.keep_best(s.output_dir, checkpoint, step, figures,
+                              strict, epoch)
+  model_selection.write_eval_history(s.output_dir, selector.history,
+                                     selector.best_step)

@@ -14,7 +14,6 @@ the package.
 import argparse
 import collections
 import contextlib
-import glob
 import json
 import os
 import sys
@@ -164,16 +163,6 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log):
     log("%s; %d of %d shards" % (lines.line(), len(seen), num_shards))
 
 
-def remove_stale_files(output_dir):
-  """Removes the temporary files a killed run of this job left (no live
-  process of this machine writes them)."""
-  if "://" in output_dir:
-    return
-  for stale in glob.glob(os.path.join(output_dir, "*.tmp-*")):
-    if not file_io.written_by_live_process(stale):
-      os.remove(stale)
-
-
 def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
              conll_output, repair_tags):
   """Checks the arguments and the export, plans the pieces and records the
@@ -192,7 +181,7 @@ def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
   if repair_tags:
     plan["repair_tags"] = True
   check_plan(output_dir, plan)
-  remove_stale_files(output_dir)
+  file_io.remove_stale_temporary_files(output_dir)
   return files, pieces
 
 
