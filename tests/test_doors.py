@@ -238,8 +238,12 @@ def portable_runner(tmp_path_factory):
   """A job service and two worker pools on 127.0.0.1; yields (job
   endpoint, [worker pool addresses]); stopped at the end."""
   logs = tmp_path_factory.mktemp("beam_services")
-  env = dict(os.environ, PYTHONPATH=conftest.ROOT,
-             TF_CPP_MIN_LOG_LEVEL="2")
+  # The worker pools start their workers as "python": this interpreter's
+  # folder first on PATH, the project on PYTHONPATH (as a cluster's workers
+  # have it installed).
+  env = dict(os.environ, PYTHONPATH=conftest.ROOT, TF_CPP_MIN_LOG_LEVEL="2",
+             PATH=os.pathsep.join([os.path.dirname(sys.executable),
+                                   os.environ.get("PATH", "")]))
   services, ports = [], []
   commands = [["apache_beam.runners.portability.local_job_service_main",
                "--port=%d"], ["apache_beam.runners.worker.worker_pool_main",
