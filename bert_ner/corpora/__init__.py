@@ -1,0 +1,1 @@
+"""Reading corpora: one reader per input format (formats.py names them)."""
