@@ -63,13 +63,16 @@ def iter_raw_lines(path, what="file"):
   """
   if not tf.io.gfile.exists(path):
     raise ValueError("The %s %s does not exist." % (what, path))
+  warned = False
   with open_binary(path) as f:
     for number, raw in enumerate(split_lines(f), 1):
       line = strip_line_end(raw, number)
-      if b"\r" in line:
+      if not warned and b"\r" in line:
         tf.logging.warning(
             "The %s %s, line %d: a carriage return inside the line, kept as "
-            "it is (%r).", what, path, number, line[:80])
+            "it is (%r); the file's later ones are not named.", what, path,
+            number, line[:80])
+        warned = True
       yield number, line
 
 

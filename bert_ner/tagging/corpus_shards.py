@@ -155,7 +155,7 @@ def parse_piece(piece, input_format):
       bad = bad or error
       reader.skip_sentence()
       continue
-    if bad and conll_format.split_columns(line) is None:
+    if bad and not reader.skipping:  # the line that ends the bad sentence
       yield "dead", bad
       bad = None
     if example is not None:

@@ -39,10 +39,3 @@ def entities_json_line(line, offsets, labels):
   return json.dumps(
       {"text": line, "entities": entity_spans(line, offsets, labels)},
       ensure_ascii=False) + "\n"
-
-
-def format_entities_jsonl(lines, offsets, predicted_labels):
-  """JSON Lines, one per input line: {"text", "entities": entity_spans}."""
-  return "".join(entities_json_line(line, line_offsets, labels)
-                 for line, line_offsets, labels in zip(lines, offsets,
-                                                       predicted_labels))
