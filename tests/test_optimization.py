@@ -136,7 +136,7 @@ def model_fn(features, labels, mode, params):
                       initializer=tf.zeros_initializer())
   loss = tf.reduce_mean(tf.square(tf.matmul(features["x"], w) -
                                   features["y"]))
-  train_op, _ = optimization.create_optimizer(loss, 0.05, 20, 0, False)
+  train_op, _ = optimization.create_optimizer(loss, 0.05, 5, 0, False)
   return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
 
 
@@ -150,7 +150,7 @@ for name, devices, batch in (("one", None, 8),
   model_dir = sys.argv[1] + "/" + name
   estimator = tf.estimator.Estimator(model_fn, model_dir, config=config)
   estimator.train(lambda b=batch: tf.data.Dataset.from_tensor_slices(
-      {"x": x, "y": y}).repeat().batch(b), max_steps=20)
+      {"x": x, "y": y}).repeat().batch(b), max_steps=5)
   out[name] = tf.train.load_variable(tf.train.latest_checkpoint(model_dir),
                                      "dense/kernel").ravel().tolist()
 print("WEIGHTS " + json.dumps(out))
@@ -172,5 +172,8 @@ def test_mirrored_replicas_match_one_device_at_the_same_global_batch(tmp_path):
   assert lines, result.stderr[-3000:]
   weights = json.loads(lines[0][len("WEIGHTS "):])
   # All-reduce and one-device sums add in other orders: float noise only.
-  np.testing.assert_allclose(weights["two"], weights["one"], atol=1e-4)
+  # Five steps, while the gradients are still large: near convergence Adam
+  # divides a gradient near zero by its own small root mean square, which
+  # magnifies that noise (20 steps differed by 3e-4 on one machine).
+  np.testing.assert_allclose(weights["two"], weights["one"], atol=1e-5)
   assert not np.allclose(weights["one"], 0.0)
