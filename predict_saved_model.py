@@ -16,8 +16,16 @@ text and its entities with character offsets). With --input_format=conll
 the input is a CoNLL/BIO file (-DOCSTART- between documents); when it has
 tags, predictions.txt holds "word gold pred" lines and the entity-level
 (conlleval) figures are printed and written to results.txt.
+
+Documents with offsets (--input_format=pubtator, bioc or pubmed) are split
+into sentences as the model was trained (tokenizer_config.json), and the
+predicted documents are written as predictions.pubtator (or, with
+--output_format, predictions.bioc.xml / .bioc.json); a PubTator or BioC
+file with mentions is also scored by offsets (mention level), beside
+conlleval, in results.txt.
 """
 
+import contextlib
 import os
 import sys
 
@@ -28,9 +36,11 @@ import tensorflow as tf
 
 from bert_ner.corpora import formats
 from bert_ner.corpora import input_example
+from bert_ner.corpora import offset_conversion
 from bert_ner import errors
 from bert_ner import file_io
 from bert_ner import progress
+from bert_ner.tagging import document_output
 from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import writers
 import conlleval
@@ -49,6 +59,9 @@ def define_flags():
                     "between documents; conll: one word per line (tags, if "
                     "present, in the last column).")
   flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
+  flags.DEFINE_string("output_format", None, "With a document format: "
+                      "pubtator, bioc_xml, bioc_json, comma-separated "
+                      "(default: the input's).")
   flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
   flags.DEFINE_bool("verbose", False, "Show the Python trace of an error "
                     "(as BERT_NER_TRACE=1 does).")
@@ -58,37 +71,58 @@ def define_flags():
 
 
 def tag_file(export_dir, input_file, output_dir, input_format="text",
-             batch_size=32, repair_tags=False):
+             batch_size=32, repair_tags=False, output_format=None):
   """Tags `input_file`; streams the outputs to `output_dir`, each file
   written whole or not at all.
 
   Returns:
-    conlleval figures for a tagged CoNLL input, else None.
+    conlleval figures for a tagged input with gold tags or mentions, else
+    None.
   """
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
+  output_formats = document_output.parse_output_formats(output_format)
+  document = formats.is_document_format(input_format)
+  if output_formats and not document:
+    raise ValueError("--output_format needs a document format "
+                     "(--input_format=pubtator, bioc or pubmed).")
   tagger = saved_model_backend.load_tagger(export_dir, repair_tags, log=_log)
+  reading = offset_conversion.Reading(
+      offset_conversion.parse_entity_types(tagger.settings.entity_types),
+      tagger.settings.sentences, False)
+  labelled = document and formats.has_mentions(input_file, input_format)
+
+  def examples():
+    return formats.iter_file(input_file, input_format, reading=reading,
+                             labelled=labelled)
+
   # One pass first, so a bad line fails before any output is written.
-  summary = input_example.summarize(formats.iter_file(input_file,
-                                                      input_format))
+  summary = input_example.summarize(examples())
   if not summary.num_examples:
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
-  scores = writers.write_word_labels(
-      tagger.tag_stream(formats.iter_file(input_file, input_format),
-                        batch_size),
-      os.path.join(output_dir, "predictions.txt"),
-      os.path.join(output_dir, "entities.jsonl")
-      if input_format == "text" else None, score=summary.has_gold,
-      progress_log=progress.Progress("Tagged", "lines/sentences",
-                                     summary.num_examples, log=_log),
-      iobes=tagger.label_map.iobes)
+  sink = (document_output.DocumentSink(
+      os.path.join(output_dir, "predictions"), output_formats or [
+          document_output.default_output_format(input_format, input_file)])
+          if document else None)
+  with sink or contextlib.ExitStack():
+    tagged = tagger.tag_stream(examples(), batch_size)
+    scores = writers.write_word_labels(
+        sink.tee(tagged) if sink else tagged,
+        os.path.join(output_dir, "predictions.txt"),
+        os.path.join(output_dir, "entities.jsonl")
+        if input_format == "text" else None, score=summary.has_gold,
+        progress_log=progress.Progress("Tagged", "lines/sentences",
+                                       summary.num_examples, log=_log),
+        iobes=tagger.label_map.iobes)
   if not scores:
     return None
   figures, strict = scores
-  file_io.atomic_write_text(
-      os.path.join(output_dir, "results.txt"),
-      conlleval.report(figures) + "strict IOB2:\n" + conlleval.report(strict))
+  text = conlleval.report(figures) + "strict IOB2:\n" + conlleval.report(
+      strict)
+  if sink:
+    text += document_output.report(sink.counter.figures())
+  file_io.atomic_write_text(os.path.join(output_dir, "results.txt"), text)
   return figures
 
 
@@ -110,7 +144,8 @@ def main(argv):
 
 def tag_and_report():
   figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
-                     FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags)
+                     FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags,
+                     FLAGS.output_format)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

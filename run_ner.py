@@ -27,6 +27,8 @@ from bert_ner import errors
 from bert_ner.model import ner_model
 from bert_ner.run import divergence
 from bert_ner.run import flag_checks
+from bert_ner.corpora import formats
+from bert_ner.corpora import offset_conversion
 from bert_ner.run import job
 from bert_ner.run import job_lock
 from bert_ner.run import run_settings
@@ -44,11 +46,35 @@ flags.DEFINE_string("test_file", None,
 flags.DEFINE_string("predict_file", None,
                     "File to predict with --do_predict (instead of the test "
                     "file); see --input_format.")
-flags.DEFINE_enum("input_format", "conll", ["conll", "text"],
-                  "Format of the predict file: CoNLL columns, or plain text "
-                  "with one sentence or paragraph per line (words are split "
-                  "as BERT splits punctuation; entities are also written "
-                  "with character offsets to test_entities.jsonl).")
+flags.DEFINE_enum("input_format", "conll", list(formats.INPUT_FORMATS),
+                  "conll (the default): train/dev/test in CoNLL columns. "
+                  "pubtator or bioc (BioC XML, or BioC JSON for a .json "
+                  "file): every split as the corpus is released, mentions "
+                  "by character offsets (see --entity_types, --sentences); "
+                  "scored by offsets too. text or pubmed (PubMed XML): the "
+                  "predict file only, plain text with one sentence or "
+                  "paragraph per line (entities with character offsets go "
+                  "to test_entities.jsonl), or PubMed articles.")
+flags.DEFINE_string("entity_types", "",
+                    "With --input_format=pubtator/bioc: the mention types "
+                    "to tag, comma-separated, each TYPE or TYPE=LABEL "
+                    "(\"Chemical\" for BC5CDR's chemicals alone; "
+                    "\"*=Disease\" makes every type one label). Default: "
+                    "every type, as named in the data.")
+flags.DEFINE_enum("sentences", "syntok", list(
+    offset_conversion.SENTENCE_MODES),
+                  "With a document format: split passages into sentences "
+                  "with syntok, or make each passage one example (cut into "
+                  "windows as any long sentence).")
+flags.DEFINE_bool("skip_bad_mentions", False,
+                  "A mention whose offsets fall outside its passage or "
+                  "whose text differs from the text there is skipped and "
+                  "counted, instead of an error.")
+flags.DEFINE_string("output_format", None,
+                    "With a document format: the formats of the predicted "
+                    "documents, comma-separated: pubtator, bioc_xml, "
+                    "bioc_json (default: the input's); written to "
+                    "OUT/<split>_predictions.<pubtator|bioc.xml|bioc.json>.")
 flags.DEFINE_string("labels_file", None,
                     "Labels, one per line, instead of those of the training "
                     "file.")

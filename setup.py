@@ -18,5 +18,6 @@ setuptools.setup(
     py_modules=["conlleval", "convert_checkpoint", "modeling", "optimization",
                 "tf_metrics", "tokenization"],
     python_requires=">=3.9",
-    install_requires=["tensorflow==2.15.1", "numpy>=1.23,<2"],
+    install_requires=["tensorflow==2.15.1", "numpy>=1.23,<2", "bioc==2.1",
+                      "lxml==6.1.3", "syntok==1.4.4"],
 )

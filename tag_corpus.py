@@ -24,6 +24,17 @@ are decompressed. OUT gets:
       the file, line, reason and value; the rest is tagged.
   summary.json  counts of the whole job, also printed at the end.
 
+Documents (--input_format=pubmed for PubMed/MEDLINE XML as NCBI ships it,
+.xml or .xml.gz; pubtator; bioc) are tagged whole, a file a shard: every
+article's title and abstract, split into sentences as the model was
+trained. entities-*.jsonl then holds a line per document ({"id": PMID,
+"passages": [{"type", "offset", "text"}], "entities": [...]}, offsets in
+the document, as PubTator counts them), and documents-*.pubtator (or with
+--output_format=bioc_xml,bioc_json, documents-*.bioc.xml / .bioc.json) the
+documents with their predicted mentions. An article without a PMID, or
+without title and abstract, is a dead letter, as is the rest of a file
+whose XML stops being well formed.
+
 Work is planned as shards of --lines_per_shard lines of plain input files
 (a .gz file is one shard), tagged in parallel by the workers, each of which
 loads the SavedModel once. A shard's files are written under temporary
@@ -63,7 +74,13 @@ def parse_args(argv):
                       choices=list(formats.INPUT_FORMATS),
                       help="text: one sentence, paragraph or document per "
                       "line; conll: one word per line, blank lines between "
-                      "sentences.")
+                      "sentences; pubmed: PubMed/MEDLINE XML (.xml.gz); "
+                      "pubtator; bioc: BioC XML, or JSON for .json files.")
+  parser.add_argument("--output_format", default=None,
+                      help="With pubmed, pubtator or bioc input: the "
+                      "formats of documents-*.<ext>, comma-separated: "
+                      "pubtator, bioc_xml, bioc_json (default: pubtator, "
+                      "or BioC for BioC input).")
   parser.add_argument("--lines_per_shard", type=int,
                       default=beam_tagging.DEFAULT_LINES_PER_SHARD,
                       help="Lines of a plain input file per shard (a unit "
@@ -98,17 +115,21 @@ def tag(args, beam_args):
   total = beam_tagging.run(args.export_dir, args.input, args.output_dir,
                            args.input_format, args.lines_per_shard,
                            args.batch_size, args.conll_output, beam_args,
-                           repair_tags=args.repair_tags)
-  if not total["sentences"]:
+                           repair_tags=args.repair_tags,
+                           output_format=args.output_format)
+  if not (total["sentences"] or total["documents"]):
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "
         "line(s)%s.\n" % ("{:,}".format(total["lines"]), (
             ", all in the dead letters (see %s/dead_letter-*.jsonl)" %
             args.output_dir) if total["dead_letters"] else ""))
     return 1
-  print("Tagged %s lines (%s sentences, %s words, %s entities) in %d "
+  print("Tagged %s (%s sentences, %s words, %s entities) in %d "
         "shard(s) to %s in %.1f s; %d dead letter(s)%s" % (
-            "{:,}".format(total["lines"]), "{:,}".format(total["sentences"]),
+            "%s documents" % "{:,}".format(total["documents"])
+            if total["documents"] else
+            "%s lines" % "{:,}".format(total["lines"]),
+            "{:,}".format(total["sentences"]),
             "{:,}".format(total["words"]), "{:,}".format(total["entities"]),
             total["shards"], args.output_dir, total["seconds"],
             total["dead_letters"],

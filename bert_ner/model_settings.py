@@ -7,7 +7,9 @@ A model folder (a run's output folder, or an export) holds:
   vocab.txt              the WordPiece vocabulary
   label_list.txt         every label, by id (see label_set.LabelMap)
   tokenizer_config.json  how text becomes windows: do_lower_case,
-                         max_seq_length, window_stride, context_sentences
+                         max_seq_length, window_stride, context_sentences,
+                         and how documents become sentences: sentences
+                         (syntok or passage), entity_types
   ner_run.json           the head: head, feature_layers, freeze_bert,
                          crf_iob2_constraints
 
@@ -28,16 +30,21 @@ RUN_INFO_NAME = "ner_run.json"
 
 # How text becomes the model's windows (tokenizer_config.json).
 INPUT_SETTINGS = ("do_lower_case", "max_seq_length", "window_stride",
-                  "context_sentences")
+                  "context_sentences", "sentences", "entity_types")
 # The head over the encoder (ner_run.json).
 HEAD_SETTINGS = ("head", "feature_layers", "freeze_bert",
                  "crf_iob2_constraints")
 # What a folder written before a setting was saved was trained with.
-OLDER_DEFAULTS = {"context_sentences": 0, "head": "softmax",
+OLDER_DEFAULTS = {"context_sentences": 0, "sentences": "syntok",
+                  "entity_types": "", "head": "softmax",
                   "feature_layers": 1, "freeze_bert": False,
                   "crf_iob2_constraints": False}
+# Settings whose older default is the only value older versions had (they
+# read no documents): not reported as assumed.
+ALWAYS_OLDER_DEFAULT = ("sentences", "entity_types")
 _TYPES = {"do_lower_case": bool, "max_seq_length": int, "window_stride": int,
-          "context_sentences": int, "head": str, "feature_layers": int,
+          "context_sentences": int, "sentences": str, "entity_types": str,
+          "head": str, "feature_layers": int,
           "freeze_bert": bool, "crf_iob2_constraints": bool}
 
 ModelSettings = collections.namedtuple("ModelSettings",
@@ -119,6 +126,7 @@ def read(folder):
         "model again with run_ner.py --export_dir." % (
             path, "lacks them" if tf.io.gfile.exists(path) else
             "does not exist", ", ".join(missing)))
-  assumed = [k for k in OLDER_DEFAULTS if k not in saved]
+  assumed = [k for k in OLDER_DEFAULTS
+             if k not in saved and k not in ALWAYS_OLDER_DEFAULT]
   values = dict(OLDER_DEFAULTS, **saved)
   return ModelSettings(**{k: values[k] for k in ModelSettings._fields}), assumed

@@ -78,8 +78,9 @@ def _file_digest(path):
 def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
                         stride, label_map, sort_by_length=False,
                         shard_sentences=DEFAULT_SHARD_SENTENCES,
-                        context_sentences=0):
-  """Hash of everything the records of a file depend on."""
+                        context_sentences=0, reading=None):
+  """Hash of everything the records of a file depend on (`reading`: how a
+  document format's file becomes sentences, offset_conversion.Reading.key)."""
   key = {
       "format": RECORD_FORMAT_VERSION,
       "input": _file_digest(input_file),
@@ -93,6 +94,8 @@ def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
   }
   if context_sentences:
     key["context_sentences"] = int(context_sentences)
+  if reading:
+    key["reading"] = reading
   return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -244,7 +247,7 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
                     vocab_file, label_map, max_seq_length, stride,
                     sort_by_length=False,
                     shard_sentences=DEFAULT_SHARD_SENTENCES, processes=1,
-                    total=None, context_sentences=0):
+                    total=None, context_sentences=0, reading=None):
   """Writes the split's TFRecord shards once; reuses them while their inputs
   are unchanged.
 
@@ -269,7 +272,8 @@ def prepare_records(examples, input_file, split, records_dir, tokenizer,
   fingerprint = records_fingerprint(input_file, vocab_file,
                                     tokenizer.do_lower_case, max_seq_length,
                                     stride, label_map, sort_by_length,
-                                    shard_sentences, context_sentences)[:16]
+                                    shard_sentences, context_sentences,
+                                    reading)[:16]
   prefix = os.path.join(records_dir, "%s.%s" % (split, fingerprint))
   info_path = prefix + ".json"
   if tf.io.gfile.exists(info_path):

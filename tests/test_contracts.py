@@ -70,6 +70,7 @@ class _Settings(object):
       True, 128, 64, 2)
   head, feature_layers, freeze_bert, crf_iob2_constraints = (
       "crf", 4, True, False)
+  sentences, entity_types = "passage", "Chemical,*=Other"
 
 
 def test_model_settings_round_trip(tmp_path):
@@ -78,12 +79,15 @@ def test_model_settings_round_trip(tmp_path):
   settings, assumed = model_settings.read(folder)
   assert settings == model_settings.ModelSettings(
       do_lower_case=True, max_seq_length=128, window_stride=64,
-      context_sentences=2, head="crf", feature_layers=4, freeze_bert=True,
+      context_sentences=2, sentences="passage", entity_types="Chemical,*=Other",
+      head="crf", feature_layers=4, freeze_bert=True,
       crf_iob2_constraints=False)
   assert assumed == []
   with open(os.path.join(folder, "tokenizer_config.json")) as f:
     assert json.load(f) == {"do_lower_case": True, "max_seq_length": 128,
-                            "window_stride": 64, "context_sentences": 2}
+                            "window_stride": 64, "context_sentences": 2,
+                            "sentences": "passage",
+                            "entity_types": "Chemical,*=Other"}
   assert label_set.LabelMap.from_file(
       os.path.join(folder, "label_list.txt")).data_labels == ["O", "B-X"]
 

@@ -4,14 +4,25 @@
       ...
     reader = formats.line_reader("conll", path)   # fed line by line
 
-A new format is one module in this folder with a line reader (feed,
-skip_sentence, finish) and a file reader, named here.
+Sentence formats (conll, text) give sentences; document formats (pubtator,
+bioc, pubmed) give documents with character offsets, which
+offset_conversion turns into sentences with tags and back. A new format is
+one module in this folder with a reader, named here.
 """
 
+from bert_ner.corpora import bioc_format
 from bert_ner.corpora import conll_format
+from bert_ner.corpora import offset_conversion
+from bert_ner.corpora import pubmed_format
+from bert_ner.corpora import pubtator_format
 from bert_ner.corpora import text_format
 
-INPUT_FORMATS = ("conll", "text")
+SENTENCE_FORMATS = ("conll", "text")
+# Documents with offsets: bioc is BioC XML, or BioC JSON for a .json file.
+DOCUMENT_FORMATS = ("pubtator", "bioc", "pubmed")
+INPUT_FORMATS = SENTENCE_FORMATS + DOCUMENT_FORMATS
+# The formats a model can be trained and scored on.
+TRAINING_FORMATS = ("conll", "pubtator", "bioc")
 
 
 def check_format(input_format):
@@ -20,18 +31,59 @@ def check_format(input_format):
                      (input_format, ", ".join(INPUT_FORMATS)))
 
 
-def iter_file(path, input_format, split="input", require_labels=False):
-  """Streams the InputExamples of a file (see conll_format.iter_conll and
-  text_format.iter_text)."""
+def is_document_format(input_format):
+  return input_format in DOCUMENT_FORMATS
+
+
+def iter_documents(path, input_format):
+  """Streams the Documents of a file of a document format."""
+  if input_format == "pubtator":
+    return pubtator_format.iter_documents(path)
+  if input_format == "bioc":
+    return bioc_format.iter_documents(path)
+  if input_format == "pubmed":
+    return pubmed_format.iter_documents(path)
+  raise ValueError("%s is no document format (%s)." %
+                   (input_format, ", ".join(DOCUMENT_FORMATS)))
+
+
+def iter_file(path, input_format, split="input", require_labels=False,
+              reading=offset_conversion.DEFAULT_READING, report=None,
+              labelled=True):
+  """Streams the InputExamples of a file (see conll_format.iter_conll,
+  text_format.iter_text and offset_conversion.iter_examples).
+
+  Args:
+    reading: for document formats, offset_conversion.Reading.
+    report: for document formats, a ConversionReport that gets the counts.
+    labelled: for document formats, tag the examples by their mentions.
+  """
   check_format(input_format)
   if input_format == "text":
     return text_format.iter_text(path, split)
-  return conll_format.iter_conll(path, split, require_labels)
+  if input_format == "conll":
+    return conll_format.iter_conll(path, split, require_labels)
+  return offset_conversion.iter_examples(
+      iter_documents(path, input_format), path, split, reading, report,
+      labelled and input_format != "pubmed")
+
+
+def has_mentions(path, input_format):
+  """Whether a file of a document format holds any mention (gold to score
+  against)."""
+  return any(document.mentions
+             for document in iter_documents(path, input_format))
 
 
 def line_reader(input_format, path, split="input"):
-  """A reader fed (line number, line) pairs: ConllReader or TextReader."""
+  """A reader fed (line number, line) pairs: ConllReader, TextReader or
+  PubTatorReader."""
   check_format(input_format)
   if input_format == "text":
     return text_format.TextReader(split)
-  return conll_format.ConllReader(path, split)
+  if input_format == "pubtator":
+    return pubtator_format.PubTatorReader(path)
+  if input_format == "conll":
+    return conll_format.ConllReader(path, split)
+  raise ValueError("%s files are read whole, not line by line." %
+                   input_format)

@@ -8,7 +8,10 @@ A new flag's check is one function beside its peers, listed in CHECKS.
 
 import os
 
+from bert_ner.corpora import formats
+from bert_ner.corpora import offset_conversion
 from bert_ner.run import cluster
+from bert_ner.tagging import document_output
 from bert_ner import windowing
 
 
@@ -161,8 +164,24 @@ def check_vocab(vocab, bert_config, vocab_file, config_file):
 
 
 # The checks that need the values alone, in order.
+def check_input_format(v):
+  """The document-format flags: only with a document format, and valid."""
+  fmt = v["input_format"]
+  document = formats.is_document_format(fmt)
+  for name in ("entity_types", "output_format"):
+    if v[name] and not document:
+      raise ValueError("--%s needs a document format (--input_format=%s), "
+                       "not %s." % (name, "|".join(formats.DOCUMENT_FORMATS),
+                                    fmt))
+  if v["skip_bad_mentions"] and fmt not in formats.TRAINING_FORMATS[1:]:
+    raise ValueError("--skip_bad_mentions needs --input_format=pubtator or "
+                     "bioc.")
+  offset_conversion.parse_entity_types(v["entity_types"])
+  document_output.parse_output_formats(v["output_format"])
+
+
 CHECKS = (check_actions, check_counts, check_training, check_model_selection,
-          check_devices, check_preprocessing)
+          check_devices, check_preprocessing, check_input_format)
 
 
 def check_values(values):

@@ -11,6 +11,8 @@ Training is training.py's.
 """
 
 import collections
+import contextlib
+import json
 import math
 import os
 
@@ -18,6 +20,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import formats
 from bert_ner.corpora import input_example
+from bert_ner.corpora import offset_conversion
 from bert_ner import file_io
 from bert_ner import input_pipeline
 from bert_ner import label_set
@@ -27,6 +30,7 @@ from bert_ner import progress
 from bert_ner.run import cluster
 from bert_ner.run import model_selection
 from bert_ner.run import training
+from bert_ner.tagging import document_output
 from bert_ner.tagging import tagger
 from bert_ner.tagging import writers
 from bert_ner import tfrecords
@@ -40,7 +44,7 @@ RECORDS_DIR_NAME = "records"
 # One corpus file of the job: its name (train, dev, test), path, format
 # (conll or text) and ner_data.SplitSummary.
 Split = collections.namedtuple("Split", ["name", "path", "input_format",
-                                         "summary"])
+                                         "summary", "labelled"])
 
 
 def build_label_map(settings, train_label_counts):
@@ -97,13 +101,21 @@ class Job(object):
     s = self.settings = settings
     self.tokenizer = tokenization.FullTokenizer(s.vocab_file, s.do_lower_case)
     self.records_dir = os.path.join(s.output_dir, RECORDS_DIR_NAME)
-    self.train_split = self.scan("train", s.train_file) if s.do_train else None
+    self.reading = offset_conversion.Reading(
+        offset_conversion.parse_entity_types(s.entity_types), s.sentences,
+        s.skip_bad_mentions)
+    # train and dev are CoNLL unless the corpus is of a training format.
+    corpus_format = (s.input_format if s.input_format in
+                     formats.TRAINING_FORMATS else "conll")
+    self.train_split = (self.scan("train", s.train_file, corpus_format)
+                        if s.do_train else None)
     self.label_map = build_label_map(
         s, self.train_split.summary.label_counts if self.train_split else None)
     tf.logging.info("Labels (%d with the specials): %s",
                     self.label_map.num_labels,
                     " ".join(self.label_map.labels))
-    self.dev_split = self.scan("dev", s.dev_file) if s.do_eval else None
+    self.dev_split = (self.scan("dev", s.dev_file, corpus_format)
+                      if s.do_eval else None)
     self.test_split = (self.scan("test", s.test_file, s.input_format)
                        if s.do_predict else None)
     for split in (self.dev_split, self.test_split):
@@ -138,18 +150,31 @@ class Job(object):
 
   # ------------------------------------------------------------ the data
 
-  def examples(self, split):
+  def examples(self, split, report=None):
     """A fresh stream of the split's examples, read from its file."""
     return formats.iter_file(split.path, split.input_format, split.name,
-                             require_labels=split.name == "train")
+                             require_labels=split.name == "train",
+                             reading=self.reading, report=report,
+                             labelled=split.labelled)
 
   def scan(self, name, path, input_format="conll"):
     """Reads a split once (counts, labels; a bad line fails here, before
-    any slow work) and returns its Split."""
-    split = Split(name, path, input_format, None)
-    summary = input_example.summarize(self.examples(split))
+    any slow work) and returns its Split. A document format's conversion
+    report is logged and written to OUT/<split>_conversion.json."""
+    # A test file of a document format without any mention has no gold.
+    labelled = not (formats.is_document_format(input_format) and
+                    name == "test" and
+                    not formats.has_mentions(path, input_format))
+    split = Split(name, path, input_format, None, labelled)
+    report = offset_conversion.ConversionReport(path)
+    summary = input_example.summarize(self.examples(split, report))
     tf.logging.info("%s: %d sentences, %d words (%s)", name,
                     summary.num_examples, summary.num_words, path)
+    if formats.is_document_format(input_format):
+      tf.logging.info("%s conversion: %s", name, report.line())
+      file_io.atomic_write_text(
+          os.path.join(self.settings.output_dir, "%s_conversion.json" % name),
+          json.dumps(report.as_dict(), indent=1, sort_keys=True) + "\n")
     return split._replace(summary=summary)
 
   def records(self, split, sort_by_length):
@@ -161,7 +186,9 @@ class Job(object):
         s.window_stride, sort_by_length=sort_by_length,
         shard_sentences=s.shard_sentences,
         processes=s.preprocess_processes, total=split.summary.num_examples,
-        context_sentences=s.context_sentences)
+        context_sentences=s.context_sentences,
+        reading=(self.reading.key() if formats.is_document_format(
+            split.input_format) else None))
 
   def input_fn(self, info, is_training, batch_size, seed=None):
     """The estimator's input_fn over a split's records."""
@@ -285,12 +312,23 @@ class Job(object):
     jsonl_path = (
         os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
         if split.input_format == "text" else None)
-    scores = self.write_predictions(info, split, out_path, jsonl_path)
-    tf.logging.info("Wrote %s", out_path)
-    if jsonl_path:
-      tf.logging.info("Wrote %s", jsonl_path)
+    documents = (document_output.DocumentSink(
+        os.path.join(s.output_dir, "%s_predictions" % split.name),
+        self.output_formats(split))
+                 if formats.is_document_format(split.input_format) else None)
+    scores = self.write_predictions(info, split, out_path, jsonl_path,
+                                    documents)
+    for path in [out_path, jsonl_path] + (documents.paths if documents
+                                          else []):
+      if path:
+        tf.logging.info("Wrote %s", path)
     if not has_gold:
       return results
+    if documents:
+      figures = documents.counter.figures()
+      results.update(document_output.mention_results(figures))
+      for line in document_output.report(figures).splitlines():
+        tf.logging.info("  %s", line)
 
     figures, strict = scores
     results.update(model_selection.entity_results(figures, strict))
@@ -305,21 +343,31 @@ class Job(object):
       tf.logging.info("  %s = %s", key, results[key])
     return results
 
-  def write_predictions(self, info, split, out_path, jsonl_path=None):
+  def output_formats(self, split):
+    """--output_format, or the input's own format."""
+    names = document_output.parse_output_formats(self.settings.output_format)
+    return names or [document_output.default_output_format(
+        split.input_format, split.path)]
+
+  def write_predictions(self, info, split, out_path, jsonl_path=None,
+                        documents=None):
     """Predicts a split and streams the words out as they come back: CoNLL
-    lines to out_path, entities to jsonl_path (plain-text input), each
-    written whole or not at all.
+    lines to out_path, entities to jsonl_path (plain-text input), the
+    documents to a DocumentSink (document formats), each written whole or
+    not at all.
 
     Returns:
       (conlleval figures, strict IOB2 figures) when the split has gold
       labels, else None.
     """
-    return writers.write_word_labels(
-        self.predict_words(info, split, self.eval_checkpoint()), out_path,
-        jsonl_path, score=split.summary.has_gold,
-        progress_log=progress.Progress("Predicted", "sentences",
-                                       split.summary.num_examples),
-        iobes=self.label_map.iobes)
+    tagged = self.predict_words(info, split, self.eval_checkpoint())
+    with documents or contextlib.ExitStack():
+      return writers.write_word_labels(
+          documents.tee(tagged) if documents else tagged, out_path,
+          jsonl_path, score=split.summary.has_gold,
+          progress_log=progress.Progress("Predicted", "sentences",
+                                         split.summary.num_examples),
+          iobes=self.label_map.iobes)
 
 
 def run(settings, train_hooks=None):

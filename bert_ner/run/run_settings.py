@@ -15,6 +15,7 @@ import os
 import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import conll_format
+from bert_ner.corpora import formats
 from bert_ner import machine
 from bert_ner import model_settings
 from bert_ner.run import cluster
@@ -57,8 +58,10 @@ class RunSettings(object):
 
 # ------------------------------------------------------------ resolving
 
-def split_file(explicit, data_dir, split, flag_name):
-  """The file of a split: the flag's, or found in --data_dir."""
+def split_file(explicit, data_dir, split, flag_name, input_format="conll"):
+  """The file of a split: the flag's, or found in --data_dir (by the usual
+  CoNLL names, or for a document format by the split's name in the file
+  name: NCBItrainset_corpus.txt, train.BioC.xml)."""
   if explicit:
     if not tf.io.gfile.exists(explicit):
       raise ValueError("--%s %s does not exist." % (flag_name, explicit))
@@ -70,6 +73,8 @@ def split_file(explicit, data_dir, split, flag_name):
     raise ValueError("Give --data_dir or --%s." % flag_name)
   if not tf.io.gfile.isdir(data_dir):
     raise ValueError("--data_dir %s is not a folder." % data_dir)
+  if formats.is_document_format(input_format):
+    return find_document_file(data_dir, split, flag_name, input_format)
   path = conll_format.find_split_file(data_dir, split)
   if path is None:
     raise ValueError(
@@ -79,18 +84,50 @@ def split_file(explicit, data_dir, split, flag_name):
   return path
 
 
+# For a document format in --data_dir: what names a split's file, and the
+# extensions of each format's files.
+DOCUMENT_SPLIT_WORDS = {"train": ("train",), "dev": ("dev",), "test": ("test",)}
+DOCUMENT_EXTENSIONS = {"pubtator": (".txt", ".pubtator"),
+                       "bioc": (".xml", ".json"), "pubmed": (".xml", ".gz")}
+
+
+def find_document_file(data_dir, split, flag_name, input_format):
+  """The one file of a split in data_dir whose name holds the split's name
+  ("dev" also matches devel and develop) and ends as the format's files."""
+  words = DOCUMENT_SPLIT_WORDS[split]
+  found = sorted(
+      name for name in tf.io.gfile.listdir(data_dir)
+      if any(w in name.lower() for w in words) and
+      name.lower().endswith(DOCUMENT_EXTENSIONS[input_format]))
+  if len(found) != 1:
+    raise ValueError(
+        "%s %s file in %s: looked for a name holding %r ending in %s%s. Name "
+        "it with --%s." % ("No" if not found else "More than one", split,
+                           data_dir, words[0], "/".join(
+                               DOCUMENT_EXTENSIONS[input_format]),
+                           " (found %s)" % ", ".join(found) if found else "",
+                           flag_name))
+  return os.path.join(data_dir, found[0])
+
+
 def corpus_files(v):
   """(train_file, dev_file, test_file) of the actions asked for."""
   train = dev = test = None
+  fmt = v["input_format"]
+  # train and dev are CoNLL unless the corpus is of a training format.
+  labelled = fmt if fmt in formats.TRAINING_FORMATS else "conll"
   if v["do_train"]:
-    train = split_file(v["train_file"], v["data_dir"], "train", "train_file")
+    train = split_file(v["train_file"], v["data_dir"], "train", "train_file",
+                       labelled)
   if v["do_eval"]:
-    dev = split_file(v["dev_file"], v["data_dir"], "dev", "dev_file")
+    dev = split_file(v["dev_file"], v["data_dir"], "dev", "dev_file",
+                     labelled)
   if v["do_predict"]:
     if v["predict_file"]:
-      test = split_file(v["predict_file"], None, "test", "predict_file")
+      test = split_file(v["predict_file"], None, "test", "predict_file", fmt)
     else:
-      test = split_file(v["test_file"], v["data_dir"], "test", "test_file")
+      test = split_file(v["test_file"], v["data_dir"], "test", "test_file",
+                        fmt)
   if v["labels_file"] and not tf.io.gfile.exists(v["labels_file"]):
     raise ValueError("--labels_file %s does not exist." % v["labels_file"])
   return train, dev, test
@@ -146,6 +183,8 @@ def trained_settings(v, given):
     if name not in saved:
       if name not in given and v[name] is not None:
         out[name] = model_settings.OLDER_DEFAULTS.get(name, v[name])
+        if name in model_settings.ALWAYS_OLDER_DEFAULT:
+          continue
         tf.logging.warning("%s saved no %s (an older version trained it): "
                            "assuming %s=%s.", folder, name, name, out[name])
       continue

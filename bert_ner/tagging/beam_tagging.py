@@ -24,11 +24,14 @@ import apache_beam as beam
 from apache_beam.options import pipeline_options
 import tensorflow as tf
 
+from bert_ner.corpora import formats
+from bert_ner.corpora import offset_conversion
 from bert_ner import file_io
 from bert_ner import machine
 from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.tagging import corpus_shards
+from bert_ner.tagging import document_output
 from bert_ner.tagging import entity_offsets
 from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import writers
@@ -43,7 +46,8 @@ PLAN_NAME = "plan.json"
 # What a job tags with, and how: the workers' arguments.
 TagOptions = collections.namedtuple(
     "TagOptions", ["export_dir", "output_dir", "num_shards", "input_format",
-                   "batch_size", "conll_output", "threads", "repair_tags"])
+                   "batch_size", "conll_output", "threads", "repair_tags",
+                   "output_formats"])
 
 
 class TagPiece(object):
@@ -77,6 +81,9 @@ class TagPiece(object):
       return
     if self.tagger is None:
       self.setup()
+    if formats.is_document_format(self.options.input_format):
+      yield self.process_documents(piece)
+      return
     counts = collections.Counter({k: 0 for k in corpus_shards.COUNT_KEYS})
     # Entered first, so renamed last: the entities file marks the shard as
     # done, and every other file of the shard is whole before it.
@@ -99,6 +106,60 @@ class TagPiece(object):
           out["predictions"].write(writers.conll_lines(example, labels))
       out["counts"].write(json.dumps(dict(counts)) + "\n")
     yield dict(counts)
+
+  def process_documents(self, piece):
+    """Tags a piece of a document format: per document one line of
+    entities (document offsets) and the documents in each output format."""
+    counts = collections.Counter({k: 0 for k in corpus_shards.COUNT_KEYS})
+    paths = collections.OrderedDict(
+        (name, self.path("documents", piece.index, extension))
+        for name, extension in document_output.OUTPUT_FORMATS.items()
+        if name in self.options.output_formats)
+    with contextlib.ExitStack() as files:
+      out = {kind: files.enter_context(file_io.AtomicTextFile(
+          self.path(kind, piece.index, extension)))
+             for kind, extension in self.shard_files()}
+      writers_out = files.enter_context(
+          document_output.DocumentWriters(paths))
+      grouper = document_output.DocumentGrouper()
+
+      def write(done):
+        for document, predicted, _ in done:
+          counts["documents"] += 1
+          counts["entities"] += len(predicted)
+          out["entities"].write(document_output.entities_line(document,
+                                                              predicted))
+          writers_out.write(document, predicted)
+
+      for item in self.tagger.tag_stream(
+          self.document_examples(piece, counts, out["dead_letter"]),
+          self.options.batch_size):
+        counts["sentences"] += bool(item[0].words)
+        counts["words"] += len(item[0].words)
+        write(grouper.add(item))
+        if "predictions" in out:
+          out["predictions"].write(writers.conll_lines(item[0], item[1]))
+      write(grouper.finish())
+      out["counts"].write(json.dumps(dict(counts)) + "\n")
+    return dict(counts)
+
+  def document_examples(self, piece, counts, dead):
+    """The examples of a piece's documents (their own mentions, if any,
+    are not used); dead letters are written to `dead`."""
+    reading = offset_conversion.Reading(None, self.tagger.settings.sentences,
+                                        False)
+    report = offset_conversion.ConversionReport(piece.path)
+    for index, (kind, item) in enumerate(corpus_shards.parse_documents(
+        piece, self.options.input_format)):
+      if kind == "dead":
+        counts["dead_letters"] += 1
+        dead.write(json.dumps(item, ensure_ascii=False) + "\n")
+        continue
+      item.mentions = []
+      for example in offset_conversion.document_examples(
+          item, index, reading, report, "input", 0, piece.path):
+        example.labels = None
+        yield example
 
   def shard_files(self):
     """(kind, extension) of a shard's files, the entities file first."""
@@ -148,9 +209,11 @@ def check_plan(output_dir, plan):
         (output_dir, path))
 
 
-def watch_progress(output_dir, num_shards, total_lines, stop, log):
-  """Logs finished shards and lines every 30 s until `stop` is set."""
-  lines = progress.Progress("Tagged", "lines", total_lines, log=log)
+def watch_progress(output_dir, num_shards, total_lines, stop, log,
+                   unit="lines"):
+  """Logs finished shards and lines (or documents) every 30 s until `stop`
+  is set."""
+  lines = progress.Progress("Tagged", unit, total_lines, log=log)
   seen = set()
   while not stop.wait(progress.LOG_EVERY_SECONDS):
     done = tf.io.gfile.glob(os.path.join(output_dir, "entities-*.jsonl"))
@@ -159,12 +222,12 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log):
         seen.add(name)
         index = int(os.path.basename(name).split("-")[1])
         lines.count += corpus_shards.read_counts(output_dir, index,
-                                                 num_shards)["lines"]
+                                                 num_shards).get(unit, 0)
     log("%s; %d of %d shards" % (lines.line(), len(seen), num_shards))
 
 
 def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
-             conll_output, repair_tags):
+             conll_output, repair_tags, output_formats=()):
   """Checks the arguments and the export, plans the pieces and records the
   plan (see check_plan); returns (files, pieces)."""
   if lines_per_shard < 1:
@@ -180,6 +243,8 @@ def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
           "conll_output": bool(conll_output), "num_shards": len(pieces)}
   if repair_tags:
     plan["repair_tags"] = True
+  if output_formats:
+    plan["output_formats"] = list(output_formats)
   check_plan(output_dir, plan)
   file_io.remove_stale_temporary_files(output_dir)
   return files, pieces
@@ -227,13 +292,28 @@ def pipeline_options_for(beam_args):
 
 def run(export_dir, inputs, output_dir, input_format="text",
         lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
-        conll_output=False, beam_args=(), log=None, repair_tags=False):
-  """Plans and runs the tagging pipeline; returns the job's counts."""
+        conll_output=False, beam_args=(), log=None, repair_tags=False,
+        output_format=None):
+  """Plans and runs the tagging pipeline; returns the job's counts.
+
+  Args:
+    output_format: with a document format, the formats of the documents
+      written (document_output.OUTPUT_FORMATS names, comma-separated;
+      default: the input's).
+  """
+  output_formats = document_output.parse_output_formats(output_format)
+  if output_formats and not formats.is_document_format(input_format):
+    raise ValueError("--output_format needs a document format "
+                     "(--input_format=pubtator, bioc or pubmed).")
+  if formats.is_document_format(input_format) and not output_formats:
+    output_formats = [document_output.default_output_format(
+        input_format, inputs[0])]
   log = log or (lambda line: print(line, file=sys.stderr))
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
   files, pieces = plan_job(export_dir, inputs, output_dir, input_format,
-                           lines_per_shard, conll_output, repair_tags)
+                           lines_per_shard, conll_output, repair_tags,
+                           output_formats)
   num_shards = len(pieces)
   todo = [p for p in pieces if not tf.io.gfile.exists(corpus_shards.shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
@@ -245,11 +325,14 @@ def run(export_dir, inputs, output_dir, input_format="text",
       len(todo), num_shards - len(todo)))
   options, threads = pipeline_options_for(beam_args)
   tag_options = TagOptions(export_dir, output_dir, num_shards, input_format,
-                           batch_size, conll_output, threads, repair_tags)
+                           batch_size, conll_output, threads, repair_tags,
+                           tuple(output_formats))
   start = time.time()
   stop = threading.Event()
   threading.Thread(target=watch_progress, args=(
-      output_dir, num_shards, total_lines, stop, log), daemon=True).start()
+      output_dir, num_shards, total_lines, stop, log,
+      "documents" if formats.is_document_format(input_format) else "lines"),
+                   daemon=True).start()
   try:
     if todo:
       with beam.Pipeline(options=options) as pipeline:

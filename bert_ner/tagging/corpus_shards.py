@@ -13,8 +13,10 @@ import os
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from bert_ner.corpora import bioc_format
 from bert_ner.corpora import conll_format
 from bert_ner.corpora import formats
+from bert_ner.corpora import pubmed_format
 import tokenization
 
 # Piece of an input file: lines [first_line, first_line + num_lines) at bytes
@@ -23,7 +25,8 @@ import tokenization
 Piece = collections.namedtuple(
     "Piece", ["index", "path", "start", "end", "first_line", "num_lines"])
 # Keys of a shard's counts.
-COUNT_KEYS = ("lines", "sentences", "words", "entities", "dead_letters")
+COUNT_KEYS = ("lines", "documents", "sentences", "words", "entities",
+              "dead_letters")
 
 
 def shard_path(output_dir, kind, index, num_shards, extension):
@@ -82,7 +85,7 @@ def plan_pieces(files, input_format, lines_per_shard, context_sentences=0):
   """
   pieces = []
   for path in files:
-    if is_compressed(path):
+    if is_compressed(path) or formats.is_document_format(input_format):
       pieces.append(Piece(len(pieces), path, 0, None, 1, None))
       continue
     start = offset = 0
@@ -165,6 +168,52 @@ def parse_piece(piece, input_format):
     yield "dead", bad
   elif example is not None:
     yield "example", _identified(example, piece.path, input_format)
+
+
+def parse_documents(piece, input_format):
+  """The documents of a piece of a document format; what cannot be read
+  is a dead letter naming the file, line and reason, and the reading goes
+  on where it can: with the next article of PubMed XML, the next document
+  (after a blank line) of PubTator; a BioC file that cannot be read is one
+  dead letter.
+
+  Yields:
+    ("document", Document) or ("dead", dict with file, line, reason, value).
+  """
+  if input_format == "pubmed":
+    for item in pubmed_format.iter_articles(
+        piece.path, lambda p: _open(p, compressed=False)):
+      yield item
+    return
+  if input_format == "bioc":
+    try:
+      for document in _bioc_documents(piece.path):
+        yield "document", document
+    except ValueError as e:
+      yield "dead", {"file": piece.path, "line": None, "reason": str(e),
+                     "value": ""}
+    return
+  reader = formats.line_reader(input_format, piece.path)
+  for number, raw in read_piece(piece):
+    try:
+      document = reader.feed(number, raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+      reason = ("bytes that are not UTF-8 (%s)" % e.reason
+                if isinstance(e, UnicodeDecodeError) else str(e))
+      yield "dead", dead_letter(piece.path, number, reason, raw)
+      reader.skip_sentence()  # the rest of the document
+      continue
+    if document is not None:
+      yield "document", document
+  document = reader.finish()
+  if document is not None:
+    yield "document", document
+
+
+def _bioc_documents(path):
+  with _open(path, compressed=is_compressed(path)) as f:
+    data = f.read()
+  return bioc_format.iter_documents(path, data)
 
 
 def _identified(example, path, input_format):

@@ -1,0 +1,249 @@
+"""Tagged sentences back into their documents: predicted mentions with
+document offsets, mention-level scores by offsets, and the documents
+written as PubTator, BioC XML or BioC JSON.
+
+    for document, predicted, gold in by_document(tagger.tag_stream(examples)):
+      counter.add(gold, predicted)
+      writers.write(document, predicted)
+"""
+
+import collections
+import contextlib
+import json
+
+from bert_ner.corpora import bioc_format
+from bert_ner.corpora import documents
+from bert_ner.corpora import pubtator_format
+from bert_ner import file_io
+from bert_ner.tagging import entity_offsets
+
+# --output_format: file extension of each.
+OUTPUT_FORMATS = collections.OrderedDict([
+    ("pubtator", "pubtator"), ("bioc_xml", "bioc.xml"),
+    ("bioc_json", "bioc.json")])
+
+
+def parse_output_formats(value):
+  """--output_format as a list of names (comma-separated), checked."""
+  names = [v.strip() for v in (value or "").split(",") if v.strip()]
+  for name in names:
+    if name not in OUTPUT_FORMATS:
+      raise ValueError("Unknown --output_format %r: use %s (comma-separated)."
+                       % (name, ", ".join(OUTPUT_FORMATS)))
+  return names
+
+
+def predicted_mentions(example, labels, scores=None):
+  """The entities of a tagged example as Mentions in its document's
+  offsets (`example.base` is where its text starts)."""
+  return [documents.Mention(example.base + span["start"],
+                            example.base + span["end"], span["text"],
+                            span["type"], score=span.get("score"))
+          for span in entity_offsets.entity_spans(
+              example.text, example.offsets, labels, scores)]
+
+
+class DocumentGrouper(object):
+  """Groups tagged examples (example, labels[, scores]) of
+  offset_conversion back into their documents, fed one at a time: `add`
+  returns the documents it completes, `finish` the last one, each as
+  (document, predicted Mentions, gold Mentions)."""
+
+  def __init__(self):
+    self.document, self.mentions, self.gold = None, [], None
+
+  def add(self, item):
+    example = item[0]
+    done = []
+    if example.source_document is not self.document:
+      done = self.finish()
+      self.document, self.gold = example.source_document, example.gold
+    self.mentions.extend(predicted_mentions(
+        example, item[1], item[2] if len(item) > 2 else None))
+    return done
+
+  def finish(self):
+    done = ([(self.document, self.mentions, self.gold or [])]
+            if self.document is not None else [])
+    self.document, self.mentions, self.gold = None, [], None
+    return done
+
+
+def by_document(tagged):
+  """The documents of a stream of tagged examples (see DocumentGrouper).
+
+  Yields:
+    (document, predicted Mentions, gold Mentions), in input order.
+  """
+  grouper = DocumentGrouper()
+  for item in tagged:
+    for done in grouper.add(item):
+      yield done
+  for done in grouper.finish():
+    yield done
+
+
+def default_output_format(input_format, path):
+  """The output format of an input's own kind: PubTator for PubTator and
+  PubMed XML, BioC XML or JSON for BioC."""
+  if input_format == "bioc":
+    return "bioc_json" if path.lower().endswith(".json") else "bioc_xml"
+  return "pubtator"
+
+
+class MentionCounter(object):
+  """Mention-level scores by offsets: a predicted mention is correct when
+  its span and type are those of a gold mention (a discontinuous gold
+  mention is matched by no contiguous prediction)."""
+
+  def __init__(self):
+    self.gold = collections.Counter()
+    self.found = collections.Counter()
+    self.correct = collections.Counter()
+
+  def add(self, gold, predicted):
+    gold_keys = collections.Counter(m.key() for m in gold)
+    found_keys = collections.Counter(m.key() for m in predicted)
+    for key, n in gold_keys.items():
+      self.gold[key[1]] += n
+    for key, n in found_keys.items():
+      self.found[key[1]] += n
+      self.correct[key[1]] += min(n, gold_keys.get(key, 0))
+
+  def figures(self):
+    """{"precision", "recall", "f1" (percent), "gold", "found", "correct",
+    "per_type": {type: the same}}."""
+    def prf(gold, found, correct):
+      p = 100.0 * correct / found if found else 0.0
+      r = 100.0 * correct / gold if gold else 0.0
+      return {"precision": p, "recall": r,
+              "f1": 2 * p * r / (p + r) if p + r else 0.0,
+              "gold": gold, "found": found, "correct": correct}
+    out = prf(sum(self.gold.values()), sum(self.found.values()),
+              sum(self.correct.values()))
+    out["per_type"] = {t: prf(self.gold[t], self.found[t], self.correct[t])
+                       for t in sorted(set(self.gold) | set(self.found))}
+    return out
+
+
+def mention_results(figures):
+  """Mention-level figures as result keys (percent, 2 decimals):
+  mention_precision, mention_recall, mention_f1, per type
+  mention_<type>_<figure>, and the counts."""
+  out = {"mention_%s" % k: round(figures[k], 2)
+         for k in ("precision", "recall", "f1")}
+  out.update({"gold_mentions": figures["gold"],
+              "found_mentions": figures["found"],
+              "correct_mentions": figures["correct"]})
+  for type_, t in figures["per_type"].items():
+    for key in ("precision", "recall", "f1"):
+      out["mention_%s_%s" % (type_, key)] = round(t[key], 2)
+  return out
+
+
+def report(figures):
+  """Mention-level figures as lines, conlleval-like."""
+  lines = ["mention level, by offsets: %d gold, %d found, %d correct; "
+           "precision: %6.2f%%; recall: %6.2f%%; F1: %6.2f\n" % (
+               figures["gold"], figures["found"], figures["correct"],
+               figures["precision"], figures["recall"], figures["f1"])]
+  for type_, t in figures["per_type"].items():
+    lines.append("%17s: precision: %6.2f%%; recall: %6.2f%%; F1: %6.2f  %d\n"
+                 % (type_, t["precision"], t["recall"], t["f1"], t["found"]))
+  return "".join(lines)
+
+
+def entities_line(document, mentions):
+  """One JSON line per document: its id, passages and entities (document
+  offsets)."""
+  return json.dumps({
+      "id": document.id,
+      "passages": [{"type": p.kind, "offset": p.offset, "text": p.text}
+                   for p in document.passages],
+      "entities": [dict({"start": m.start, "end": m.end, "type": m.type,
+                         "text": m.text}, **({"score": m.score}
+                                             if m.score is not None else {}))
+                   for m in mentions]}, ensure_ascii=False) + "\n"
+
+
+def output_paths(prefix, formats):
+  """{format name: prefix.extension} of OUTPUT_FORMATS names."""
+  return collections.OrderedDict(
+      (name, "%s.%s" % (prefix, OUTPUT_FORMATS[name])) for name in formats)
+
+
+class DocumentWriters(object):
+  """Writes tagged documents to `paths` ({OUTPUT_FORMATS name: path}),
+  each file whole or not at all.
+
+      with DocumentWriters(output_paths("OUT/test_predictions",
+                                        ["pubtator"])) as out:
+        out.write(document, predicted)
+  """
+
+  def __init__(self, paths):
+    self.paths = list(paths.values())
+    self._formats = list(paths.items())
+    self._stack = contextlib.ExitStack()
+    self._out = []
+
+  def __enter__(self):
+    for name, path in self._formats:
+      f = self._stack.enter_context(file_io.AtomicTextFile(path))
+      writer = (bioc_format.BioCWriter(f, name == "bioc_json")
+                if name.startswith("bioc") else None)
+      self._out.append((f, writer))
+    return self
+
+  def write(self, document, mentions):
+    for f, writer in self._out:
+      if writer is None:
+        f.write(pubtator_format.format_document(document, mentions))
+      else:
+        writer.write(document, mentions)
+
+  def __exit__(self, exc_type, exc, tb):
+    if exc_type is None:
+      for _, writer in self._out:
+        if writer is not None:
+          writer.close()
+    return self._stack.__exit__(exc_type, exc, tb)
+
+
+class DocumentSink(object):
+  """The tagged examples of a document format on their way out: regrouped
+  into documents, written (DocumentWriters) and scored by offsets against
+  their gold mentions (MentionCounter).
+
+      with DocumentSink("OUT/test_predictions", ["pubtator"]) as sink:
+        for item in sink.tee(tagged):   # passes every item through
+          ...
+      figures = sink.counter.figures()
+  """
+
+  def __init__(self, prefix, formats):
+    self.writers = DocumentWriters(output_paths(prefix, formats))
+    self.paths = self.writers.paths
+    self.counter = MentionCounter()
+    self.grouper = DocumentGrouper()
+    self.num_documents = 0
+
+  def __enter__(self):
+    self.writers.__enter__()
+    return self
+
+  def __exit__(self, exc_type, exc, tb):
+    if exc_type is None:
+      self._write(self.grouper.finish())
+    return self.writers.__exit__(exc_type, exc, tb)
+
+  def _write(self, done):
+    for document, predicted, gold in done:
+      self.counter.add(gold, predicted)
+      self.writers.write(document, predicted)
+      self.num_documents += 1
+
+  def tee(self, tagged):
+    for item in tagged:
+      self._write(self.grouper.add(item))
+      yield item
