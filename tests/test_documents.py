@@ -425,3 +425,40 @@ def test_predicted_documents_are_written_with_exact_offsets(tmp_path):
     annotation = json.load(f)["documents"][0]["passages"][0]["annotations"][0]
   assert annotation["infons"] == {"type": "Disease", "score": "0.8000"}
   assert sink.counter.figures()["correct"] == 0  # the input had no mentions
+
+
+# ----------------------------------------------------------------- flags
+
+def test_document_flags_are_checked_up_front(tmp_path):
+  import run_ner  # pylint: disable=g-import-not-at-top
+  from bert_ner.run import flag_checks  # pylint: disable=g-import-not-at-top
+  from bert_ner.run import run_settings  # pylint: disable=g-import-not-at-top
+  values = run_ner.flag_defaults()
+  values.update(do_train=True, output_dir=str(tmp_path))
+  for changes, message in (
+      ({"entity_types": "Chemical"}, "--entity_types needs a document "
+       "format"),
+      ({"input_format": "pubtator", "output_format": "xml"},
+       "Unknown --output_format 'xml': use pubtator, bioc_xml, bioc_json"),
+      ({"input_format": "text", "skip_bad_mentions": True},
+       "--skip_bad_mentions needs --input_format=pubtator or bioc"),
+      ({"input_format": "bioc", "entity_types": "A=,B"},
+       "'A=' is no TYPE or TYPE=LABEL")):
+    with pytest.raises(ValueError, match=message):
+      flag_checks.check_values(dict(values, **changes))
+  for name in ("NCBItrainset_corpus.txt", "NCBIdevelopset_corpus.txt",
+               "NCBItestset_corpus.txt", "LICENSE"):
+    (tmp_path / name).write_text("")
+  assert run_settings.find_document_file(
+      str(tmp_path), "dev", "dev_file", "pubtator").endswith(
+          "NCBIdevelopset_corpus.txt")
+  with pytest.raises(ValueError, match=r"No train file in .*: looked for a "
+                     r"name holding 'train' ending in .xml/.json. Name it "
+                     r"with --train_file"):
+    run_settings.find_document_file(str(tmp_path), "train", "train_file",
+                                    "bioc")
+  (tmp_path / "test_extra.txt").write_text("")
+  with pytest.raises(ValueError, match=r"More than one test file .* \(found "
+                     r"NCBItestset_corpus.txt, test_extra.txt\)"):
+    run_settings.find_document_file(str(tmp_path), "test", "test_file",
+                                    "pubtator")

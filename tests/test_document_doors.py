@@ -1,0 +1,211 @@
+"""Documents through every door: a model trained on PubTator (offsets)
+predicts the same mentions through run_ner.py --do_predict,
+predict_saved_model.py and tag_corpus.py, for PubTator and BioC input;
+its mention-level scores are those of the predicted file against the gold
+one; tag_corpus.py tags both PubMed XML layouts, every article present and
+every offset exact."""
+
+import glob
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+import conftest
+
+conftest.import_beam()
+
+from bert_ner.corpora import bioc_format  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.corpora import documents  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.corpora import pubtator_format  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
+import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+pytestmark = pytest.mark.slow
+
+PHRASES = [("breast cancer", "Disease"), ("colon tumour", "Disease"),
+           ("syndrome", "Disease"), ("BRCA1", "Gene"), ("BRCA2", "Gene")]
+# "syndrome" and "BRCA1" also come unannotated: no model gets every one.
+FILLER = ("the of and in with patients cell mutation was is for an to "
+          "syndrome BRCA1").split()
+
+
+def make_documents(seed, count):
+  """PubTator documents of filler words and mentions, some sentences ending
+  in '.', with the mentions' exact offsets."""
+  rng = random.Random(seed)
+  docs = []
+  for number in range(count):
+    document = documents.Document(str(1000 + number))
+    offset = 0
+    for kind in ("t", "a"):
+      text = ""
+      for _ in range(rng.choice([4, 9, 25])):
+        if rng.random() < 0.3:
+          phrase, type_ = rng.choice(PHRASES)
+          start = len(text) + (1 if text else 0)
+          text += (" " if text else "") + phrase
+          document.mentions.append(documents.Mention(
+              offset + start, offset + start + len(phrase), phrase, type_))
+        else:
+          text += (" " if text else "") + rng.choice(FILLER)
+        if rng.random() < 0.15:
+          text += "."
+      document.passages.append(documents.Passage(kind, offset, text))
+      offset += len(text) + 1
+    docs.append(document)
+  return docs
+
+
+def write_pubtator(path, docs):
+  with open(path, "w", encoding="utf-8") as f:
+    for document in docs:
+      f.write(pubtator_format.format_document(document))
+
+
+def mention_set(docs):
+  return {(d.id, m.start, m.end, m.type) for d in docs for m in d.mentions}
+
+
+def read_docs(path):
+  if path.endswith(".pubtator"):
+    docs = list(pubtator_format.iter_documents(path))
+  else:
+    docs = list(bioc_format.iter_documents(path))
+  for document in docs:
+    for mention in document.mentions:
+      assert documents.check_mention(document, mention, path) is None
+  return docs
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model_dir):
+  """A tiny model trained on PubTator, exported: (out, export, data)."""
+  root = tmp_path_factory.mktemp("document_doors")
+  data = root / "data"
+  data.mkdir()
+  write_pubtator(str(data / "train.txt"), make_documents(0, 40))
+  write_pubtator(str(data / "dev.txt"), make_documents(1, 6))
+  write_pubtator(str(data / "test.txt"), make_documents(2, 8))
+  out, export = str(root / "out"), str(root / "export")
+  values = run_ner.flag_defaults()
+  values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
+                output_dir=out, do_train=True, do_eval=True, do_predict=True,
+                input_format="pubtator", max_seq_length=16,
+                train_batch_size=16, learning_rate=5e-3, num_train_steps=60,
+                warmup_proportion=0.0, save_checkpoints_steps=60,
+                export_dir=export, output_format="pubtator,bioc_xml,bioc_json")
+  results = run_ner.run(run_ner.validate_flags_or_throw(values))
+  return out, export, str(data), results
+
+
+def test_mention_scores_are_those_of_the_written_predictions(trained):
+  out, _, data, results = trained
+  gold = mention_set(read_docs_pubtator(os.path.join(data, "test.txt")))
+  predicted = read_docs(os.path.join(out, "test_predictions.pubtator"))
+  found = mention_set(predicted)
+  assert [d.id for d in predicted] == [str(1000 + i) for i in range(8)]
+  correct = len(gold & found)
+  assert 0 < correct < len(gold)  # a model that learned, not perfectly
+  scores = conftest.read_results(os.path.join(out, "test_results.txt"))
+  assert int(scores["gold_mentions"]) == len(gold)
+  assert int(scores["found_mentions"]) == len(found)
+  assert int(scores["correct_mentions"]) == correct
+  precision = 100.0 * correct / len(found)
+  recall = 100.0 * correct / len(gold)
+  assert float(scores["mention_f1"]) == round(
+      2 * precision * recall / (precision + recall), 2)
+  assert results["test"]["mention_f1"] == float(scores["mention_f1"])
+  assert "entity_f1" in scores  # conlleval's, beside
+  for name in ("bioc.xml", "bioc.json"):
+    assert mention_set(read_docs(os.path.join(
+        out, "test_predictions." + name))) == found
+  with open(os.path.join(out, "train_conversion.json")) as f:
+    report = json.load(f)
+  assert report["documents"] == 40 and report["tagged"] == report["mentions"]
+
+
+def read_docs_pubtator(path):
+  return list(pubtator_format.iter_documents(path))
+
+
+def test_every_door_predicts_the_same_mentions(trained, tmp_path):
+  out, export, data, _ = trained
+  test = os.path.join(data, "test.txt")
+  with open(os.path.join(out, "test_predictions.pubtator"),
+            encoding="utf-8") as f:
+    expected = f.read()
+  # predict_saved_model.py, PubTator in: the same bytes.
+  saved = str(tmp_path / "saved")
+  predict_saved_model.tag_file(export, test, saved, "pubtator", batch_size=3)
+  with open(os.path.join(saved, "predictions.pubtator"),
+            encoding="utf-8") as f:
+    assert f.read() == expected
+  with open(os.path.join(saved, "results.txt")) as f:
+    assert "mention level, by offsets" in f.read()
+  # BioC XML in: the same mentions, written as BioC.
+  bioc_in = str(tmp_path / "test.bioc.xml")
+  with open(bioc_in, "w", encoding="utf-8") as f:
+    writer = bioc_format.BioCWriter(f, as_json=False)
+    for document in read_docs_pubtator(test):
+      writer.write(document)
+    writer.close()
+  saved_bioc = str(tmp_path / "saved_bioc")
+  predict_saved_model.tag_file(export, bioc_in, saved_bioc, "bioc")
+  expected_mentions = mention_set(read_docs(os.path.join(
+      out, "test_predictions.pubtator")))
+  assert mention_set(read_docs(os.path.join(
+      saved_bioc, "predictions.bioc.xml"))) == expected_mentions
+  # tag_corpus.py on Beam's local runner: PubTator in, PubTator out.
+  corpus = str(tmp_path / "corpus")
+  beam_tagging.run(export, [test], corpus, "pubtator",
+                   output_format="pubtator,bioc_json",
+                   beam_args=["--direct_num_workers=1"])
+  shards = sorted(glob.glob(os.path.join(corpus, "documents-*.pubtator")))
+  assert len(shards) == 1
+  with open(shards[0], encoding="utf-8") as f:
+    assert f.read() == expected
+  assert mention_set(read_docs(shards[0].replace(
+      ".pubtator", ".bioc.json"))) == expected_mentions
+
+
+def test_tag_corpus_tags_pubmed_xml(trained, tmp_path):
+  _, export, _, _ = trained
+  paths = [conftest.shared_path("data", "pubmed_xml", name) for name in
+           ("test_current_medline.xml.gz", "medline16n0902.xml.gz")]
+  out = str(tmp_path / "pubmed")
+  result = subprocess.run(
+      [sys.executable, os.path.join(conftest.ROOT, "tag_corpus.py"),
+       "--export_dir=" + export, "--input=" + ",".join(paths),
+       "--input_format=pubmed", "--output_dir=" + out,
+       "--output_format=pubtator,bioc_xml"],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "Tagged 608 documents" in result.stdout
+  for index, path in enumerate(paths):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+      pmids = re.findall(r"<MedlineCitation[^>]*>\s*<PMID[^>]*>(\d+)</PMID>",
+                         f.read())
+    shard = os.path.join(out, "documents-%05d-of-00002" % index)
+    for name in (".pubtator", ".bioc.xml"):
+      docs = read_docs(shard + name)
+      assert [d.id for d in docs] == pmids
+    with open(os.path.join(out, "entities-%05d-of-00002.jsonl" % index),
+              encoding="utf-8") as f:
+      records = [json.loads(line) for line in f]
+    assert [r["id"] for r in records] == pmids
+    for record in records:
+      texts = {p["offset"]: p["text"] for p in record["passages"]}
+      for entity in record["entities"]:
+        offset = max(o for o in texts if o <= entity["start"])
+        assert texts[offset][entity["start"] - offset:
+                             entity["end"] - offset] == entity["text"]
+  with open(os.path.join(out, "summary.json")) as f:
+    summary = json.load(f)
+  assert (summary["documents"], summary["dead_letters"]) == (608, 0)
