@@ -462,3 +462,21 @@ def test_document_flags_are_checked_up_front(tmp_path):
                      r"NCBItestset_corpus.txt, test_extra.txt\)"):
     run_settings.find_document_file(str(tmp_path), "test", "test_file",
                                     "pubtator")
+
+
+def test_empty_and_foreign_files_are_clear_errors(tmp_path):
+  empty = write(tmp_path, "empty.txt", "\n\n")
+  with pytest.raises(ValueError, match="The train file .*empty.txt holds no "
+                     "documents"):
+    list(formats.iter_file(empty, "pubtator", "train"))
+  conll = write(tmp_path, "train.tsv", "BRCA1\tB-Gene\n")
+  with pytest.raises(ValueError, match=r"train.tsv, line 1: 'BRCA1\\tB-Gene' "
+                     "is no PubTator line"):
+    list(formats.iter_file(conll, "pubtator"))
+  with pytest.raises(ValueError, match=r"train.tsv, line 1: the BioC XML is "
+                     "not well formed"):
+    list(formats.iter_file(conll, "bioc"))
+  crlf = write(tmp_path, "crlf.txt", "\ufeff4|t|Colon cancer.\r\n"
+               "4\t0\t12\tColon cancer\tDisease\r\n\r\n")
+  examples = list(formats.iter_file(crlf, "pubtator"))
+  assert examples[0].labels == ["B-Disease", "I-Disease", "O"]

@@ -296,7 +296,11 @@ def iter_examples(docs, path, split, reading=DEFAULT_READING, report=None,
                   labelled=True):
   """Streams the examples of a stream of documents (see
   document_examples); `report` (a ConversionReport) gets the counts.
-  Without `labelled`, the examples carry no labels (tagging only)."""
+  Without `labelled`, the examples carry no labels (tagging only).
+
+  Raises:
+    ValueError: a bad mention (see check_mentions), or no document at all.
+  """
   report = report or ConversionReport(path)
   count = 0
   for document_index, document in enumerate(docs):
@@ -306,3 +310,5 @@ def iter_examples(docs, path, split, reading=DEFAULT_READING, report=None,
         example.labels = None
       count += 1
       yield example
+  if not count:
+    raise ValueError("The %s file %s holds no documents." % (split, path))
