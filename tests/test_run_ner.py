@@ -1167,3 +1167,34 @@ def test_raw_text_prediction(tmp_path, tiny_model_dir, data_dir):
   for record in records:
     for entity in record["entities"]:
       assert record["text"][entity["start"]:entity["end"]] == entity["text"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_one_pass_token_figures_are_estimator_evaluates(tmp_path,
+                                                        tiny_model_dir,
+                                                        data_dir, head):
+  """A file with gold is predicted once: the token figures and loss of the
+  prediction pass are those of an estimator.evaluate pass."""
+  from bert_ner.run import job as job_lib  # pylint: disable=g-import-not-at-top
+  out = str(tmp_path / "out")
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_eval=False, do_predict=False,
+      num_train_epochs=30.0, head=head, learning_rate=2e-3,
+      save_checkpoints_steps=1000))
+  run_ner.run(settings)
+  settings = run_ner.validate_flags_or_throw(tiny_values(
+      tiny_model_dir, data_dir, out, do_train=False, head=head))
+  job = job_lib.Job(settings)
+  results = job.evaluate_and_predict(job.dev_split)  # the training text
+  info = job.records(job.dev_split, sort_by_length=True)
+  token = job.estimator.evaluate(input_fn=job.input_fn(info, False, 3))
+  for average in ("micro", "macro"):
+    for key in ("precision", "recall", "f1"):
+      name = "token_%s_%s" % (average, key)
+      assert results[name] == round(float(token[name]), 4), name
+  assert results["loss"] == pytest.approx(float(token["eval_loss"]),
+                                          rel=1e-5)
+  assert results["global_step"] == int(token["global_step"])
+  # A model that predicts entities: the figures compared are not all 0.
+  assert results["token_micro_recall"] > 0, results

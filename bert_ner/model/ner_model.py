@@ -222,6 +222,12 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
     for name in ("word_ids", "example_index"):  # not served
       if name in features:
         predictions[name] = features[name]
+    if "word_ids" in features:
+      # What the token-level figures need, so that a file with gold tags is
+      # predicted and scored in one pass (run/token_scores.py).
+      predictions.update(label_ids=features["label_ids"],
+                         label_weights=features["label_weights"],
+                         token_loss=per_token_loss)
     return tf.estimator.tpu.TPUEstimatorSpec(
         mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
 

@@ -29,6 +29,7 @@ from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.run import cluster
 from bert_ner.run import model_selection
+from bert_ner.run import token_scores
 from bert_ner.run import training
 from bert_ner.tagging import document_output
 from bert_ner.tagging import tagger
@@ -273,41 +274,35 @@ class Job(object):
                       "%s (--predict_with=last for the last one)", best)
     return best
 
-  def predict_words(self, info, split, checkpoint_path=None):
+  def predict_words(self, info, split, checkpoint_path=None,
+                    token_counter=None):
     """Streams (example, one predicted label per word) for a split, in file
-    order, from its records."""
+    order, from its records; `token_counter` (token_scores.TokenCounter)
+    gets the token-level counts on the way."""
+    keys = ["predicted_ids", "word_ids", "example_index"]
+    keys += ["probabilities"] if self.repair else []
+    keys += list(token_scores.PREDICT_KEYS) if token_counter else []
     predictions = self.estimator.predict(
         input_fn=self.input_fn(info, False, self.settings.predict_batch_size),
         yield_single_examples=True, checkpoint_path=checkpoint_path,
-        predict_keys=["predicted_ids", "word_ids", "example_index"] +
-        (["probabilities"] if self.repair else []))
+        predict_keys=keys)
+    if token_counter:
+      predictions = token_counter.tee(predictions)
     return words_back.iter_word_labels(self.examples(split), predictions,
                                        self.label_map, repair=self.repair)
 
-  def token_scores(self, info):
-    """Token-level eval of a split with gold labels: loss, global step and
-    micro/macro P/R/F1 over the entity labels."""
-    s = self.settings
-    batch = s.eval_batch_size
-    steps = (int(math.ceil(info.num_features / batch)) if s.static_shapes
-             else None)
-    token = self.estimator.evaluate(
-        input_fn=self.input_fn(info, False, batch), steps=steps,
-        checkpoint_path=self.eval_checkpoint())
-    results = {"loss": float(token["eval_loss"]),
-               "global_step": int(token["global_step"])}
-    for average in ("micro", "macro"):
-      for key in ("precision", "recall", "f1"):
-        name = "token_%s_%s" % (average, key)
-        results[name] = round(float(token[name]), 4)
-    return results
+  def token_counter(self):
+    """A token_scores.TokenCounter of this model's labels."""
+    return token_scores.TokenCounter(
+        self.label_map.num_labels,
+        self.label_map.entity_label_ids() or self.label_map.data_label_ids())
 
   def evaluate_and_predict(self, split):
     """Token-level eval (with gold), predictions, entity-level scores."""
     s = self.settings
     info = self.records(split, sort_by_length=True)
     has_gold = split.summary.has_gold
-    results = self.token_scores(info) if has_gold else {}
+    counter = self.token_counter() if has_gold else None
     out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split.name)
     jsonl_path = (
         os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
@@ -317,13 +312,15 @@ class Job(object):
         self.output_formats(split))
                  if formats.is_document_format(split.input_format) else None)
     scores = self.write_predictions(info, split, out_path, jsonl_path,
-                                    documents)
+                                    documents, counter)
     for path in [out_path, jsonl_path] + (documents.paths if documents
                                           else []):
       if path:
         tf.logging.info("Wrote %s", path)
     if not has_gold:
-      return results
+      return {}
+    results = counter.results()
+    results["global_step"] = self.checkpoint_step()
     if documents:
       figures = documents.counter.figures()
       results.update(document_output.mention_results(figures))
@@ -349,8 +346,14 @@ class Job(object):
     return names or [document_output.default_output_format(
         split.input_format, split.path)]
 
+  def checkpoint_step(self):
+    """The global step of the checkpoint that evaluates and predicts."""
+    path = self.eval_checkpoint() or tf.train.latest_checkpoint(
+        self.settings.output_dir)
+    return int(tf.train.load_variable(path, tf.GraphKeys.GLOBAL_STEP))
+
   def write_predictions(self, info, split, out_path, jsonl_path=None,
-                        documents=None):
+                        documents=None, token_counter=None):
     """Predicts a split and streams the words out as they come back: CoNLL
     lines to out_path, entities to jsonl_path (plain-text input), the
     documents to a DocumentSink (document formats), each written whole or
@@ -360,7 +363,8 @@ class Job(object):
       (conlleval figures, strict IOB2 figures) when the split has gold
       labels, else None.
     """
-    tagged = self.predict_words(info, split, self.eval_checkpoint())
+    tagged = self.predict_words(info, split, self.eval_checkpoint(),
+                                token_counter)
     with documents or contextlib.ExitStack():
       return writers.write_word_labels(
           documents.tee(tagged) if documents else tagged, out_path,
