@@ -65,13 +65,22 @@ def define_flags():
   flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
   flags.DEFINE_bool("verbose", False, "Show the Python trace of an error "
                     "(as BERT_NER_TRACE=1 does).")
+  flags.DEFINE_enum("backend", "saved_model",
+                    list(saved_model_backend.BACKENDS),
+                    "What runs the model: the SavedModel in TensorFlow, or "
+                    "its ONNX file in ONNX Runtime, float32 (model.onnx) or "
+                    "int8 (model_int8.onnx); write them with export_onnx.py.")
+  flags.DEFINE_bool("use_bf16", False, "With the SavedModel on a CPU with "
+                    "native bfloat16: oneDNN's bfloat16 rewrite of the "
+                    "graph (an error on other CPUs).")
   flags.DEFINE_bool("repair_tags", False, "Decode valid IOB2 tags from the "
                     "per-word probabilities (no I-x after O or another "
                     "type), as run_ner.py --repair_tags does.")
 
 
 def tag_file(export_dir, input_file, output_dir, input_format="text",
-             batch_size=32, repair_tags=False, output_format=None):
+             batch_size=32, repair_tags=False, output_format=None,
+             backend="saved_model", use_bf16=False):
   """Tags `input_file`; streams the outputs to `output_dir`, each file
   written whole or not at all.
 
@@ -86,7 +95,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   if output_formats and not document:
     raise ValueError("--output_format needs a document format "
                      "(--input_format=pubtator, bioc or pubmed).")
-  tagger = saved_model_backend.load_tagger(export_dir, repair_tags, log=_log)
+  tagger = saved_model_backend.load_tagger(export_dir, repair_tags, log=_log,
+                                           backend=backend, use_bf16=use_bf16)
   reading = offset_conversion.Reading(
       offset_conversion.parse_entity_types(tagger.settings.entity_types),
       tagger.settings.sentences, False)
@@ -145,7 +155,7 @@ def main(argv):
 def tag_and_report():
   figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
                      FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags,
-                     FLAGS.output_format)
+                     FLAGS.output_format, FLAGS.backend, FLAGS.use_bf16)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

@@ -164,9 +164,12 @@ flags.DEFINE_bool("use_fp16", False,
                   "loss scaling; variables, layer norm and softmax stay "
                   "float32.")
 flags.DEFINE_bool("use_bf16", False,
-                  "Mixed precision for TPUs: bfloat16 matmuls (no loss "
-                  "scaling needed); variables, layer norm and softmax stay "
-                  "float32.")
+                  "Mixed precision in bfloat16 (no loss scaling needed; "
+                  "variables stay float32): on TPUs and GPUs the graph's "
+                  "matmuls; on a CPU with native bfloat16 (avx512_bf16 or "
+                  "amx_bf16: Cooper Lake, Sapphire Rapids, Zen 4) also "
+                  "oneDNN's bfloat16 rewrite of the graph. An error on a "
+                  "CPU without it, where bfloat16 would be emulated.")
 flags.DEFINE_bool("static_shapes", False,
                   "Batches of [batch_size, max_seq_length], eval/predict "
                   "padded with weight-0 examples, as on TPU (where it is "

@@ -54,6 +54,7 @@ import sys
 from bert_ner.corpora import formats
 from bert_ner import errors
 from bert_ner.tagging import beam_tagging
+from bert_ner.tagging import saved_model_backend
 
 
 def parse_args(argv):
@@ -89,6 +90,14 @@ def parse_args(argv):
                       help="Windows per call of the model.")
   parser.add_argument("--conll_output", action="store_true",
                       help="Also write predictions-*.conll.")
+  parser.add_argument("--backend", default="saved_model",
+                      choices=list(saved_model_backend.BACKENDS),
+                      help="What runs the model: the SavedModel, or its "
+                      "ONNX file in ONNX Runtime (float32 or int8; "
+                      "export_onnx.py writes them).")
+  parser.add_argument("--use_bf16", action="store_true",
+                      help="With the SavedModel on a CPU with native "
+                      "bfloat16: oneDNN's bfloat16 rewrite of the graph.")
   parser.add_argument("--verbose", action="store_true",
                       help="Show the Python trace of an error (as "
                       "BERT_NER_TRACE=1 does).")
@@ -116,7 +125,8 @@ def tag(args, beam_args):
                            args.input_format, args.lines_per_shard,
                            args.batch_size, args.conll_output, beam_args,
                            repair_tags=args.repair_tags,
-                           output_format=args.output_format)
+                           output_format=args.output_format,
+                           backend=args.backend, use_bf16=args.use_bf16)
   if not (total["sentences"] or total["documents"]):
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "

@@ -28,6 +28,7 @@ import re
 import socket
 
 import tensorflow.compat.v1 as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
 from tensorflow.python.training import monitored_session
 
 from bert_ner import errors
@@ -189,6 +190,15 @@ def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
   return master
 
 
+def set_onednn_bfloat16(session_config):
+  """Turns on oneDNN's automatic bfloat16 rewrite of the graph (matmuls,
+  convolutions and their neighbours in bfloat16; on a CPU without native
+  bfloat16 it does nothing)."""
+  options = session_config.graph_options.rewrite_options
+  options.auto_mixed_precision_onednn_bfloat16 = (
+      rewriter_config_pb2.RewriterConfig.ON)
+
+
 def make_estimator(settings, model_fn):
   """TPUEstimator (TPU, or one CPU/GPU), or an Estimator under a strategy."""
   session_config = tf.ConfigProto(
@@ -203,6 +213,8 @@ def make_estimator(settings, model_fn):
   if settings.use_xla:
     session_config.graph_options.optimizer_options.global_jit_level = (
         tf.OptimizerOptions.ON_1)
+  if settings.use_bf16 and not settings.use_tpu:
+    set_onednn_bfloat16(session_config)
   if settings.mirrored_devices or settings.num_workers:
     return make_mirrored_estimator(settings, model_fn, session_config)
   tpu_cluster_resolver = None

@@ -265,6 +265,9 @@ def resolve(v, given=()):
   v = dict(v)
   tf_config = os.environ.get("TF_CONFIG") if v["multi_worker"] else None
   num_workers = cluster.workers_from_tf_config(tf_config) if tf_config else 0
+  if v["use_bf16"] and not v["use_tpu"] and not (
+      tf.config.list_physical_devices("GPU")):
+    machine.check_native_bf16()
   if v["use_tpu"]:
     cluster.check_tpu_reachable(v["tpu_name"] or v["master"], v["tpu_zone"],
                                 v["gcp_project"])

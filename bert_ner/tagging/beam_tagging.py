@@ -33,6 +33,7 @@ from bert_ner import progress
 from bert_ner.tagging import corpus_shards
 from bert_ner.tagging import document_output
 from bert_ner.tagging import entity_offsets
+from bert_ner.tagging import onnx_backend
 from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import writers
 
@@ -47,7 +48,7 @@ PLAN_NAME = "plan.json"
 TagOptions = collections.namedtuple(
     "TagOptions", ["export_dir", "output_dir", "num_shards", "input_format",
                    "batch_size", "conll_output", "threads", "repair_tags",
-                   "output_formats"])
+                   "output_formats", "backend", "use_bf16"])
 
 
 class TagPiece(object):
@@ -66,8 +67,10 @@ class TagPiece(object):
         tf.config.threading.set_inter_op_parallelism_threads(threads)
       except RuntimeError:
         pass  # TensorFlow already started in this worker.
-    self.tagger = saved_model_backend.load_tagger(self.options.export_dir,
-                                                  self.options.repair_tags)
+    self.tagger = saved_model_backend.load_tagger(
+        self.options.export_dir, self.options.repair_tags,
+        backend=self.options.backend, use_bf16=self.options.use_bf16,
+        threads=threads)
 
   def path(self, kind, index, extension):
     return corpus_shards.shard_path(self.options.output_dir, kind, index,
@@ -227,7 +230,8 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log,
 
 
 def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
-             conll_output, repair_tags, output_formats=()):
+             conll_output, repair_tags, output_formats=(),
+             backend="saved_model", use_bf16=False):
   """Checks the arguments and the export, plans the pieces and records the
   plan (see check_plan); returns (files, pieces)."""
   if lines_per_shard < 1:
@@ -245,6 +249,9 @@ def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
     plan["repair_tags"] = True
   if output_formats:
     plan["output_formats"] = list(output_formats)
+  if backend != "saved_model" or use_bf16:
+    # Another backend or precision gives (slightly) other answers.
+    plan["backend"] = backend + ("+bf16" if use_bf16 else "")
   check_plan(output_dir, plan)
   file_io.remove_stale_temporary_files(output_dir)
   return files, pieces
@@ -293,14 +300,31 @@ def pipeline_options_for(beam_args):
 def run(export_dir, inputs, output_dir, input_format="text",
         lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
         conll_output=False, beam_args=(), log=None, repair_tags=False,
-        output_format=None):
+        output_format=None, backend="saved_model", use_bf16=False):
   """Plans and runs the tagging pipeline; returns the job's counts.
 
   Args:
     output_format: with a document format, the formats of the documents
       written (document_output.OUTPUT_FORMATS names, comma-separated;
       default: the input's).
+    backend, use_bf16: what runs the model (saved_model_backend.BACKENDS)
+      and, for the SavedModel, oneDNN's bfloat16 rewrite; checked here,
+      before the workers start.
   """
+  if backend not in saved_model_backend.BACKENDS:
+    raise ValueError("Unknown --backend %r: use %s." % (
+        backend, ", ".join(saved_model_backend.BACKENDS)))
+  if use_bf16:
+    if backend != "saved_model":
+      raise ValueError("--use_bf16 is for --backend=saved_model.")
+    machine.check_native_bf16()
+  if backend in onnx_backend.ONNX_BACKENDS:
+    path = os.path.join(export_dir, onnx_backend.ONNX_BACKENDS[backend])
+    if not tf.io.gfile.exists(path):
+      raise ValueError("%s does not exist: write it with python "
+                       "export_onnx.py --export_dir=%s%s." % (
+                           path, export_dir, " --int8" if "int8" in backend
+                           else ""))
   output_formats = document_output.parse_output_formats(output_format)
   if output_formats and not formats.is_document_format(input_format):
     raise ValueError("--output_format needs a document format "
@@ -313,7 +337,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
   files, pieces = plan_job(export_dir, inputs, output_dir, input_format,
                            lines_per_shard, conll_output, repair_tags,
-                           output_formats)
+                           output_formats, backend, use_bf16)
   num_shards = len(pieces)
   todo = [p for p in pieces if not tf.io.gfile.exists(corpus_shards.shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
@@ -326,7 +350,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
   options, threads = pipeline_options_for(beam_args)
   tag_options = TagOptions(export_dir, output_dir, num_shards, input_format,
                            batch_size, conll_output, threads, repair_tags,
-                           tuple(output_formats))
+                           tuple(output_formats), backend, use_bf16)
   start = time.time()
   stop = threading.Event()
   threading.Thread(target=watch_progress, args=(

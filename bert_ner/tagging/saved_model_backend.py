@@ -1,12 +1,16 @@
-"""The exported SavedModel as a tagging backend, and the Tagger of an
-export folder (what predict_saved_model.py and tag_corpus.py tag with)."""
+"""The backends of an export folder, and its Tagger (what
+predict_saved_model.py and tag_corpus.py tag with): the SavedModel (float32,
+or bfloat16 through oneDNN's rewrite), or its ONNX files in ONNX Runtime
+(float32 or int8, onnx_backend.py), chosen by --backend."""
 
 import os
 
 import tensorflow as tf
 
 from bert_ner import label_set
+from bert_ner import machine
 from bert_ner import model_settings
+from bert_ner.tagging import onnx_backend
 from bert_ner.tagging import tagger as tagger_lib
 import convert_checkpoint
 import tokenization
@@ -34,9 +38,14 @@ def check_export(export_dir):
 
 class SavedModelBackend(object):
   """The serving signature of an export: serving arrays -> (predicted_ids,
-  probabilities) as numpy arrays."""
+  probabilities) as numpy arrays; with use_bf16, oneDNN's bfloat16 rewrite
+  of its graph (a CPU with native bfloat16)."""
 
-  def __init__(self, export_dir):
+  def __init__(self, export_dir, use_bf16=False):
+    if use_bf16:
+      machine.check_native_bf16()
+      tf.config.optimizer.set_experimental_options(
+          {"auto_mixed_precision_onednn_bfloat16": True})
     self._loaded = tf.saved_model.load(export_dir)
     self._serve = self._loaded.signatures["serving_default"]
 
@@ -46,13 +55,34 @@ class SavedModelBackend(object):
             outputs["probabilities"].numpy())
 
 
-def load_tagger(export_dir, repair_tags=False, log=None):
-  """The Tagger of an export: its SavedModel, labels, vocabulary and model
-  settings (window, stride, case, context).
+BACKENDS = ("saved_model",) + tuple(sorted(onnx_backend.ONNX_BACKENDS))
+
+
+def make_backend(export_dir, backend="saved_model", use_bf16=False,
+                 threads=0):
+  """The backend of an export by name (BACKENDS): its SavedModel, or its
+  ONNX file (model.onnx, or model_int8.onnx) in ONNX Runtime."""
+  if backend == "saved_model":
+    return SavedModelBackend(export_dir, use_bf16)
+  if backend not in onnx_backend.ONNX_BACKENDS:
+    raise ValueError("Unknown --backend %r: use %s." % (backend,
+                                                         ", ".join(BACKENDS)))
+  if use_bf16:
+    raise ValueError("--use_bf16 is for --backend=saved_model; ONNX Runtime "
+                     "runs float32 or (onnxruntime_int8) int8.")
+  return onnx_backend.OnnxBackend(os.path.join(
+      export_dir, onnx_backend.ONNX_BACKENDS[backend]), threads)
+
+
+def load_tagger(export_dir, repair_tags=False, log=None,
+                backend="saved_model", use_bf16=False, threads=0):
+  """The Tagger of an export: its SavedModel (or ONNX file), labels,
+  vocabulary and model settings (window, stride, case, context).
 
   Args:
     log: optional callable taking a line, told the settings an export of
       an older version did not save and what was assumed.
+    backend, use_bf16, threads: see make_backend.
 
   Raises:
     ValueError: naming the file, for a folder that is not an export.
@@ -72,5 +102,6 @@ def load_tagger(export_dir, repair_tags=False, log=None):
   tokenizer = tokenization.FullTokenizer(
       os.path.join(export_dir, convert_checkpoint.VOCAB_NAME),
       settings.do_lower_case)
-  return tagger_lib.Tagger(SavedModelBackend(export_dir), settings,
-                           label_map, tokenizer, repair_tags)
+  return tagger_lib.Tagger(make_backend(export_dir, backend, use_bf16,
+                                        threads), settings, label_map,
+                           tokenizer, repair_tags)
