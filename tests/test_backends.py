@@ -144,3 +144,20 @@ def test_every_door_takes_a_backend(export, tmp_path):
   with pytest.raises(ValueError, match="--use_bf16 is for "
                      "--backend=saved_model"):
     saved_model_backend.make_backend(export_dir, "onnxruntime", True)
+
+
+@pytest.mark.slow
+def test_a_crf_export_is_refused_with_the_reason(tmp_path, tiny_model_dir):
+  pytest.importorskip("onnxruntime")
+  data = tmp_path / "data"
+  data.mkdir()
+  (data / "train.tsv").write_text(conftest.TRAIN)
+  values = run_ner.flag_defaults()
+  values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
+                output_dir=str(tmp_path / "out"), do_train=True,
+                max_seq_length=16, num_train_steps=1, head="crf",
+                export_dir=str(tmp_path / "export"))
+  run_ner.run(run_ner.validate_flags_or_throw(values))
+  with pytest.raises(ValueError, match="has a CRF head, which tf2onnx cannot "
+                     "convert: tag it with --backend=saved_model"):
+    onnx_backend.export_onnx(str(tmp_path / "export"))

@@ -113,6 +113,13 @@ class TagRepair(object):
     return path[::-1]
 
 
+def _num_tags(emissions):
+  """The tag count: static when known (ONNX's OneHot needs a constant
+  depth), else from the shape."""
+  return tf.compat.dimension_value(emissions.shape[-1]) or tf.shape(
+      emissions)[2]
+
+
 def _time_major(x):
   rank = len(x.shape)
   return tf.transpose(x, [1, 0] + list(range(2, rank)))
@@ -171,12 +178,12 @@ def log_likelihood(emissions, tags, mask, params):
 
 
 def marginals(emissions, mask, params):
-  """P(tag y at position t | emissions) under the CRF.
-
-  The gradient of the log-partition function with respect to the
-  emissions. log_likelihood of the all-zero tag path is that path's score
-  minus log Z, and the path's score has gradient one_hot(0) on the chain's
-  positions, which is added back.
+  """P(tag y at position t | emissions) under the CRF, by the
+  forward-backward algorithm: exp(alpha_t + beta_t - log Z), where alpha_t
+  scores the chain up to t (t's emission included) and beta_t what follows
+  t. Positions off the chain (mask 0) are skipped: both passes carry their
+  state over them. (No gradients in the graph, so that a SavedModel with
+  this head converts to ONNX.)
 
   Args:
     emissions: float Tensor [batch, seq, num_tags].
@@ -188,12 +195,43 @@ def marginals(emissions, mask, params):
     (summing to 1); 0 off the chain.
   """
   emissions = tf.cast(emissions, tf.float32)
-  zeros = tf.zeros(tf.shape(emissions)[:2], tf.int32)
-  path = log_likelihood(emissions, zeros, mask, params)
-  grad = tf.gradients(-tf.reduce_sum(path), emissions)[0]
-  on_chain = tf.cast(mask, tf.float32)[:, :, None]
-  return (grad + tf.one_hot(zeros, tf.shape(emissions)[2]) * on_chain) * (
-      on_chain)
+  on = tf.cast(mask, tf.bool)
+  batch, num_tags = tf.shape(emissions)[0], tf.shape(emissions)[2]
+  transitions = params.transitions[None, :, :]
+
+  def forward(state, inputs):
+    alpha, started = state
+    emit, m = inputs
+    step = tf.where(
+        started, tf.reduce_logsumexp(alpha[:, :, None] + transitions,
+                                     axis=1) + emit,
+        params.start[None, :] + emit)
+    alpha = tf.where(m, step, alpha)
+    return alpha, tf.logical_or(started, m)
+
+  def backward(state, inputs):
+    # `after`: emission plus beta of the next chain position.
+    after, started, _ = state
+    emit, m = inputs
+    beta = tf.where(started, tf.reduce_logsumexp(
+        transitions + after[:, None, :], axis=2),
+                    tf.tile(params.end[None, :], [batch, 1]))
+    after = tf.where(m, emit + beta, after)
+    return after, tf.logical_or(started, m), beta
+
+  none = tf.zeros([batch], tf.bool)
+  zeros = tf.zeros([batch, num_tags])
+  alphas, _ = tf.scan(forward, (_time_major(emissions), _time_major(on)),
+                      initializer=(zeros, none))
+  _, _, betas = tf.scan(
+      backward, (tf.reverse(_time_major(emissions), [0]),
+                 tf.reverse(_time_major(on), [0])),
+      initializer=(zeros, none, zeros))
+  betas = tf.reverse(betas, [0])
+  log_z = tf.reduce_logsumexp(alphas[-1] + params.end[None, :], axis=1)
+  log_marginals = _time_major(alphas + betas) - log_z[:, None, None]
+  on_chain = tf.cast(on, tf.float32)[:, :, None]
+  return tf.exp(tf.minimum(log_marginals, 0.0)) * on_chain
 
 
 def viterbi_decode(emissions, mask, params):
@@ -211,7 +249,7 @@ def viterbi_decode(emissions, mask, params):
   """
   emissions = tf.cast(emissions, tf.float32)
   mask = tf.cast(mask, tf.bool)
-  num_tags = tf.shape(emissions)[2]
+  num_tags = _num_tags(emissions)
   batch = tf.shape(emissions)[0]
   identity = tf.tile(tf.range(num_tags)[None, :], [batch, 1])
 

@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from bert_ner import file_io
+from bert_ner import model_settings
 
 ONNX_NAME = "model.onnx"
 ONNX_INT8_NAME = "model_int8.onnx"
@@ -47,11 +48,18 @@ def export_onnx(export_dir, int8=False, log=None):
     the paths written.
 
   Raises:
-    ValueError: ONNX packages missing, or the conversion failed (with its
-      last lines).
+    ValueError: ONNX packages missing, a CRF head, or the conversion
+      failed (with its last lines).
   """
   _require()
   from onnxruntime import quantization  # pylint: disable=g-import-not-at-top
+  settings, _ = model_settings.read(export_dir)
+  if settings.head == "crf":
+    # Its Viterbi and forward-backward loops feed each other, which
+    # tf2onnx 1.17 cannot convert ("Graph has cycles").
+    raise ValueError("%s has a CRF head, which tf2onnx cannot convert: tag "
+                     "it with --backend=saved_model (or export a softmax "
+                     "model)." % export_dir)
   log = log or (lambda line: None)
   path = os.path.join(export_dir, ONNX_NAME)
   partial = file_io.temporary_name(path)
