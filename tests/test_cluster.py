@@ -88,3 +88,7 @@ def test_no_session_recovery_is_scoped():
 def test_tpu_address_must_be_host_and_port():
   with pytest.raises(ValueError, match="not grpc://HOST:PORT"):
     cluster.check_tpu_reachable("grpc://no-port")
+
+
+def test_a_tpu_vms_own_tpu_needs_no_network():
+  assert cluster.check_tpu_reachable(cluster.LOCAL_TPU) == ""

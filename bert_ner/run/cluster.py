@@ -156,6 +156,10 @@ def no_session_recovery():
     monitored_session._PREEMPTION_ERRORS = saved  # pylint: disable=protected-access
 
 
+# --tpu_name of a Cloud TPU VM's own TPU (TPUClusterResolver's name for it).
+LOCAL_TPU = "local"
+
+
 def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
   """Resolves the TPU and opens a connection to it, or fails with its name.
 
@@ -166,6 +170,8 @@ def check_tpu_reachable(tpu_name, zone=None, project=None, timeout=10.0):
     ValueError: naming the TPU and what went wrong, instead of a hang in
       the first session.
   """
+  if tpu_name == LOCAL_TPU:
+    return ""  # a TPU VM's own TPU: nothing to reach over the network
   master = tpu_name
   if not tpu_name.startswith("grpc://"):
     try:
