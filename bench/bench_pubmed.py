@@ -7,7 +7,8 @@ Builds a PubMed baseline-sized file (the 2016 MEDLINE sample of
 NCBI ships them), then measures, each in its own process:
   - reading: articles/s and peak RSS of parsing it (pubmed_format, lxml
     iterparse) and of parsing plus what the tagger needs before the model
-    (syntok sentences, words with offsets: offset_conversion);
+    (syntok sentences, words with offsets: offset_conversion), and the
+    same on a file of --tag_articles (flat memory: the same peak);
   - tagging: articles/s of tag_corpus.py --input_format=pubmed with MiniLM
     (the embedded default, trained one step) on the first --tag_articles
     citations, 2 Beam workers.
@@ -125,14 +126,20 @@ def main():
   write_file(items, args.tag_articles, small)
   parse = read_rate(big, convert=False)
   convert = read_rate(big, convert=True)
+  # The same reading of a file 50x smaller: flat memory means the same peak.
+  small_read = read_rate(small, convert=True)
   tag = tag_rate(args, small, work)
-  figures = {"parse": parse, "parse_and_split": convert, "tag": tag}
+  figures = {"parse": parse, "parse_and_split": convert,
+             "parse_and_split_small_file": small_read, "tag": tag}
   rates = {"parse": parse["articles"] / parse["seconds"],
            "parse_and_split": convert["articles"] / convert["seconds"],
+           "parse_and_split_small_file": (small_read["articles"] /
+                                          small_read["seconds"]),
            "tag": tag["articles"] / tag["tagging_seconds"]}
   print("| stage | articles | articles/s | peak RSS |")
   print("| --- | --- | --- | --- |")
-  for name in ("parse", "parse_and_split", "tag"):
+  for name in ("parse", "parse_and_split", "parse_and_split_small_file",
+               "tag"):
     print("| %s | %d | %.0f | %.0f MB |" % (
         name, figures[name]["articles"], rates[name],
         figures[name]["peak_rss_mb"]))
