@@ -63,6 +63,8 @@ def parse_args(argv):
   p.add_argument("--threads", type=int, default=0,
                  help="intra-op threads (0: one per core)")
   p.add_argument("--use_xla", action="store_true")
+  p.add_argument("--use_bf16", action="store_true",
+                 help="bfloat16 (on a CPU: the casts and oneDNN's rewrite)")
   p.add_argument("--peer_python", default=None,
                  help="python of the reference's virtual environment")
   p.add_argument("--peer_script", default=os.path.join(SHARED, "peer",
@@ -139,7 +141,8 @@ def run_ours(args, work_dir):
       train_batch_size=args.batch_size, predict_batch_size=args.batch_size,
       num_train_steps=args.warmup_steps + args.measure_steps,
       save_checkpoints_steps=100000, log_step_count_steps=100000,
-      num_intra_threads=args.threads, use_xla=args.use_xla)
+      num_intra_threads=args.threads, use_xla=args.use_xla,
+      use_bf16=args.use_bf16)
   settings = run_ner.validate_flags_or_throw(values)
   processor = conll_format.DataProcessor(train_file=settings.train_file,
                                          test_file=settings.test_file)

@@ -1,4 +1,5 @@
-"""Documents with mention offsets to tagged sentences, and back.
+"""Documents with mention offsets to tagged sentences (their predictions
+go back to documents in tagging/document_output.py).
 
 A passage's words are split as BERT's BasicTokenizer splits them
 (tokenization.split_words), with their offsets; sentences are found by
@@ -198,17 +199,21 @@ def document_examples(document, document_index, reading, report, split,
   report.counts["mentions"] += len(document.mentions)
   report.counts["relations"] += len(document.relations)
   good = check_mentions(document, reading, report, path)
-  chosen = []
+  spans = []  # (start, end, label): what each chosen mention tags
   for mention in good:
     label = reading.label_of(mention.type)
     if label is None:
       report.counts["other_types"] += 1
-    else:
-      chosen.append((mention, label))
+      continue
+    start, end = mention.start, mention.end
+    if mention.is_discontinuous:
+      report.counts["discontinuous"] += 1
+      start, end = _longest_location(mention)
+    spans.append((start, end, label))
   examples = []
   for passage in document.passages:
-    inside = [(m, label) for m, label in chosen
-              if passage.offset <= m.start < passage.end]
+    inside = [span for span in spans
+              if passage.offset <= span[0] and span[1] <= passage.end]
     examples.extend(_passage_examples(passage, inside, reading, report))
   if not examples:
     examples.append(_example(documents.Passage("", 0, ""), [], [], []))
@@ -227,14 +232,12 @@ def _longest_location(mention):
 
 
 def _passage_examples(passage, mentions, reading, report):
+  """The examples of a passage; `mentions` are (start, end, label) spans
+  in document offsets inside it."""
   text = passage.text
   words = tokenization.split_words(text)
   spans = []  # (first word, last word + 1, label, length) of each mention
-  for mention, label in mentions:
-    start, end = mention.start, mention.end
-    if mention.is_discontinuous:
-      report.counts["discontinuous"] += 1
-      start, end = _longest_location(mention)
+  for start, end, label in mentions:
     start, end = start - passage.offset, end - passage.offset
     touched = _touched(words, start, end)
     if not touched:
