@@ -100,14 +100,15 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   reading = offset_conversion.Reading(
       offset_conversion.parse_entity_types(tagger.settings.entity_types),
       tagger.settings.sentences, False)
-  labelled = document and formats.has_mentions(input_file, input_format)
 
-  def examples():
+  def examples(labelled=True, report=None):
     return formats.iter_file(input_file, input_format, reading=reading,
-                             labelled=labelled)
+                             labelled=labelled, report=report)
 
   # One pass first, so a bad line fails before any output is written.
-  summary = input_example.summarize(examples())
+  report = offset_conversion.ConversionReport(input_file)
+  summary, labelled = formats.gold_of(
+      input_example.summarize(examples(report=report)), report, input_format)
   if not summary.num_examples:
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
@@ -116,7 +117,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
           document_output.default_output_format(input_format, input_file)])
           if document else None)
   with sink or contextlib.ExitStack():
-    tagged = tagger.tag_stream(examples(), batch_size)
+    tagged = tagger.tag_stream(examples(labelled), batch_size)
     scores = writers.write_word_labels(
         sink.tee(tagged) if sink else tagged,
         os.path.join(output_dir, "predictions.txt"),

@@ -10,6 +10,8 @@ offset_conversion turns into sentences with tags and back. A new format is
 one module in this folder with a reader, named here.
 """
 
+import collections
+
 from bert_ner.corpora import bioc_format
 from bert_ner.corpora import conll_format
 from bert_ner.corpora import offset_conversion
@@ -68,11 +70,15 @@ def iter_file(path, input_format, split="input", require_labels=False,
       labelled and input_format != "pubmed")
 
 
-def has_mentions(path, input_format):
-  """Whether a file of a document format holds any mention (gold to score
-  against)."""
-  return any(document.mentions
-             for document in iter_documents(path, input_format))
+def gold_of(summary, report, input_format):
+  """(summary, labelled) of a file read once with labels: a file of a
+  document format without any mention (its ConversionReport counted none)
+  has no gold, so its summary then counts no labels and it is read again
+  unlabelled."""
+  if is_document_format(input_format) and not report.counts["mentions"]:
+    return summary._replace(has_gold=False,
+                            label_counts=collections.Counter()), False
+  return summary, True
 
 
 def line_reader(input_format, path, split="input"):

@@ -171,19 +171,6 @@ def check_mentions(document, reading, report, path):
   return good
 
 
-def gold_mentions(document, reading, good):
-  """The mentions scored against: the good ones of the chosen types, each
-  with its label as type."""
-  out = []
-  for mention in good:
-    label = reading.label_of(mention.type)
-    if label is not None:
-      out.append(documents.Mention(
-          mention.start, mention.end, mention.text, label,
-          locations=mention.locations))
-  return out
-
-
 def document_examples(document, document_index, reading, report, split,
                       first_index, path):
   """The examples of one document: its sentences (or passages) with IOB2
@@ -200,11 +187,14 @@ def document_examples(document, document_index, reading, report, split,
   report.counts["relations"] += len(document.relations)
   good = check_mentions(document, reading, report, path)
   spans = []  # (start, end, label): what each chosen mention tags
+  gold = []  # the chosen mentions as they are, labelled: what is scored
   for mention in good:
     label = reading.label_of(mention.type)
     if label is None:
       report.counts["other_types"] += 1
       continue
+    gold.append(documents.Mention(mention.start, mention.end, mention.text,
+                                  label, locations=mention.locations))
     start, end = mention.start, mention.end
     if mention.is_discontinuous:
       report.counts["discontinuous"] += 1
@@ -223,7 +213,7 @@ def document_examples(document, document_index, reading, report, split,
     example.document = document_index
     example.source_document = document
     example.id = document.id
-  examples[0].gold = gold_mentions(document, reading, good)
+  examples[0].gold = gold
   return examples
 
 

@@ -162,13 +162,12 @@ class Job(object):
     """Reads a split once (counts, labels; a bad line fails here, before
     any slow work) and returns its Split. A document format's conversion
     report is logged and written to OUT/<split>_conversion.json."""
-    # A test file of a document format without any mention has no gold.
-    labelled = not (formats.is_document_format(input_format) and
-                    name == "test" and
-                    not formats.has_mentions(path, input_format))
-    split = Split(name, path, input_format, None, labelled)
+    split = Split(name, path, input_format, None, True)
     report = offset_conversion.ConversionReport(path)
     summary = input_example.summarize(self.examples(split, report))
+    if name == "test":  # a test file without mentions is tagged, not scored
+      summary, labelled = formats.gold_of(summary, report, input_format)
+      split = split._replace(labelled=labelled)
     tf.logging.info("%s: %d sentences, %d words (%s)", name,
                     summary.num_examples, summary.num_words, path)
     if formats.is_document_format(input_format):

@@ -33,7 +33,6 @@ from bert_ner import progress
 from bert_ner.tagging import corpus_shards
 from bert_ner.tagging import document_output
 from bert_ner.tagging import entity_offsets
-from bert_ner.tagging import onnx_backend
 from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import writers
 
@@ -114,35 +113,29 @@ class TagPiece(object):
     """Tags a piece of a document format: per document one line of
     entities (document offsets) and the documents in each output format."""
     counts = collections.Counter({k: 0 for k in corpus_shards.COUNT_KEYS})
-    paths = collections.OrderedDict(
-        (name, self.path("documents", piece.index, extension))
-        for name, extension in document_output.OUTPUT_FORMATS.items()
-        if name in self.options.output_formats)
     with contextlib.ExitStack() as files:
       out = {kind: files.enter_context(file_io.AtomicTextFile(
           self.path(kind, piece.index, extension)))
              for kind, extension in self.shard_files()}
-      writers_out = files.enter_context(
-          document_output.DocumentWriters(paths))
-      grouper = document_output.DocumentGrouper()
 
-      def write(done):
-        for document, predicted, _ in done:
-          counts["documents"] += 1
-          counts["entities"] += len(predicted)
-          out["entities"].write(document_output.entities_line(document,
-                                                              predicted))
-          writers_out.write(document, predicted)
+      def entities(document, predicted):
+        counts["documents"] += 1
+        counts["entities"] += len(predicted)
+        out["entities"].write(document_output.entities_line(document,
+                                                            predicted))
 
-      for item in self.tagger.tag_stream(
+      sink = files.enter_context(document_output.DocumentSink(
+          corpus_shards.shard_prefix(self.options.output_dir, "documents",
+                                     piece.index, self.options.num_shards),
+          self.options.output_formats, on_document=entities))
+      for example, labels, _ in sink.tee(self.tagger.tag_stream(
           self.document_examples(piece, counts, out["dead_letter"]),
-          self.options.batch_size):
-        counts["sentences"] += bool(item[0].words)
-        counts["words"] += len(item[0].words)
-        write(grouper.add(item))
+          self.options.batch_size)):
+        counts["sentences"] += bool(example.words)
+        counts["words"] += len(example.words)
         if "predictions" in out:
-          out["predictions"].write(writers.conll_lines(item[0], item[1]))
-      write(grouper.finish())
+          out["predictions"].write(writers.conll_lines(example, labels))
+      sink.finish()  # the last document, before the counts
       out["counts"].write(json.dumps(dict(counts)) + "\n")
     return dict(counts)
 
@@ -311,20 +304,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
       and, for the SavedModel, oneDNN's bfloat16 rewrite; checked here,
       before the workers start.
   """
-  if backend not in saved_model_backend.BACKENDS:
-    raise ValueError("Unknown --backend %r: use %s." % (
-        backend, ", ".join(saved_model_backend.BACKENDS)))
-  if use_bf16:
-    if backend != "saved_model":
-      raise ValueError("--use_bf16 is for --backend=saved_model.")
-    machine.check_native_bf16()
-  if backend in onnx_backend.ONNX_BACKENDS:
-    path = os.path.join(export_dir, onnx_backend.ONNX_BACKENDS[backend])
-    if not tf.io.gfile.exists(path):
-      raise ValueError("%s does not exist: write it with python "
-                       "export_onnx.py --export_dir=%s%s." % (
-                           path, export_dir, " --int8" if "int8" in backend
-                           else ""))
+  saved_model_backend.check_backend(export_dir, backend, use_bf16)
   output_formats = document_output.parse_output_formats(output_format)
   if output_formats and not formats.is_document_format(input_format):
     raise ValueError("--output_format needs a document format "

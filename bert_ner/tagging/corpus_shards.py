@@ -29,10 +29,16 @@ COUNT_KEYS = ("lines", "documents", "sentences", "words", "entities",
               "dead_letters")
 
 
+def shard_prefix(output_dir, kind, index, num_shards):
+  """OUT/entities-00003-of-00012: a shard's file without its extension."""
+  return os.path.join(output_dir, "%s-%05d-of-%05d" % (kind, index,
+                                                       num_shards))
+
+
 def shard_path(output_dir, kind, index, num_shards, extension):
   """OUT/entities-00003-of-00012.jsonl and its siblings."""
-  return os.path.join(output_dir, "%s-%05d-of-%05d.%s" % (
-      kind, index, num_shards, extension))
+  return "%s.%s" % (shard_prefix(output_dir, kind, index, num_shards),
+                    extension)
 
 
 def expand_inputs(patterns):

@@ -2,9 +2,10 @@
 document offsets, mention-level scores by offsets, and the documents
 written as PubTator, BioC XML or BioC JSON.
 
-    for document, predicted, gold in by_document(tagger.tag_stream(examples)):
-      counter.add(gold, predicted)
-      writers.write(document, predicted)
+    with DocumentSink("OUT/test_predictions", ["pubtator"]) as sink:
+      for item in sink.tee(tagger.tag_stream(examples)):  # regrouped,
+        ...                                               # written, scored
+    sink.counter.figures()
 """
 
 import collections
@@ -67,20 +68,6 @@ class DocumentGrouper(object):
             if self.document is not None else [])
     self.document, self.mentions, self.gold = None, [], None
     return done
-
-
-def by_document(tagged):
-  """The documents of a stream of tagged examples (see DocumentGrouper).
-
-  Yields:
-    (document, predicted Mentions, gold Mentions), in input order.
-  """
-  grouper = DocumentGrouper()
-  for item in tagged:
-    for done in grouper.add(item):
-      yield done
-  for done in grouper.finish():
-    yield done
 
 
 def default_output_format(input_format, path):
@@ -213,19 +200,23 @@ class DocumentWriters(object):
 class DocumentSink(object):
   """The tagged examples of a document format on their way out: regrouped
   into documents, written (DocumentWriters) and scored by offsets against
-  their gold mentions (MentionCounter).
+  their gold mentions (MentionCounter); `on_document(document, predicted)`
+  is called for each, after it is written.
 
       with DocumentSink("OUT/test_predictions", ["pubtator"]) as sink:
         for item in sink.tee(tagged):   # passes every item through
           ...
       figures = sink.counter.figures()
+
+  `finish` writes the last document (leaving the block does it too).
   """
 
-  def __init__(self, prefix, formats):
+  def __init__(self, prefix, formats, on_document=None):
     self.writers = DocumentWriters(output_paths(prefix, formats))
     self.paths = self.writers.paths
     self.counter = MentionCounter()
     self.grouper = DocumentGrouper()
+    self.on_document = on_document
     self.num_documents = 0
 
   def __enter__(self):
@@ -234,14 +225,19 @@ class DocumentSink(object):
 
   def __exit__(self, exc_type, exc, tb):
     if exc_type is None:
-      self._write(self.grouper.finish())
+      self.finish()
     return self.writers.__exit__(exc_type, exc, tb)
+
+  def finish(self):
+    self._write(self.grouper.finish())
 
   def _write(self, done):
     for document, predicted, gold in done:
       self.counter.add(gold, predicted)
       self.writers.write(document, predicted)
       self.num_documents += 1
+      if self.on_document:
+        self.on_document(document, predicted)
 
   def tee(self, tagged):
     for item in tagged:

@@ -102,11 +102,6 @@ class OnnxBackend(object):
 
   def __init__(self, path, threads=0):
     onnxruntime = _require()
-    if not os.path.exists(path):
-      raise ValueError(
-          "%s does not exist: write it with python export_onnx.py "
-          "--export_dir=%s%s." % (path, os.path.dirname(path), (
-              " --int8" if path.endswith(ONNX_INT8_NAME) else "")))
     options = onnxruntime.SessionOptions()
     if threads:
       options.intra_op_num_threads = threads

@@ -42,8 +42,7 @@ class SavedModelBackend(object):
   of its graph (a CPU with native bfloat16)."""
 
   def __init__(self, export_dir, use_bf16=False):
-    if use_bf16:
-      machine.check_native_bf16()
+    if use_bf16:  # make_backend checked the CPU
       tf.config.optimizer.set_experimental_options(
           {"auto_mixed_precision_onednn_bfloat16": True})
     self._loaded = tf.saved_model.load(export_dir)
@@ -58,18 +57,35 @@ class SavedModelBackend(object):
 BACKENDS = ("saved_model",) + tuple(sorted(onnx_backend.ONNX_BACKENDS))
 
 
-def make_backend(export_dir, backend="saved_model", use_bf16=False,
-                 threads=0):
-  """The backend of an export by name (BACKENDS): its SavedModel, or its
-  ONNX file (model.onnx, or model_int8.onnx) in ONNX Runtime."""
-  if backend == "saved_model":
-    return SavedModelBackend(export_dir, use_bf16)
-  if backend not in onnx_backend.ONNX_BACKENDS:
+def check_backend(export_dir, backend="saved_model", use_bf16=False):
+  """Raises ValueError unless `backend` (BACKENDS) can run this export:
+  its ONNX file written, bfloat16 only with the SavedModel and a CPU that
+  has it. tag_corpus.py calls it before its workers start."""
+  if backend not in BACKENDS:
     raise ValueError("Unknown --backend %r: use %s." % (backend,
                                                          ", ".join(BACKENDS)))
   if use_bf16:
-    raise ValueError("--use_bf16 is for --backend=saved_model; ONNX Runtime "
-                     "runs float32 or (onnxruntime_int8) int8.")
+    if backend != "saved_model":
+      raise ValueError("--use_bf16 is for --backend=saved_model; ONNX "
+                       "Runtime runs float32 or (onnxruntime_int8) int8.")
+    machine.check_native_bf16()
+  if backend in onnx_backend.ONNX_BACKENDS:
+    path = os.path.join(export_dir, onnx_backend.ONNX_BACKENDS[backend])
+    if not tf.io.gfile.exists(path):
+      raise ValueError(
+          "%s does not exist: write it with python export_onnx.py "
+          "--export_dir=%s%s." % (path, export_dir, (
+              " --int8" if backend == "onnxruntime_int8" else "")))
+
+
+def make_backend(export_dir, backend="saved_model", use_bf16=False,
+                 threads=0):
+  """The backend of an export by name (BACKENDS, checked by
+  check_backend): its SavedModel, or its ONNX file (model.onnx, or
+  model_int8.onnx) in ONNX Runtime."""
+  check_backend(export_dir, backend, use_bf16)
+  if backend == "saved_model":
+    return SavedModelBackend(export_dir, use_bf16)
   return onnx_backend.OnnxBackend(os.path.join(
       export_dir, onnx_backend.ONNX_BACKENDS[backend]), threads)
 
