@@ -90,11 +90,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   """
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)
-  output_formats = document_output.parse_output_formats(output_format)
-  document = formats.is_document_format(input_format)
-  if output_formats and not document:
-    raise ValueError("--output_format needs a document format "
-                     "(--input_format=pubtator, bioc or pubmed).")
+  output_formats = document_output.output_formats(output_format,
+                                                  input_format, input_file)
   tagger = saved_model_backend.load_tagger(export_dir, repair_tags, log=_log,
                                            backend=backend, use_bf16=use_bf16)
   reading = offset_conversion.Reading(
@@ -113,9 +110,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
   sink = (document_output.DocumentSink(
-      os.path.join(output_dir, "predictions"), output_formats or [
-          document_output.default_output_format(input_format, input_file)])
-          if document else None)
+      os.path.join(output_dir, "predictions"), output_formats)
+          if output_formats else None)
   with sink or contextlib.ExitStack():
     tagged = tagger.tag_stream(examples(labelled), batch_size)
     scores = writers.write_word_labels(

@@ -306,10 +306,11 @@ class Job(object):
     jsonl_path = (
         os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
         if split.input_format == "text" else None)
+    output_formats = document_output.output_formats(
+        s.output_format, split.input_format, split.path)
     documents = (document_output.DocumentSink(
         os.path.join(s.output_dir, "%s_predictions" % split.name),
-        self.output_formats(split))
-                 if formats.is_document_format(split.input_format) else None)
+        output_formats) if output_formats else None)
     scores = self.write_predictions(info, split, out_path, jsonl_path,
                                     documents, counter)
     for path in [out_path, jsonl_path] + (documents.paths if documents
@@ -338,12 +339,6 @@ class Job(object):
     for key in sorted(results):
       tf.logging.info("  %s = %s", key, results[key])
     return results
-
-  def output_formats(self, split):
-    """--output_format, or the input's own format."""
-    names = document_output.parse_output_formats(self.settings.output_format)
-    return names or [document_output.default_output_format(
-        split.input_format, split.path)]
 
   def checkpoint_step(self):
     """The global step of the checkpoint that evaluates and predicts."""

@@ -305,13 +305,8 @@ def run(export_dir, inputs, output_dir, input_format="text",
       before the workers start.
   """
   saved_model_backend.check_backend(export_dir, backend, use_bf16)
-  output_formats = document_output.parse_output_formats(output_format)
-  if output_formats and not formats.is_document_format(input_format):
-    raise ValueError("--output_format needs a document format "
-                     "(--input_format=pubtator, bioc or pubmed).")
-  if formats.is_document_format(input_format) and not output_formats:
-    output_formats = [document_output.default_output_format(
-        input_format, inputs[0])]
+  output_formats = document_output.output_formats(output_format,
+                                                  input_format, inputs[0])
   log = log or (lambda line: print(line, file=sys.stderr))
   if batch_size < 1:
     raise ValueError("--batch_size must be positive, got %d." % batch_size)

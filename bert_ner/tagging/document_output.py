@@ -14,6 +14,7 @@ import json
 
 from bert_ner.corpora import bioc_format
 from bert_ner.corpora import documents
+from bert_ner.corpora import formats
 from bert_ner.corpora import pubtator_format
 from bert_ner import file_io
 from bert_ner.tagging import entity_offsets
@@ -70,12 +71,25 @@ class DocumentGrouper(object):
     return done
 
 
-def default_output_format(input_format, path):
-  """The output format of an input's own kind: PubTator for PubTator and
-  PubMed XML, BioC XML or JSON for BioC."""
+def output_formats(value, input_format, path):
+  """The formats to write the documents of an input in: --output_format's
+  names (checked), or the input's own kind (PubTator for PubTator and
+  PubMed XML, BioC XML or JSON for BioC); none for a sentence format.
+
+  Raises:
+    ValueError: an unknown name, or --output_format for a sentence format.
+  """
+  names = parse_output_formats(value)
+  if not formats.is_document_format(input_format):
+    if names:
+      raise ValueError("--output_format needs a document format "
+                       "(--input_format=pubtator, bioc or pubmed).")
+    return []
+  if names:
+    return names
   if input_format == "bioc":
-    return "bioc_json" if path.lower().endswith(".json") else "bioc_xml"
-  return "pubtator"
+    return ["bioc_json" if path.lower().endswith(".json") else "bioc_xml"]
+  return ["pubtator"]
 
 
 class MentionCounter(object):
