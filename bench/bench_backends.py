@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import bench_scale
+sys.path.insert(0, ROOT)
+from bert_ner import machine
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 NCBI = bench_scale.NCBI
@@ -113,13 +115,15 @@ def predict_jobs(out, work, name, extra):
           "peak_rss_mb": gold["peak_rss_mb"], "entity_f1": f1}
 
 
-def backend_runs(export, work):
+def backend_runs(export, work, bf16):
   test = os.path.join(NCBI, "test.tsv")
   rows = {}
   for name, extra in (("saved_model float32", []),
                       ("saved_model bfloat16", ["--use_bf16"]),
                       ("onnxruntime float32", ["--backend=onnxruntime"]),
                       ("onnxruntime int8", ["--backend=onnxruntime_int8"])):
+    if "--use_bf16" in extra and not bf16:
+      continue
     out = os.path.join(work, "tagged_" + name.replace(" ", "_"))
     result = measured(["predict_saved_model.py", "--export_dir=" + export,
                        "--input_file=" + test, "--input_format=conll",
@@ -147,11 +151,18 @@ def main():
   work = args.work_dir
   os.makedirs(work, exist_ok=True)
   result = {}
+  bf16 = bool(set(machine.BF16_FLAGS) & machine.cpu_flags())
+  if not bf16:
+    print("skipped: every bfloat16 row (this CPU has no %s)" %
+          " or ".join(machine.BF16_FLAGS))
+  if not {"avx512_vnni", "avx_vnni"} & machine.cpu_flags():
+    print("note: this CPU has no VNNI: ONNX int8 runs without its int8 dot "
+          "products")
   if args.float32_dir:
     float32_dir, train32 = args.float32_dir, None
   else:
     float32_dir, train32 = train(work, "float32", [])
-  if args.bf16_dir:
+  if args.bf16_dir or not bf16:
     bf16_dir, train16 = args.bf16_dir, None
   else:
     bf16_dir, train16 = train(work, "bf16", ["--use_bf16"])
@@ -163,11 +174,12 @@ def main():
   export = os.path.join(work, "export")
   result["predict_job_float32"] = predict_jobs(float32_dir, work, "float32",
                                                ["--export_dir=" + export])
-  result["predict_job_bf16"] = predict_jobs(bf16_dir, work, "bf16",
-                                            ["--use_bf16"])
+  if bf16_dir and bf16:
+    result["predict_job_bf16"] = predict_jobs(bf16_dir, work, "bf16",
+                                              ["--use_bf16"])
   measured(["export_onnx.py", "--export_dir=" + export, "--int8"], work,
            "export_onnx")
-  result["backends"] = backend_runs(export, work)
+  result["backends"] = backend_runs(export, work, bf16)
   if args.peer_python:
     result["peer"] = peer(args, work)
 
@@ -178,6 +190,8 @@ def main():
         name, row["entity_f1"], row["sentences_per_sec"] or 0, row["seconds"],
         row["peak_rss_mb"]))
   for name in ("float32", "bf16"):
+    if "predict_job_" + name not in result:
+      continue
     job = result["predict_job_" + name]
     print("run_ner.py --do_predict (%s): F1 %.2f, %.1f s with gold, %.1f s "
           "without" % (name, job["entity_f1"], job["with_gold_seconds"],

@@ -148,6 +148,9 @@ def main():
   tokens = args.batch * args.length
   result = {"threads": machine.available_cores(), "batch": args.batch,
             "length": args.length, "matmul_gflops": {}, "encoder": {}}
+  if not set(machine.BF16_FLAGS) & machine.cpu_flags():
+    print("note: this CPU has no %s: its bfloat16 figures are emulated "
+          "(what --use_bf16 refuses)" % " or ".join(machine.BF16_FLAGS))
   shape = (tokens, MINILM.hidden_size, MINILM.intermediate_size)
   result["matmul_shape"] = shape
   for name, dtype in (("tf_float32", tf.float32),
@@ -159,7 +162,7 @@ def main():
       result["matmul_gflops"][name] = ort_matmul(*shape, int8, args.warmup,
                                                  args.steps)
   except ImportError:
-    pass  # without requirements-onnx.txt
+    print("skipped: the ONNX Runtime matmuls (needs requirements-onnx.txt)")
   variants = (("float32", False, False), ("bf16 casts", True, False),
               ("bf16 rewrite", False, True), ("bf16 casts + rewrite", True,
                                               True))

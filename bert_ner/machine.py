@@ -18,9 +18,10 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 CPUINFO = "/proc/cpuinfo"
 
 
-def cpu_flags(path=CPUINFO):
+def cpu_flags(path=None):
   """The flags of the first CPU in /proc/cpuinfo (an empty set when there
   is no such file)."""
+  path = path or CPUINFO
   try:
     with open(path) as f:
       for line in f:
@@ -31,9 +32,10 @@ def cpu_flags(path=CPUINFO):
   return set()
 
 
-def check_native_bf16(what="--use_bf16", path=CPUINFO):
+def check_native_bf16(what="--use_bf16", path=None):
   """Raises ValueError unless this CPU computes bfloat16 natively (on
   others TensorFlow would emulate it, slower than float32)."""
+  path = path or CPUINFO
   flags = cpu_flags(path)
   if not flags & set(BF16_FLAGS):
     raise ValueError(

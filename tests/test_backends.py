@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-import conftest
+import helpers
 
 from bert_ner import feature_spec  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -40,10 +40,10 @@ def export(tmp_path_factory, tiny_model_dir):
   root = tmp_path_factory.mktemp("backends")
   data = root / "data"
   data.mkdir()
-  text = (conftest.TRAIN + "\n") * 4
+  text = (helpers.TRAIN + "\n") * 4
   for name in ("train.tsv", "dev.tsv"):
     (data / name).write_text(text)
-  (data / "test.tsv").write_text(conftest.TEST)
+  (data / "test.tsv").write_text(helpers.TEST)
   values = run_ner.flag_defaults()
   values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
                 output_dir=str(root / "out"), do_train=True,
@@ -90,9 +90,8 @@ def test_onnx_float32_gives_the_savedmodels_answers(export):
 
 
 @pytest.mark.slow
+@helpers.needs_bf16
 def test_bf16_rewrite_keeps_the_answers(export):
-  if not set(machine.BF16_FLAGS) & machine.cpu_flags():
-    pytest.skip("this CPU has no native bfloat16")
   export_dir, path = export
   arrays = windows_of(export_dir, path)
   mask = arrays["predict_mask"]
@@ -112,8 +111,8 @@ def test_bf16_rewrite_keeps_the_answers(export):
   result = subprocess.run(
       [sys.executable, "-c", script, export_dir,
        os.path.join(folder, "arrays.npz"), os.path.join(folder, "bf16.npz")],
-      capture_output=True, text=True, timeout=300, cwd=conftest.ROOT,
-      env=dict(os.environ, PYTHONPATH=conftest.ROOT), check=False)
+      capture_output=True, text=True, timeout=300, cwd=helpers.ROOT,
+      env=dict(os.environ, PYTHONPATH=helpers.ROOT), check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   bf16 = np.load(os.path.join(folder, "bf16.npz"))
   share = agreement(bf16["predicted"], reference[0], mask)
@@ -151,7 +150,7 @@ def test_a_crf_export_is_refused_with_the_reason(tmp_path, tiny_model_dir):
   pytest.importorskip("onnxruntime")
   data = tmp_path / "data"
   data.mkdir()
-  (data / "train.tsv").write_text(conftest.TRAIN)
+  (data / "train.tsv").write_text(helpers.TRAIN)
   values = run_ner.flag_defaults()
   values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
                 output_dir=str(tmp_path / "out"), do_train=True,

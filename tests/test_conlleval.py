@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-import conftest
+import helpers
 import conlleval
 
 
 def fixture_names():
-  path = os.path.join(conftest.SHARED, "fixtures", "conlleval",
+  path = os.path.join(helpers.SHARED, "fixtures", "conlleval",
                       "expected.json")
   if not os.path.exists(path):
     return ["(shared fixtures absent)"]
@@ -23,7 +23,7 @@ def fixture_names():
 
 @pytest.mark.parametrize("name", fixture_names())
 def test_reproduces_conlleval_pl(name):
-  folder = conftest.shared_path("fixtures", "conlleval")
+  folder = helpers.shared_path("fixtures", "conlleval")
   with open(os.path.join(folder, "expected.json")) as f:
     expected = json.load(f)[name]
   with open(os.path.join(folder, name), encoding="utf-8") as f:
@@ -122,7 +122,7 @@ def test_field_count_error():
 def test_command_line(tmp_path):
   path = tmp_path / "p.txt"
   path.write_text("a B-Disease B-Disease\nb O B-Disease\n")
-  out = subprocess.run([sys.executable, os.path.join(conftest.ROOT,
+  out = subprocess.run([sys.executable, os.path.join(helpers.ROOT,
                                                      "conlleval.py")],
                        input=path.read_text(), capture_output=True, text=True,
                        check=True).stdout
@@ -135,7 +135,7 @@ def test_command_line(tmp_path):
 def test_command_line_tab_delimiter(tmp_path):
   path = tmp_path / "t.txt"
   path.write_text("a b\tB-D\tB-D\n")
-  out = subprocess.run([sys.executable, os.path.join(conftest.ROOT,
+  out = subprocess.run([sys.executable, os.path.join(helpers.ROOT,
                                                      "conlleval.py"),
                         "-d", "\\t", str(path)],
                        capture_output=True, text=True, check=True).stdout
@@ -215,7 +215,7 @@ def test_strict_report_on_the_command_line(tmp_path):
   path = tmp_path / "pred.txt"
   path.write_text("a B-X B-X\nb O O\nc O I-X\n\n")
   out = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "conlleval.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "conlleval.py"),
        "--strict", str(path)], capture_output=True, text=True, check=True)
   first, second = out.stdout.split("strict IOB2:\n")
   assert first.startswith("processed 3 tokens with 1 phrases; found: 2 "

@@ -8,12 +8,12 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from bert_ner import errors
-import conftest
+import helpers
 import convert_checkpoint
 
 
 def test_round_trip_minilm_is_bit_identical(minilm_tf_dir, tmp_path):
-  hf_dir = conftest.minilm_dir()
+  hf_dir = helpers.minilm_dir()
   original = load_file(os.path.join(hf_dir, "model.safetensors"))
   out = str(tmp_path / "hf")
   assert convert_checkpoint.main(["--from_tf", minilm_tf_dir, "--to_hf",
@@ -32,7 +32,7 @@ def test_round_trip_minilm_is_bit_identical(minilm_tf_dir, tmp_path):
 
 
 def test_transposes_dense_kernels(minilm_tf_dir):
-  original = load_file(os.path.join(conftest.minilm_dir(),
+  original = load_file(os.path.join(helpers.minilm_dir(),
                                     "model.safetensors"))
   tensors = convert_checkpoint.read_tf_checkpoint(
       os.path.join(minilm_tf_dir, "bert_model.ckpt"))

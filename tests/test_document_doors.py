@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
-import conftest
+import helpers
 
-conftest.import_beam()
+helpers.import_beam()
 
 from bert_ner.corpora import bioc_format  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.corpora import documents  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -113,7 +113,7 @@ def test_mention_scores_are_those_of_the_written_predictions(trained):
   assert [d.id for d in predicted] == [str(1000 + i) for i in range(8)]
   correct = len(gold & found)
   assert 0 < correct < len(gold)  # a model that learned, not perfectly
-  scores = conftest.read_results(os.path.join(out, "test_results.txt"))
+  scores = helpers.read_results(os.path.join(out, "test_results.txt"))
   assert int(scores["gold_mentions"]) == len(gold)
   assert int(scores["found_mentions"]) == len(found)
   assert int(scores["correct_mentions"]) == correct
@@ -177,11 +177,11 @@ def test_every_door_predicts_the_same_mentions(trained, tmp_path):
 
 def test_tag_corpus_tags_pubmed_xml(trained, tmp_path):
   _, export, _, _ = trained
-  paths = [conftest.shared_path("data", "pubmed_xml", name) for name in
+  paths = [helpers.shared_path("data", "pubmed_xml", name) for name in
            ("test_current_medline.xml.gz", "medline16n0902.xml.gz")]
   out = str(tmp_path / "pubmed")
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "tag_corpus.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "tag_corpus.py"),
        "--export_dir=" + export, "--input=" + ",".join(paths),
        "--input_format=pubmed", "--output_dir=" + out,
        "--output_format=pubtator,bioc_xml"],

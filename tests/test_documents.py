@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-import conftest
+import helpers
 
 from bert_ner.corpora import bioc_format  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.corpora import documents  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -45,7 +45,7 @@ def read_pubtator(path):
     ("tmvar_pubtator_bioc/train.PubTator.txt", 334, 967),
     ("tmvar_pubtator_bioc/test.PubTator.txt", 166, 464)])
 def test_pubtator_round_trip_is_byte_identical(name, num_docs, num_mentions):
-  path = conftest.shared_path("data", *name.split("/"))
+  path = helpers.shared_path("data", *name.split("/"))
   docs, reader = read_pubtator(path)
   assert len(docs) == num_docs
   assert sum(len(d.mentions) for d in docs) == num_mentions
@@ -58,7 +58,7 @@ def test_pubtator_round_trip_is_byte_identical(name, num_docs, num_mentions):
 
 
 def test_ncbi_ids_with_a_leading_space_are_kept():
-  docs, _ = read_pubtator(conftest.shared_path(
+  docs, _ = read_pubtator(helpers.shared_path(
       "data", "ncbi_disease_pubtator", NCBI[0]))
   identifiers = [m.identifier for d in docs for m in d.mentions]
   spaced = [i for i in identifiers if i.startswith(" ")]
@@ -214,7 +214,7 @@ def test_entity_types_choose_and_rename(tmp_path):
 
 
 def test_ncbi_disease_conversion_report():
-  folder = conftest.shared_path("data", "ncbi_disease_pubtator")
+  folder = helpers.shared_path("data", "ncbi_disease_pubtator")
   path = os.path.join(folder, NCBI[0])
   report = offset_conversion.ConversionReport(path)
   reading = offset_conversion.Reading(
@@ -241,7 +241,7 @@ def _escaped_extra(text):
 
 @pytest.mark.parametrize("split,num_shifted", [("train", 28), ("test", 9)])
 def test_tmvar_bioc_and_pubtator_give_the_same_documents(split, num_shifted):
-  folder = conftest.shared_path("data", "tmvar_pubtator_bioc")
+  folder = helpers.shared_path("data", "tmvar_pubtator_bioc")
   pubtator = list(pubtator_format.iter_documents(
       os.path.join(folder, "%s.PubTator.txt" % split)))
   bioc = list(bioc_format.iter_documents(
@@ -261,7 +261,7 @@ def test_tmvar_bioc_and_pubtator_give_the_same_documents(split, num_shifted):
 
 
 def test_bioc_xml_and_json_written_and_read_back(tmp_path):
-  folder = conftest.shared_path("data", "tmvar_pubtator_bioc")
+  folder = helpers.shared_path("data", "tmvar_pubtator_bioc")
   docs = list(pubtator_format.iter_documents(
       os.path.join(folder, "test.PubTator.txt")))
   for name, as_json in (("out.bioc.xml", False), ("out.bioc.json", True)):
@@ -319,9 +319,9 @@ def test_a_discontinuous_bioc_mention_tags_its_longest_part(tmp_path):
 # -------------------------------------------------------------- PubMed XML
 
 def test_pubmed_both_layouts():
-  current = conftest.shared_path("data", "pubmed_xml",
+  current = helpers.shared_path("data", "pubmed_xml",
                                  "test_current_medline.xml.gz")
-  older = conftest.shared_path("data", "pubmed_xml", "medline16n0902.xml.gz")
+  older = helpers.shared_path("data", "pubmed_xml", "medline16n0902.xml.gz")
   for path, num, titles_only in ((current, 4, 1), (older, 604, 78)):
     items = list(pubmed_format.iter_articles(path))
     with gzip.open(path, "rt", encoding="utf-8") as f:

@@ -29,9 +29,9 @@ import time
 import numpy as np
 import pytest
 
-import conftest
+import helpers
 
-beam = conftest.import_beam()
+beam = helpers.import_beam()
 
 from bert_ner.corpora import conll_format  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner import model_settings  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.slow
 # ideographic space (one word in CoNLL, two in plain text), and four with a
 # line separator, a form feed, a next-line character and a carriage return
 # inside (one word in CoNLL, whatever str.splitlines says).
-WORDS = conftest.TINY_WORDS + ["caf\u00a0e", "brca\u30001", "a\u2028b",
+WORDS = helpers.TINY_WORDS + ["caf\u00a0e", "brca\u30001", "a\u2028b",
                                "c\x0cd", "gene\x85s", "ef\rgh"]
 DISEASE_FIRST = ("breast", "colon")
 DISEASE = ("cancer", "tumour", "syndrome")
@@ -166,7 +166,7 @@ def run_ner_door(trained_dir, path, input_format, tmp_path):
   file_flag = ("--test_file=" if input_format == "conll" else
                "--predict_file=")
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
        "--do_predict", "--output_dir=" + trained_dir, file_flag + path,
        "--input_format=" + input_format, "--repair_tags"],
       capture_output=True, text=True, timeout=300, check=False)
@@ -241,7 +241,7 @@ def portable_runner(tmp_path_factory):
   # The worker pools start their workers as "python": this interpreter's
   # folder first on PATH, the project on PYTHONPATH (as a cluster's workers
   # have it installed).
-  env = dict(os.environ, PYTHONPATH=conftest.ROOT, TF_CPP_MIN_LOG_LEVEL="2",
+  env = dict(os.environ, PYTHONPATH=helpers.ROOT, TF_CPP_MIN_LOG_LEVEL="2",
              PATH=os.pathsep.join([os.path.dirname(sys.executable),
                                    os.environ.get("PATH", "")]))
   services, ports = [], []
@@ -252,7 +252,7 @@ def portable_runner(tmp_path_factory):
                "--service_port=%d"]]
   try:
     for index, (module, port_flag) in enumerate(commands):
-      port = conftest.free_port()
+      port = helpers.free_port()
       log_path = str(logs / ("service_%d.log" % index))
       with open(log_path, "w") as log:
         services.append(subprocess.Popen(
@@ -272,7 +272,7 @@ def portable_runner_door(export, path, input_format, tmp_path, job_endpoint,
                          worker_pool):
   out = str(tmp_path / ("portable_runner_" + input_format))
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "tag_corpus.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "tag_corpus.py"),
        "--export_dir=" + export, "--input=" + path, "--output_dir=" + out,
        "--input_format=" + input_format,
        "--lines_per_shard=%d" % LINES_PER_SHARD[input_format],

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from bert_ner import errors
-import conftest
+import helpers
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def mounted(path, options):
 def tool(name, *args, env=None):
   """Runs a tool; returns (exit code, its stderr's lines)."""
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, name)] + list(args),
+      [sys.executable, os.path.join(helpers.ROOT, name)] + list(args),
       capture_output=True, text=True, timeout=300, check=False,
       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {})))
   return result.returncode, result.stderr.strip().splitlines()
@@ -62,8 +62,8 @@ def tiny_run_flags(model_dir, data_dir, out):
 def data_dir(tmp_path):
   folder = tmp_path / "data"
   folder.mkdir()
-  for name, text in (("train.tsv", conftest.TRAIN), ("dev.tsv", conftest.TRAIN),
-                     ("test.tsv", conftest.TEST)):
+  for name, text in (("train.tsv", helpers.TRAIN), ("dev.tsv", helpers.TRAIN),
+                     ("test.tsv", helpers.TEST)):
     (folder / name).write_text(text)
   return str(folder)
 

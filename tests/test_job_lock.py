@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bert_ner.run import job_lock
-import conftest
+import helpers
 
 
 def write_lock(folder, host, pid, job, started, refreshed):
@@ -85,7 +85,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
       sys.executable, "-c",
       "import sys, time; sys.path.insert(0, %r); from bert_ner.run import job_lock; "
       "job_lock.acquire(%r); print('held', flush=True); time.sleep(600)" %
-      (conftest.ROOT, folder)
+      (helpers.ROOT, folder)
   ],
                             stdout=subprocess.PIPE,
                             text=True)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import conftest
+import helpers
 import modeling
 
 
 def tiny_config(**overrides):
-  with open(conftest.TINY_CONFIG) as f:
+  with open(helpers.TINY_CONFIG) as f:
     data = json.load(f)
   data.update(overrides)
   return modeling.BertConfig.from_dict(data)
@@ -64,7 +64,7 @@ def test_config_round_trip_and_hf_keys(tmp_path):
     ({"position_embedding_type": "relative_key"}, "relative_key"),
 ])
 def test_config_errors(change, message, tmp_path):
-  with open(conftest.TINY_CONFIG) as f:
+  with open(helpers.TINY_CONFIG) as f:
     data = json.load(f)
   for key, value in change.items():
     if value is None:
@@ -201,7 +201,7 @@ def test_assignment_map_and_shape_mismatch(tmp_path):
 
 
 def test_minilm_parity_with_reference(minilm_tf_dir):
-  fixture = np.load(conftest.shared_path("fixtures", "minilm",
+  fixture = np.load(helpers.shared_path("fixtures", "minilm",
                                          "minilm_reference.npz"))
   config = modeling.BertConfig.from_json_file(
       os.path.join(minilm_tf_dir, "bert_config.json"))

@@ -19,7 +19,7 @@ from bert_ner.tagging import writers
 from bert_ner import tfrecords
 from bert_ner import windowing
 from bert_ner import words_back
-import conftest
+import helpers
 import tokenization
 
 
@@ -74,7 +74,7 @@ def test_read_words_only(tmp_path):
     ("train", "bc5cdr/train.tsv", 4560, 118170),
 ])
 def test_shared_corpus_counts(split, name, sentences, tokens):
-  path = conftest.shared_path("data", name)
+  path = helpers.shared_path("data", name)
   examples = conll_format.read_conll(path, split, require_labels=True)
   assert len(examples) == sentences
   assert sum(len(e.words) for e in examples) == tokens
@@ -248,8 +248,8 @@ def fake_predictions(features):
 
 
 def test_every_word_comes_back_on_real_files(tmp_path):
-  path = conftest.shared_path("data", "ncbi_disease", "dev.tsv")
-  vocab = os.path.join(conftest.minilm_dir(), "vocab.txt")
+  path = helpers.shared_path("data", "ncbi_disease", "dev.tsv")
+  vocab = os.path.join(helpers.minilm_dir(), "vocab.txt")
   tokenizer = tokenization.FullTokenizer(vocab, do_lower_case=True)
   examples = conll_format.read_conll(path, "dev")
   label_map = label_set.LabelMap.from_examples(examples)
@@ -513,8 +513,8 @@ def reference_shards(examples, label_map, tokenizer, max_seq_length, stride,
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_sharded_records_equal_in_memory_conversion(tmp_path, processes):
-  path = conftest.shared_path("data", "ncbi_disease", "dev.tsv")
-  vocab = os.path.join(conftest.minilm_dir(), "vocab.txt")
+  path = helpers.shared_path("data", "ncbi_disease", "dev.tsv")
+  vocab = os.path.join(helpers.minilm_dir(), "vocab.txt")
   tokenizer = tokenization.FullTokenizer(vocab, do_lower_case=True)
   examples = conll_format.read_conll(path, "dev")
   label_map = label_set.LabelMap.from_examples(examples)

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import conftest
+import helpers
 import modeling
 import run_ner
 
 def test_create_model_loss_and_predictions():
-  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
+  config = modeling.BertConfig.from_json_file(helpers.TINY_CONFIG)
   rng = np.random.RandomState(0)
   ids = rng.randint(5, 100, (3, 6)).astype(np.int32)
   label_ids = rng.randint(0, 7, (3, 6)).astype(np.int32)
@@ -45,7 +45,7 @@ def test_create_model_loss_and_predictions():
 
 
 def test_crf_probabilities_are_marginals_of_the_decoded_positions():
-  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
+  config = modeling.BertConfig.from_json_file(helpers.TINY_CONFIG)
   rng = np.random.RandomState(1)
   ids = rng.randint(5, 100, (2, 6)).astype(np.int32)
   predict_mask = np.array([[0, 1, 1, 0, 1, 0], [0, 1, 0, 0, 0, 0]], np.int32)
@@ -71,7 +71,7 @@ def test_crf_probabilities_are_marginals_of_the_decoded_positions():
 
 
 def test_training_graph_builds_no_probabilities():
-  config = modeling.BertConfig.from_json_file(conftest.TINY_CONFIG)
+  config = modeling.BertConfig.from_json_file(helpers.TINY_CONFIG)
   ids = np.ones((1, 4), np.int32)
   with tf.Graph().as_default():
     for head in ("softmax", "crf"):

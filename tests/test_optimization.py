@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import conftest
+import helpers
 import optimization
 
 
@@ -166,8 +166,8 @@ def test_mirrored_replicas_match_one_device_at_the_same_global_batch(tmp_path):
   """
   result = subprocess.run(
       [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path)],
-      cwd=conftest.ROOT, capture_output=True, text=True, timeout=600,
-      env=dict(os.environ, PYTHONPATH=conftest.ROOT))
+      cwd=helpers.ROOT, capture_output=True, text=True, timeout=600,
+      env=dict(os.environ, PYTHONPATH=helpers.ROOT))
   lines = [l for l in result.stdout.splitlines() if l.startswith("WEIGHTS ")]
   assert lines, result.stderr[-3000:]
   weights = json.loads(lines[0][len("WEIGHTS "):])

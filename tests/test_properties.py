@@ -28,7 +28,7 @@ from bert_ner import label_set
 from bert_ner.tagging import entity_offsets
 from bert_ner import windowing
 from bert_ner import words_back
-import conftest
+import helpers
 import tokenization
 
 TAGS = ("O", "B-X", "I-X", "B-Y", "I-Y")
@@ -96,7 +96,7 @@ def test_text_words_are_slices_and_entity_offsets_are_exact(line, tags):
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory):
   path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
-  path.write_text("\n".join(conftest.TINY_VOCAB) + "\n", encoding="utf-8")
+  path.write_text("\n".join(helpers.TINY_VOCAB) + "\n", encoding="utf-8")
   return tokenization.FullTokenizer(str(path), do_lower_case=True)
 
 

@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-import conftest
+import helpers
 import reproduce
 
-RECIPES = sorted(glob.glob(os.path.join(conftest.ROOT, "configs", "biobert",
+RECIPES = sorted(glob.glob(os.path.join(helpers.ROOT, "configs", "biobert",
                                         "*.flags")))
 
 
@@ -70,7 +70,7 @@ def test_flags_and_train_dev_file(tmp_path):
   data.mkdir()
   (data / "train.tsv").write_text("a\tO\n\nb\tB\n\n\n")
   (data / "devel.tsv").write_text("c\tI\n")
-  recipe = os.path.join(conftest.ROOT, "configs", "biobert",
+  recipe = os.path.join(helpers.ROOT, "configs", "biobert",
                         "ncbi_disease.flags")
   values = reproduce.run_ner_flags(recipe, ["--data_dir=%s" % data,
                                             "--num_train_epochs=2"])
@@ -96,11 +96,11 @@ def test_flags_and_train_dev_file(tmp_path):
 def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
   data = tmp_path / "data"
   data.mkdir()
-  (data / "train.tsv").write_text(conftest.TRAIN)
-  (data / "devel.tsv").write_text(conftest.TRAIN)
-  (data / "test.tsv").write_text(conftest.TEST)
+  (data / "train.tsv").write_text(helpers.TRAIN)
+  (data / "devel.tsv").write_text(helpers.TRAIN)
+  (data / "test.tsv").write_text(helpers.TEST)
   out = str(tmp_path / "out")
-  recipe = os.path.join(conftest.ROOT, "configs", "biobert",
+  recipe = os.path.join(helpers.ROOT, "configs", "biobert",
                         "ncbi_disease.flags")
   args = ["--recipe=" + recipe, "--seeds=2", "--first_seed=5",
           "--output_dir=" + out, "--bert_model_dir=" + tiny_model_dir,
@@ -113,11 +113,11 @@ def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
   assert [r["seed"] for r in rows] == [5, 6]
   for row in rows:
     seed_dir = os.path.join(out, "seed_%d" % row["seed"])
-    best = conftest.read_results(os.path.join(seed_dir, "select", "best",
+    best = helpers.read_results(os.path.join(seed_dir, "select", "best",
                                      "best_results.txt"))
     assert row["epoch"] == round(float(best["epoch"])) and 1 <= row["epoch"] <= 3
     assert row["dev_f1"] == float(best["entity_f1"])
-    test = conftest.read_results(
+    test = helpers.read_results(
         os.path.join(seed_dir, "final", "test_results.txt"))
     assert row["test_f1"] == float(test["entity_f1"])
     assert row["test_strict_f1"] == float(test["strict_entity_f1"])
@@ -162,7 +162,7 @@ def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
 
 
 def test_seed_is_refused_not_taken_for_seeds(tmp_path, capsys):
-  recipe = os.path.join(conftest.ROOT, "configs", "biobert",
+  recipe = os.path.join(helpers.ROOT, "configs", "biobert",
                         "ncbi_disease.flags")
   args, passthrough = reproduce.parse_args(
       ["--recipe=" + recipe, "--output_dir=" + str(tmp_path), "--seed=5"])

@@ -17,11 +17,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import conll_format
+from bert_ner import machine
 from bert_ner import model_settings
 from bert_ner.run import model_selection
 from bert_ner.tagging import saved_model_backend
 from bert_ner import tfrecords
-import conftest
+import helpers
 import conlleval
 import predict_saved_model
 import run_ner
@@ -30,9 +31,9 @@ import run_ner
 def data_dir(tmp_path):
   folder = tmp_path / "data"
   folder.mkdir()
-  (folder / "train.tsv").write_text(conftest.TRAIN)
-  (folder / "dev.tsv").write_text(conftest.TRAIN)
-  (folder / "test.tsv").write_text(conftest.TEST)
+  (folder / "train.tsv").write_text(helpers.TRAIN)
+  (folder / "dev.tsv").write_text(helpers.TRAIN)
+  (folder / "test.tsv").write_text(helpers.TEST)
   return str(folder)
 
 
@@ -100,7 +101,7 @@ def test_flag_errors(tmp_path, tiny_model_dir, data_dir):
   assert "--early_stopping_evals must be 0 or more, got -1" in error(
       early_stopping_evals=-1)
   big_vocab = tmp_path / "vocab.txt"
-  big_vocab.write_text("\n".join(conftest.TINY_VOCAB + ["extra"]) + "\n")
+  big_vocab.write_text("\n".join(helpers.TINY_VOCAB + ["extra"]) + "\n")
   assert "has 104 tokens but the config" in error(vocab_file=str(big_vocab))
   assert "--bert_model_dir %s holds neither" % tmp_path in error(
       bert_model_dir=str(tmp_path))
@@ -122,14 +123,14 @@ def test_unreachable_tpu_is_a_clear_error(tmp_path, tiny_model_dir, data_dir):
 @pytest.mark.slow
 def test_command_line_error_is_a_message_not_a_trace(tmp_path):
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
        "--output_dir", str(tmp_path)], capture_output=True, text=True)
   assert result.returncode == 2
   assert "run_ner.py: error: At least one of --do_train" in result.stderr
   assert "Traceback" not in result.stderr
 
 
-FLAGFILES = sorted(glob.glob(os.path.join(conftest.ROOT, "configs", "**",
+FLAGFILES = sorted(glob.glob(os.path.join(helpers.ROOT, "configs", "**",
                                           "*.flags"), recursive=True))
 
 
@@ -173,15 +174,15 @@ def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
   data = tmp_path / "NCBI-disease"
   data.mkdir()
   untyped = lambda text: text.replace("-Disease", "")
-  (data / "train.tsv").write_text(untyped(conftest.TRAIN))
-  (data / "devel.tsv").write_text(untyped(conftest.TRAIN))
+  (data / "train.tsv").write_text(untyped(helpers.TRAIN))
+  (data / "devel.tsv").write_text(untyped(helpers.TRAIN))
   (data / "train_dev.tsv").write_text(
-      untyped(conftest.TRAIN + "\n" + conftest.TRAIN))
-  (data / "test.tsv").write_text(untyped(conftest.TEST))
+      untyped(helpers.TRAIN + "\n" + helpers.TRAIN))
+  (data / "test.tsv").write_text(untyped(helpers.TEST))
   out = tmp_path / "out"
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
-       "--flagfile=" + os.path.join(conftest.ROOT, "configs", "biobert",
+      [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
+       "--flagfile=" + os.path.join(helpers.ROOT, "configs", "biobert",
                                     "ncbi_disease.flags"),
        "--bert_model_dir=" + tiny_model_dir, "--data_dir=%s" % data,
        "--output_dir=%s" % out, "--do_lower_case=true",
@@ -196,7 +197,7 @@ def test_biobert_recipe_runs_on_biobert_style_data(tmp_path, tiny_model_dir):
                                 "[SEP]"]
   # devel.tsv was scored after each of the 2 epochs.
   assert len(model_selection.read_eval_history(str(out))) == 2
-  test_results = conftest.read_results(str(out / "test_results.txt"))
+  test_results = helpers.read_results(str(out / "test_results.txt"))
   assert int(test_results["gold_entities"]) == 5
   assert not [k for k in test_results if k.startswith("entity__")]
 
@@ -219,7 +220,7 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == planned
   # Dev was scored every 2 steps; eval and predict used the best checkpoint.
-  best = conftest.read_results(os.path.join(out, "best", "best_results.txt"))
+  best = helpers.read_results(os.path.join(out, "best", "best_results.txt"))
   assert results["dev"]["global_step"] == int(best["global_step"])
   assert results["dev"]["entity_f1"] == float(best["entity_f1"])
   history = model_selection.read_eval_history(out)
@@ -230,7 +231,7 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   with open(os.path.join(out, "training_curves.png"), "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
   for name in ("eval_results.txt", "test_results.txt"):
-    written = conftest.read_results(os.path.join(out, name))
+    written = helpers.read_results(os.path.join(out, name))
     for key in ("entity_precision", "entity_recall", "entity_f1",
                 "token_micro_f1", "token_macro_f1", "loss"):
       assert key in written, (name, key)
@@ -243,7 +244,7 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
   assert lines[15] == "" and lines[16].startswith("BRCA2 O ")
   with open(predictions) as f:
     figures, strict = conlleval.evaluate_both(f)
-  test_results = conftest.read_results(os.path.join(out, "test_results.txt"))
+  test_results = helpers.read_results(os.path.join(out, "test_results.txt"))
   assert float(test_results["entity_f1"]) == round(figures["f1"], 2)
   assert float(test_results["strict_entity_f1"]) == round(strict["f1"], 2)
   assert int(test_results["gold_entities"]) == 5
@@ -279,7 +280,7 @@ def test_train_eval_predict_then_predict_only(tmp_path, tiny_model_dir,
       previous = tag
   with open(predictions) as f:
     figures = conlleval.evaluate(f)
-  assert float(conftest.read_results(os.path.join(out, "test_results.txt"))[
+  assert float(helpers.read_results(os.path.join(out, "test_results.txt"))[
       "entity_f1"]) == round(figures["f1"], 2)
 
 
@@ -381,7 +382,7 @@ def test_a_diverging_run_stops_with_one_line_and_keeps_nothing_diverged(
     tmp_path, tiny_model_dir, data_dir, learning_rate, loss):
   out, export = str(tmp_path / "out"), str(tmp_path / "export")
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
        "--bert_model_dir=" + tiny_model_dir, "--data_dir=" + data_dir,
        "--output_dir=" + out, "--export_dir=" + export, "--do_train",
        "--do_predict", "--max_seq_length=8", "--train_batch_size=2",
@@ -419,7 +420,7 @@ def test_a_contradicting_flag_on_the_command_line_is_one_line(
       num_train_steps=1, max_seq_length=12)))
   # Given on the command line, even at its default value.
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
        "--do_predict", "--output_dir=" + out, "--data_dir=" + data_dir,
        "--do_lower_case=false"],
       capture_output=True, text=True, timeout=120, check=False)
@@ -497,7 +498,7 @@ def test_a_run_killed_between_a_checkpoint_and_its_dev_score_scores_it(
   # The resumed run scores the checkpoint it starts from, then goes on.
   steps = [h["step"] for h in model_selection.read_eval_history(out)]
   assert steps == [3, killed_at] + list(range(killed_at + 3, 10, 3)) + [10]
-  best = conftest.read_results(os.path.join(out, "best", "best_results.txt"))
+  best = helpers.read_results(os.path.join(out, "best", "best_results.txt"))
   (best_row,) = [h for h in model_selection.read_eval_history(out)
                  if h["best"]]
   assert int(best["global_step"]) == best_row["step"]
@@ -530,7 +531,7 @@ def test_a_rerun_removes_what_dead_processes_left(tmp_path, tiny_model_dir,
 
 
 def single_command(model_dir, data_dir, out, steps):
-  return [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+  return [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
           "--bert_model_dir=" + model_dir, "--data_dir=" + data_dir,
           "--output_dir=" + out, "--do_train", "--do_predict",
           "--max_seq_length=8", "--window_stride=3", "--do_lower_case=true",
@@ -580,7 +581,7 @@ def test_killed_at_a_random_point_and_run_again(tmp_path, tiny_model_dir,
     blocks = f.read().strip("\n").split("\n\n")
   assert [len(b.splitlines()) for b in blocks] == [15, 2]
   assert [line.split()[0] for b in blocks for line in b.splitlines()] == [
-      line.split("\t")[0] for line in conftest.TEST.splitlines() if line]
+      line.split("\t")[0] for line in helpers.TEST.splitlines() if line]
   leftovers = [name for name in os.listdir(out) if ".tmp" in name]
   assert leftovers == []
   assert os.listdir(os.path.join(out, ".locks")) == []
@@ -665,7 +666,7 @@ def test_small_shards_and_two_processes_give_the_same_outputs(
     a, b = os.path.join(first, name), os.path.join(second, name)
     if name.endswith("_results.txt"):
       # Other batches sum the loss in another order: its last digits move.
-      a, b = conftest.read_results(a), conftest.read_results(b)
+      a, b = helpers.read_results(a), helpers.read_results(b)
       assert float(a.pop("loss")) == pytest.approx(float(b.pop("loss")),
                                                    rel=1e-5)
       assert a == b, name
@@ -686,7 +687,7 @@ def test_shard_flags_are_checked(tmp_path, tiny_model_dir, data_dir):
 @pytest.mark.slow
 def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):
   """The real MiniLM on a slice of NCBI-disease, a few dozen steps."""
-  source = conftest.shared_path("data", "ncbi_disease")
+  source = helpers.shared_path("data", "ncbi_disease")
   data = tmp_path / "ncbi_slice"
   data.mkdir()
   for split, count in (("train", 300), ("dev", 100), ("test", 120)):
@@ -713,7 +714,7 @@ def test_minilm_on_ncbi_slice(tmp_path, minilm_tf_dir):
                                   "test_predictions.txt")):
     with open(os.path.join(out, pred_name)) as f:
       figures = conlleval.evaluate(f)
-    written = conftest.read_results(os.path.join(out, name))
+    written = helpers.read_results(os.path.join(out, name))
     assert float(written["entity_f1"]) == round(figures["f1"], 2)
     assert float(written["entity_precision"]) == round(figures["precision"], 2)
     assert results[split]["entity_f1"] == round(figures["f1"], 2)
@@ -767,7 +768,7 @@ def test_mirrored_training_on_two_logical_cpus(tmp_path, tiny_model_dir,
   TensorFlow's context starts."""
   out = str(tmp_path / "out")
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
        "--bert_model_dir=" + tiny_model_dir, "--data_dir=" + data_dir,
        "--output_dir=" + out, "--do_train", "--do_eval", "--do_predict",
        "--mirrored_devices=/cpu:0,/cpu:1", "--max_seq_length=8",
@@ -779,7 +780,7 @@ def test_mirrored_training_on_two_logical_cpus(tmp_path, tiny_model_dir,
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == 6
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
-  assert "entity_f1" in conftest.read_results(
+  assert "entity_f1" in helpers.read_results(
       os.path.join(out, "eval_results.txt"))
   with pytest.raises(ValueError, match="must divide evenly over the 3"):
     run_ner.validate_flags_or_throw(tiny_values(
@@ -797,7 +798,7 @@ def hf_copy(tiny_model_dir, tmp_path):
   """The tiny model in HF's layout, written by convert_checkpoint.py."""
   hf_dir = str(tmp_path / "tiny_hf")
   subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "convert_checkpoint.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "convert_checkpoint.py"),
        "--from_tf", tiny_model_dir, "--to_hf", hf_dir],
       check=True, capture_output=True, timeout=300)
   assert sorted(os.listdir(hf_dir)) == ["config.json", "model.safetensors",
@@ -806,7 +807,7 @@ def hf_copy(tiny_model_dir, tmp_path):
 
 
 def worker_command(model_dir, data_dir, out, steps=6, *extra):
-  return [sys.executable, os.path.join(conftest.ROOT, "run_ner.py"),
+  return [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
           "--bert_model_dir=" + model_dir, "--data_dir=" + data_dir,
           "--output_dir=" + out, "--do_train", "--do_predict",
           "--multi_worker", "--max_seq_length=8", "--window_stride=3",
@@ -950,7 +951,8 @@ def test_killed_worker_stops_the_other_and_the_job_resumes(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["use_fp16", "use_bf16"])
+@pytest.mark.parametrize("precision", [
+    "use_fp16", pytest.param("use_bf16", marks=helpers.needs_bf16)])
 def test_mixed_precision_trains_on_cpu(tmp_path, tiny_model_dir, data_dir,
                                        precision):
   out = str(tmp_path / "out")
@@ -966,6 +968,24 @@ def test_mixed_precision_trains_on_cpu(tmp_path, tiny_model_dir, data_dir,
   assert ("loss_scale" in names) == (precision == "use_fp16")
   assert count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
   assert "entity_f1" in results["test"]
+
+
+def test_bf16_is_refused_on_a_cpu_without_it(tmp_path, tiny_model_dir,
+                                             data_dir, monkeypatch):
+  """On a CPU without native bfloat16 (this one's /proc/cpuinfo, or one
+  written without the flags where this CPU has them), --use_bf16 stops at
+  the flag checks, before any work, with one line."""
+  if helpers.native_bf16():
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n")
+    monkeypatch.setattr(machine, "CPUINFO", str(cpuinfo))
+  out = str(tmp_path / "out")
+  with pytest.raises(ValueError, match=r"^--use_bf16 needs a CPU with native "
+                     r"bfloat16 \(avx512_bf16 or amx_bf16 in \S*cpuinfo\), "
+                     r"and this one has neither: .* Leave --use_bf16 out\.$"):
+    run_ner.validate_flags_or_throw(tiny_values(
+        tiny_model_dir, data_dir, out, use_bf16=True))
+  assert not os.path.exists(out)
 
 
 @pytest.mark.slow
@@ -1035,7 +1055,7 @@ def test_best_checkpoint_beats_the_last_when_the_learning_rate_overshoots(
   assert max(f1s) >= 50 and f1s[-1] < max(f1s) - 20 and best_step < 48
   assert [h["step"] for h in history if h["best"]] == [best_step]
   # best/ holds that checkpoint; dev, test and the export all use it.
-  best = conftest.read_results(os.path.join(out, "best", "best_results.txt"))
+  best = helpers.read_results(os.path.join(out, "best", "best_results.txt"))
   assert int(best["global_step"]) == best_step
   assert float(best["entity_f1"]) == max(f1s)
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
@@ -1076,7 +1096,7 @@ def test_saved_model_predicts_like_the_estimator(tmp_path, tiny_model_dir,
     estimator_lines = f.read()
   with open(os.path.join(tagged, "predictions.txt")) as f:
     assert f.read() == estimator_lines
-  test_results = conftest.read_results(os.path.join(out, "test_results.txt"))
+  test_results = helpers.read_results(os.path.join(out, "test_results.txt"))
   assert round(figures["f1"], 2) == float(test_results["entity_f1"])
   with open(os.path.join(tagged, "results.txt")) as f:
     assert f.read().startswith(conlleval.report(figures) + "strict IOB2:\n")
@@ -1140,7 +1160,7 @@ def test_saved_model_tool_errors(tmp_path):
                      r"tokenizer_config.json missing"):
     saved_model_backend.load_tagger(str(tmp_path))
   result = subprocess.run(
-      [sys.executable, os.path.join(conftest.ROOT, "predict_saved_model.py"),
+      [sys.executable, os.path.join(helpers.ROOT, "predict_saved_model.py"),
        "--export_dir", str(tmp_path), "--input_file", "x.txt",
        "--output_dir", str(tmp_path / "o")],
       capture_output=True, text=True, check=False)

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-import conftest
+import helpers
 
-beam = conftest.import_beam()
+beam = helpers.import_beam()
 
 from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -25,7 +25,7 @@ import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 # Every test here runs Beam pipelines or SavedModel exports.
 pytestmark = pytest.mark.slow
 
-WORDS = conftest.TINY_WORDS
+WORDS = helpers.TINY_WORDS
 
 
 def sentences(count, seed):
@@ -146,7 +146,7 @@ def test_killed_job_finishes_on_a_second_run(export_dir, tmp_path):
                  beam_args=["--direct_num_workers=1"])
 
   out = str(tmp_path / "killed")
-  command = [sys.executable, os.path.join(conftest.ROOT, "tag_corpus.py"),
+  command = [sys.executable, os.path.join(helpers.ROOT, "tag_corpus.py"),
              "--export_dir=" + export_dir, "--input=" + corpus,
              "--output_dir=" + out, "--lines_per_shard=10",
              "--direct_num_workers=1"]

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-import conftest
+import helpers
 import tokenization
 
 
@@ -99,7 +99,7 @@ def test_the_uncased_vocabulary_with_a_symbol_is_uncased(tmp_path):
   # bert-base-uncased's vocabulary (MiniLM's) holds "ℝ", upper-case without
   # a lower case; copied under a name that tells nothing, with no
   # tokenizer_config.json, it is still known to be uncased.
-  vocab = tokenization.load_vocab(os.path.join(conftest.minilm_dir(),
+  vocab = tokenization.load_vocab(os.path.join(helpers.minilm_dir(),
                                                "vocab.txt"))
   assert "ℝ" in vocab
   assert tokenization.expected_lower_case(str(tmp_path / "model.ckpt"),
@@ -114,9 +114,9 @@ def test_the_uncased_vocabulary_with_a_symbol_is_uncased(tmp_path):
 
 
 def test_minilm_tokens_and_ids_match_fixture():
-  fixture_path = conftest.shared_path("fixtures", "minilm",
+  fixture_path = helpers.shared_path("fixtures", "minilm",
                                       "minilm_reference.json")
-  vocab = os.path.join(conftest.minilm_dir(), "vocab.txt")
+  vocab = os.path.join(helpers.minilm_dir(), "vocab.txt")
   tok = tokenization.FullTokenizer(vocab, do_lower_case=True)
   with open(fixture_path, encoding="utf-8") as f:
     fixture = json.load(f)
