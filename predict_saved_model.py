@@ -43,7 +43,7 @@ from bert_ner import progress
 from bert_ner.tagging import document_output
 from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import writers
-import conlleval
+from bert_ner.scoring import conlleval
 
 FLAGS = flags.FLAGS
 

@@ -15,8 +15,7 @@ setuptools.setup(
     description="BERT NER: tag a corpus with a run_ner.py export",
     packages=setuptools.find_packages(include=["bert_ner", "bert_ner.*"]),
     # The BERT files the library reads besides its package.
-    py_modules=["conlleval", "convert_checkpoint", "modeling", "optimization",
-                "tf_metrics", "tokenization"],
+    py_modules=["modeling", "optimization", "tf_metrics", "tokenization"],
     python_requires=">=3.9",
     install_requires=["tensorflow==2.15.1", "numpy>=1.23,<2", "bioc==2.1",
                       "lxml==6.1.3", "syntok==1.4.4"],

@@ -29,12 +29,12 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner import model_settings
 from bert_ner.run import model_selection
-import conlleval
-import convert_checkpoint
+from bert_ner.scoring import conlleval
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-MODEL_FILES = ("checkpoint", convert_checkpoint.BERT_CONFIG_NAME,
-               convert_checkpoint.VOCAB_NAME, model_settings.LABEL_LIST_NAME,
+MODEL_FILES = ("checkpoint", model_settings.BERT_CONFIG_NAME,
+               model_settings.VOCAB_NAME, model_settings.LABEL_LIST_NAME,
                model_settings.TOKENIZER_CONFIG_NAME,
                model_settings.RUN_INFO_NAME)
 

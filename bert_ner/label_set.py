@@ -7,7 +7,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import input_example
 from bert_ner import file_io
-import conlleval
+from bert_ner.scoring import conlleval
 import tokenization
 
 

@@ -24,6 +24,13 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner import file_io
 
+# Google's layout (checkpoint folders) and HuggingFace's (converted from).
+BERT_CONFIG_NAME = "bert_config.json"
+VOCAB_NAME = "vocab.txt"
+CHECKPOINT_PREFIX = "bert_model.ckpt"
+HF_CONFIG_NAME = "config.json"
+SAFETENSORS_NAME = "model.safetensors"
+# What this project writes beside them.
 LABEL_LIST_NAME = "label_list.txt"
 TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 RUN_INFO_NAME = "ner_run.json"

@@ -9,7 +9,7 @@ import pytest  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
 from helpers import TINY_CONFIG, TINY_VOCAB, minilm_dir  # pylint: disable=g-import-not-at-top
-import convert_checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.model import checkpoint_conversion
 import modeling  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -31,7 +31,7 @@ def minilm_tf_dir(tmp_path_factory):
   """MiniLM converted once per session into Google's layout."""
   hf_dir = minilm_dir()
   out = str(tmp_path_factory.mktemp("minilm_tf"))
-  convert_checkpoint.convert_hf_to_tf(hf_dir, out)
+  checkpoint_conversion.convert_hf_to_tf(hf_dir, out)
   return out
 
 

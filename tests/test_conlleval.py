@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import helpers
-import conlleval
+from bert_ner.scoring import conlleval
 
 
 def fixture_names():
@@ -134,13 +134,17 @@ def test_command_line(tmp_path):
 
 def test_command_line_tab_delimiter(tmp_path):
   path = tmp_path / "t.txt"
-  path.write_text("a b\tB-D\tB-D\n")
+  # "a b" is one field only when the delimiter is a tab: split on spaces
+  # too, the second line would have a field more than the first.
+  path.write_text("a b\tB-D\tB-D\nc\tI-D\tO\n")
   out = subprocess.run([sys.executable, os.path.join(helpers.ROOT,
                                                      "conlleval.py"),
                         "-d", "\\t", str(path)],
                        capture_output=True, text=True, check=True).stdout
-  assert out.startswith("processed 1 tokens with 1 phrases; found: 1 phrases;"
-                        " correct: 1.")
+  assert out == (
+      "processed 2 tokens with 1 phrases; found: 1 phrases; correct: 0.\n"
+      "accuracy:  50.00%; precision:   0.00%; recall:   0.00%; FB1:   0.00\n"
+      "                D: precision:   0.00%; recall:   0.00%; FB1:   0.00  1\n")
 
 
 def test_strict_chunks_drop_entities_that_start_with_i():

@@ -9,6 +9,7 @@ from safetensors.numpy import load_file, save_file
 
 from bert_ner import errors
 import helpers
+from bert_ner.model import checkpoint_conversion
 import convert_checkpoint
 
 
@@ -34,7 +35,7 @@ def test_round_trip_minilm_is_bit_identical(minilm_tf_dir, tmp_path):
 def test_transposes_dense_kernels(minilm_tf_dir):
   original = load_file(os.path.join(helpers.minilm_dir(),
                                     "model.safetensors"))
-  tensors = convert_checkpoint.read_tf_checkpoint(
+  tensors = checkpoint_conversion.read_tf_checkpoint(
       os.path.join(minilm_tf_dir, "bert_model.ckpt"))
   q = tensors["bert/encoder/layer_3/attention/self/query/kernel"]
   assert np.array_equal(q, original["encoder.layer.3.attention.self.query.weight"].T)
@@ -45,7 +46,7 @@ def test_transposes_dense_kernels(minilm_tf_dir):
 def tiny_hf_tensors(prefix="bert.", layers=1, hidden=8):
   rng = np.random.RandomState(0)
   out = {}
-  for hf, _, transpose in convert_checkpoint.name_pairs(layers):
+  for hf, _, transpose in checkpoint_conversion.name_pairs(layers):
     if "word_embeddings" in hf:
       shape = (20, hidden)
     elif "position_embeddings" in hf:
@@ -84,8 +85,8 @@ def test_bert_prefix_and_old_layer_norm_names(tmp_path):
       "LayerNorm.bias", "LayerNorm.beta"): v for k, v in tensors.items()}
   folder = str(tmp_path / "hf")
   write_hf_folder(folder, renamed)
-  prefix = convert_checkpoint.convert_hf_to_tf(folder, str(tmp_path / "tf"))
-  back = convert_checkpoint.read_tf_checkpoint(prefix)
+  prefix = checkpoint_conversion.convert_hf_to_tf(folder, str(tmp_path / "tf"))
+  back = checkpoint_conversion.read_tf_checkpoint(prefix)
   assert np.array_equal(back["bert/embeddings/LayerNorm/gamma"],
                         tensors["bert.embeddings.LayerNorm.weight"])
   assert len(back) == len(tensors)
@@ -98,7 +99,7 @@ def test_missing_and_unexpected_tensors_are_named(tmp_path):
   folder = str(tmp_path / "hf")
   write_hf_folder(folder, tensors)
   with pytest.raises(ValueError) as e:
-    convert_checkpoint.convert_hf_to_tf(folder, str(tmp_path / "tf"))
+    checkpoint_conversion.convert_hf_to_tf(folder, str(tmp_path / "tf"))
   message = str(e.value)
   assert "missing tensor(s): encoder.layer.0.attention.self.key.bias" in message
   assert "unexpected tensor(s): encoder.layer.0.adapter.weight" in message

@@ -23,7 +23,7 @@ from bert_ner.run import model_selection
 from bert_ner.tagging import saved_model_backend
 from bert_ner import tfrecords
 import helpers
-import conlleval
+from bert_ner.scoring import conlleval
 import predict_saved_model
 import run_ner
 

@@ -36,8 +36,8 @@ from bert_ner.tagging import tagger
 from bert_ner.tagging import writers
 from bert_ner import tfrecords
 from bert_ner import words_back
-import conlleval
-import convert_checkpoint
+from bert_ner.scoring import conlleval
+
 import tokenization
 
 RECORDS_DIR_NAME = "records"
@@ -233,11 +233,11 @@ class Job(object):
     s = self.settings
     if folder == s.output_dir:
       file_io.atomic_write_text(
-          os.path.join(folder, convert_checkpoint.BERT_CONFIG_NAME),
+          os.path.join(folder, model_settings.BERT_CONFIG_NAME),
           s.bert_config.to_json_string())
     with tf.io.gfile.GFile(s.vocab_file, "rb") as f:
       vocab = f.read()  # read first: it may be this folder's own copy
-    with tf.io.gfile.GFile(os.path.join(folder, convert_checkpoint.VOCAB_NAME),
+    with tf.io.gfile.GFile(os.path.join(folder, model_settings.VOCAB_NAME),
                            "wb") as f:
       f.write(vocab)
     model_settings.write(folder, s, self.label_map)

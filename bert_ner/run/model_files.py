@@ -11,7 +11,8 @@ import time
 import tensorflow.compat.v1 as tf
 
 from bert_ner import file_io
-import convert_checkpoint
+from bert_ner.model import checkpoint_conversion
+from bert_ner import model_settings
 import modeling
 
 
@@ -41,19 +42,19 @@ def embedded_model_dir():
 
 def _is_hf_folder(folder):
   return all(tf.io.gfile.exists(os.path.join(folder, name)) for name in (
-      convert_checkpoint.HF_CONFIG_NAME, convert_checkpoint.SAFETENSORS_NAME))
+      model_settings.HF_CONFIG_NAME, model_settings.SAFETENSORS_NAME))
 
 
 def _is_google_folder(folder):
   return tf.io.gfile.exists(os.path.join(folder,
-                                         convert_checkpoint.BERT_CONFIG_NAME))
+                                         model_settings.BERT_CONFIG_NAME))
 
 
 CONVERTED_STAMP_NAME = "converted_from.json"
 
 
 def _conversion_stamp(hf_dir):
-  weights = os.path.join(hf_dir, convert_checkpoint.SAFETENSORS_NAME)
+  weights = os.path.join(hf_dir, model_settings.SAFETENSORS_NAME)
   stat = tf.io.gfile.stat(weights)
   source = weights if "://" in weights else os.path.abspath(weights)
   return json.dumps({"source": source, "size": stat.length,
@@ -107,7 +108,7 @@ def convert_hf_model_once(hf_dir, output_dir, wait_secs=None):
   tmp = "%s.tmp-%s-%d" % (target, socket.gethostname(), os.getpid())
   if tf.io.gfile.exists(tmp):
     tf.io.gfile.rmtree(tmp)
-  convert_checkpoint.convert_hf_to_tf(hf_dir, tmp)
+  checkpoint_conversion.convert_hf_to_tf(hf_dir, tmp)
   if tf.io.gfile.exists(target):
     # Another source's conversion, or one cut short: this job (which holds
     # the folder's lock) replaces it.
@@ -151,9 +152,9 @@ def resolve_model_files(values, output_dir, trained, wait_for_chief=None):
           "(bert_config.json, vocab.txt, bert_model.ckpt.*) nor HF's "
           "(config.json, model.safetensors, vocab.txt)." % folder)
     config_file = config_file or os.path.join(
-        folder, convert_checkpoint.BERT_CONFIG_NAME)
+        folder, model_settings.BERT_CONFIG_NAME)
     vocab_file = vocab_file or os.path.join(folder,
-                                            convert_checkpoint.VOCAB_NAME)
+                                            model_settings.VOCAB_NAME)
     if not init_checkpoint and folder != output_dir:
       init_checkpoint = modeling.resolve_checkpoint(folder)
   return config_file, vocab_file, init_checkpoint

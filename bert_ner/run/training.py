@@ -11,8 +11,8 @@ import tensorflow.compat.v1 as tf
 from bert_ner.run import cluster
 from bert_ner.run import divergence
 from bert_ner.run import model_selection
-import conlleval
-import plot_training
+from bert_ner.run import training_plot
+from bert_ner.scoring import conlleval
 
 
 def train(job, hooks=None):
@@ -133,7 +133,7 @@ def train_with_model_selection(job, first_step, hooks):
   tf.logging.info("Dev entity-level scores by step (* = best):\n%s",
                   model_selection.write_eval_history(
                       s.output_dir, selector.history, selector.best_step))
-  tf.logging.info("Wrote %s", plot_training.plot(s.output_dir))
+  tf.logging.info("Wrote %s", training_plot.plot(s.output_dir))
 
 
 def select(job, info, selector, step):

@@ -2,7 +2,7 @@
 
 import json
 
-import conlleval
+from bert_ner.scoring import conlleval
 
 
 def entity_spans(text, offsets, labels, scores=None):

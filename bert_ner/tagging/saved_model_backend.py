@@ -12,12 +12,12 @@ from bert_ner import machine
 from bert_ner import model_settings
 from bert_ner.tagging import onnx_backend
 from bert_ner.tagging import tagger as tagger_lib
-import convert_checkpoint
+
 import tokenization
 
 SAVED_MODEL_NAME = "saved_model.pb"
 # Files run_ner.py writes beside the SavedModel.
-EXPORT_FILES = (SAVED_MODEL_NAME, convert_checkpoint.VOCAB_NAME,
+EXPORT_FILES = (SAVED_MODEL_NAME, model_settings.VOCAB_NAME,
                 model_settings.LABEL_LIST_NAME,
                 model_settings.TOKENIZER_CONFIG_NAME)
 
@@ -116,7 +116,7 @@ def load_tagger(export_dir, repair_tags=False, log=None,
                      "has a CRF head, which decodes whole sequences." %
                      export_dir)
   tokenizer = tokenization.FullTokenizer(
-      os.path.join(export_dir, convert_checkpoint.VOCAB_NAME),
+      os.path.join(export_dir, model_settings.VOCAB_NAME),
       settings.do_lower_case)
   return tagger_lib.Tagger(make_backend(export_dir, backend, use_bf16,
                                         threads), settings, label_map,

@@ -5,7 +5,7 @@ import contextlib
 
 from bert_ner import file_io
 from bert_ner.tagging import entity_offsets
-import conlleval
+from bert_ner.scoring import conlleval
 
 
 def conll_lines(example, predicted):

@@ -1,0 +1,1 @@
+"""Scores: entity chunks by conlleval.pl's rules and strict IOB2."""
