@@ -42,6 +42,7 @@ from bert_ner import file_io
 from bert_ner import progress
 from bert_ner.tagging import document_output
 from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import tagging_options
 from bert_ner.tagging import writers
 from bert_ner.scoring import conlleval
 
@@ -54,49 +55,29 @@ def define_flags():
   flags.DEFINE_string("export_dir", None, "The folder run_ner.py "
                       "--export_dir wrote.")
   flags.DEFINE_string("input_file", None, "The file to tag.")
-  flags.DEFINE_enum("input_format", "text", list(formats.INPUT_FORMATS),
-                    "text: one sentence or paragraph per line, a blank line "
-                    "between documents; conll: one word per line (tags, if "
-                    "present, in the last column).")
   flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
-  flags.DEFINE_string("output_format", None, "With a document format: "
-                      "pubtator, bioc_xml, bioc_json, comma-separated "
-                      "(default: the input's).")
-  flags.DEFINE_integer("batch_size", 32, "Windows per call of the model.")
-  flags.DEFINE_bool("verbose", False, "Show the Python trace of an error "
-                    "(as BERT_NER_TRACE=1 does).")
-  flags.DEFINE_enum("backend", "saved_model",
-                    list(saved_model_backend.BACKENDS),
-                    "What runs the model: the SavedModel in TensorFlow, or "
-                    "its ONNX file in ONNX Runtime, float32 (model.onnx) or "
-                    "int8 (model_int8.onnx); write them with export_onnx.py.")
-  flags.DEFINE_bool("use_bf16", False, "With the SavedModel on a CPU with "
-                    "native bfloat16: oneDNN's bfloat16 rewrite of the "
-                    "graph (an error on other CPUs).")
-  flags.DEFINE_bool("repair_tags", False, "Decode valid IOB2 tags from the "
-                    "per-word probabilities (no I-x after O or another "
-                    "type), as run_ner.py --repair_tags does.")
+  tagging_options.define_absl_flags(flags)
 
 
 def tag_file(export_dir, input_file, output_dir, input_format="text",
              batch_size=32, repair_tags=False, output_format=None,
-             backend="saved_model", use_bf16=False):
+             backend="saved_model", use_bf16=False, skip_bad_mentions=False):
   """Tags `input_file`; streams the outputs to `output_dir`, each file
-  written whole or not at all.
+  written whole or not at all. The options are tagging_options.OPTIONS.
 
   Returns:
     conlleval figures for a tagged input with gold tags or mentions, else
     None.
   """
-  if batch_size < 1:
-    raise ValueError("--batch_size must be positive, got %d." % batch_size)
+  tagging_options.check(batch_size, export_dir, backend, use_bf16)
+  model_input = saved_model_backend.export_input(export_dir,
+                                                 skip_bad_mentions)
   output_formats = document_output.output_formats(output_format,
                                                   input_format, input_file)
-  tagger = saved_model_backend.load_tagger(export_dir, repair_tags, log=_log,
-                                           backend=backend, use_bf16=use_bf16)
-  reading = offset_conversion.Reading(
-      offset_conversion.parse_entity_types(tagger.settings.entity_types),
-      tagger.settings.sentences, False)
+  tagger = saved_model_backend.load_tagger(
+      export_dir, repair_tags, log=_log, backend=backend, use_bf16=use_bf16,
+      model_input=model_input)
+  reading = model_input.reading
 
   def examples(labelled=True, report=None):
     return formats.iter_file(input_file, input_format, reading=reading,
@@ -152,7 +133,8 @@ def main(argv):
 def tag_and_report():
   figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
                      FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags,
-                     FLAGS.output_format, FLAGS.backend, FLAGS.use_bf16)
+                     FLAGS.output_format, FLAGS.backend, FLAGS.use_bf16,
+                     FLAGS.skip_bad_mentions)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

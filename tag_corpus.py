@@ -51,10 +51,9 @@ import argparse
 import os
 import sys
 
-from bert_ner.corpora import formats
 from bert_ner import errors
 from bert_ner.tagging import beam_tagging
-from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import tagging_options
 
 
 def parse_args(argv):
@@ -71,40 +70,13 @@ def parse_args(argv):
                       "repeated. .gz is decompressed.")
   parser.add_argument("--output_dir", required=True,
                       help="Where the shards are written.")
-  parser.add_argument("--input_format", default="text",
-                      choices=list(formats.INPUT_FORMATS),
-                      help="text: one sentence, paragraph or document per "
-                      "line; conll: one word per line, blank lines between "
-                      "sentences; pubmed: PubMed/MEDLINE XML (.xml.gz); "
-                      "pubtator; bioc: BioC XML, or JSON for .json files.")
-  parser.add_argument("--output_format", default=None,
-                      help="With pubmed, pubtator or bioc input: the "
-                      "formats of documents-*.<ext>, comma-separated: "
-                      "pubtator, bioc_xml, bioc_json (default: pubtator, "
-                      "or BioC for BioC input).")
   parser.add_argument("--lines_per_shard", type=int,
                       default=beam_tagging.DEFAULT_LINES_PER_SHARD,
                       help="Lines of a plain input file per shard (a unit "
                       "of work, of output and of restart).")
-  parser.add_argument("--batch_size", type=int, default=32,
-                      help="Windows per call of the model.")
   parser.add_argument("--conll_output", action="store_true",
                       help="Also write predictions-*.conll.")
-  parser.add_argument("--backend", default="saved_model",
-                      choices=list(saved_model_backend.BACKENDS),
-                      help="What runs the model: the SavedModel, or its "
-                      "ONNX file in ONNX Runtime (float32 or int8; "
-                      "export_onnx.py writes them).")
-  parser.add_argument("--use_bf16", action="store_true",
-                      help="With the SavedModel on a CPU with native "
-                      "bfloat16: oneDNN's bfloat16 rewrite of the graph.")
-  parser.add_argument("--verbose", action="store_true",
-                      help="Show the Python trace of an error (as "
-                      "BERT_NER_TRACE=1 does).")
-  parser.add_argument("--repair_tags", action="store_true",
-                      help="Decode valid IOB2 tags from the per-word "
-                      "probabilities (no I-x after O or another type), as "
-                      "run_ner.py --repair_tags does.")
+  tagging_options.add_to_parser(parser)
   args, beam_args = parser.parse_known_args(argv)
   unknown = beam_tagging.unknown_beam_options(beam_args)
   if unknown:
@@ -126,7 +98,8 @@ def tag(args, beam_args):
                            args.batch_size, args.conll_output, beam_args,
                            repair_tags=args.repair_tags,
                            output_format=args.output_format,
-                           backend=args.backend, use_bf16=args.use_bf16)
+                           backend=args.backend, use_bf16=args.use_bf16,
+                           skip_bad_mentions=args.skip_bad_mentions)
   if not (total["sentences"] or total["documents"]):
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "

@@ -10,6 +10,7 @@ import os
 
 from bert_ner.corpora import formats
 from bert_ner.corpora import offset_conversion
+from bert_ner import model_input
 from bert_ner.run import cluster
 from bert_ner.tagging import document_output
 from bert_ner import windowing
@@ -120,11 +121,7 @@ def check_preprocessing(v):
 def check_head(v, bert_config):
   if v["head"] not in ("softmax", "crf"):
     raise ValueError("--head must be softmax or crf, got %r." % v["head"])
-  if v["repair_tags"] and v["head"] == "crf":
-    raise ValueError(
-        "--repair_tags is for the softmax head; the CRF head decodes whole "
-        "sequences (train it with --crf_iob2_constraints for valid IOB2 "
-        "tags).")
+  model_input.check_repair_tags(v["head"], v["repair_tags"])
   if v["context_sentences"] and bert_config.type_vocab_size < 2:
     raise ValueError("--context_sentences marks the context with segment id "
                      "1, but the model has type_vocab_size %d." %

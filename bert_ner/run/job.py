@@ -25,6 +25,7 @@ from bert_ner import file_io
 from bert_ner import input_pipeline
 from bert_ner import label_set
 from bert_ner.model import ner_model
+from bert_ner import model_input
 from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.run import cluster
@@ -38,7 +39,6 @@ from bert_ner import tfrecords
 from bert_ner import words_back
 from bert_ner.scoring import conlleval
 
-import tokenization
 
 RECORDS_DIR_NAME = "records"
 
@@ -100,11 +100,10 @@ class Job(object):
 
   def __init__(self, settings):
     s = self.settings = settings
-    self.tokenizer = tokenization.FullTokenizer(s.vocab_file, s.do_lower_case)
+    self.model_input = model_input.ModelInput.of_run(s)
+    self.tokenizer = self.model_input.tokenizer
+    self.reading = self.model_input.reading
     self.records_dir = os.path.join(s.output_dir, RECORDS_DIR_NAME)
-    self.reading = offset_conversion.Reading(
-        offset_conversion.parse_entity_types(s.entity_types), s.sentences,
-        s.skip_bad_mentions)
     # train and dev are CoNLL unless the corpus is of a training format.
     corpus_format = (s.input_format if s.input_format in
                      formats.TRAINING_FORMATS else "conll")

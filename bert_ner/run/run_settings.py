@@ -17,6 +17,7 @@ import tensorflow.compat.v1 as tf
 from bert_ner.corpora import conll_format
 from bert_ner.corpora import formats
 from bert_ner import machine
+from bert_ner import model_input
 from bert_ner import model_settings
 from bert_ner.run import cluster
 from bert_ner.run import flag_checks
@@ -178,15 +179,13 @@ def trained_settings(v, given):
     return {}
   folder = v["output_dir"]
   saved = model_settings.read_saved(folder)
-  out = {}
+  out, assumed = {}, []
   for name in model_settings.INPUT_SETTINGS + model_settings.HEAD_SETTINGS:
     if name not in saved:
       if name not in given and v[name] is not None:
         out[name] = model_settings.OLDER_DEFAULTS.get(name, v[name])
-        if name in model_settings.ALWAYS_OLDER_DEFAULT:
-          continue
-        tf.logging.warning("%s saved no %s (an older version trained it): "
-                           "assuming %s=%s.", folder, name, name, out[name])
+        if name not in model_settings.ALWAYS_OLDER_DEFAULT:
+          assumed.append(name)
       continue
     if name in given and v[name] != saved[name]:
       if name in ADJUSTABLE_AT_PREDICT:
@@ -202,6 +201,9 @@ def trained_settings(v, given):
   if ("max_seq_length" in given and "window_stride" not in given and
       v["max_seq_length"] != saved.get("max_seq_length")):
     out["window_stride"] = 0  # Half of the new window.
+  line = model_input.assumed_line(folder, assumed, out)
+  if line:
+    tf.logging.warning(line)
   return out
 
 

@@ -28,12 +28,12 @@ from bert_ner.corpora import formats
 from bert_ner.corpora import offset_conversion
 from bert_ner import file_io
 from bert_ner import machine
-from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.tagging import corpus_shards
 from bert_ner.tagging import document_output
 from bert_ner.tagging import entity_offsets
 from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import tagging_options
 from bert_ner.tagging import writers
 
 # The project's root: local Beam workers import the project from here.
@@ -47,7 +47,7 @@ PLAN_NAME = "plan.json"
 TagOptions = collections.namedtuple(
     "TagOptions", ["export_dir", "output_dir", "num_shards", "input_format",
                    "batch_size", "conll_output", "threads", "repair_tags",
-                   "output_formats", "backend", "use_bf16"])
+                   "output_formats", "backend", "use_bf16", "model_input"])
 
 
 class TagPiece(object):
@@ -69,7 +69,7 @@ class TagPiece(object):
     self.tagger = saved_model_backend.load_tagger(
         self.options.export_dir, self.options.repair_tags,
         backend=self.options.backend, use_bf16=self.options.use_bf16,
-        threads=threads)
+        threads=threads, model_input=self.options.model_input)
 
   def path(self, kind, index, extension):
     return corpus_shards.shard_path(self.options.output_dir, kind, index,
@@ -142,8 +142,7 @@ class TagPiece(object):
   def document_examples(self, piece, counts, dead):
     """The examples of a piece's documents (their own mentions, if any,
     are not used); dead letters are written to `dead`."""
-    reading = offset_conversion.Reading(None, self.tagger.settings.sentences,
-                                        False)
+    reading = self.options.model_input.reading
     report = offset_conversion.ConversionReport(piece.path)
     for index, (kind, item) in enumerate(corpus_shards.parse_documents(
         piece, self.options.input_format)):
@@ -222,19 +221,22 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log,
     log("%s; %d of %d shards" % (lines.line(), len(seen), num_shards))
 
 
-def plan_job(export_dir, inputs, output_dir, input_format, lines_per_shard,
+def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
              conll_output, repair_tags, output_formats=(),
-             backend="saved_model", use_bf16=False):
-  """Checks the arguments and the export, plans the pieces and records the
-  plan (see check_plan); returns (files, pieces)."""
+             backend="saved_model", use_bf16=False, log=None):
+  """Checks the arguments and the export's input (read once, as
+  model_input), plans the pieces and records the plan (see check_plan);
+  returns (files, pieces)."""
   if lines_per_shard < 1:
     raise ValueError("--lines_per_shard must be positive, got %d." %
                      lines_per_shard)
-  saved_model_backend.check_export(export_dir)
-  settings, _ = model_settings.read(export_dir)
+  export_dir = model_input.folder
+  model_input.check_repair_tags(repair_tags)
   files = corpus_shards.expand_inputs(inputs)
+  corpus_shards.check_input_mentions(files, input_format,
+                                     model_input.reading, log)
   pieces = corpus_shards.plan_pieces(files, input_format, lines_per_shard,
-                                     settings.context_sentences)
+                                     model_input.settings.context_sentences)
   plan = {"export_dir": os.path.abspath(export_dir), "files": files,
           "input_format": input_format, "lines_per_shard": lines_per_shard,
           "conll_output": bool(conll_output), "num_shards": len(pieces)}
@@ -293,7 +295,8 @@ def pipeline_options_for(beam_args):
 def run(export_dir, inputs, output_dir, input_format="text",
         lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
         conll_output=False, beam_args=(), log=None, repair_tags=False,
-        output_format=None, backend="saved_model", use_bf16=False):
+        output_format=None, backend="saved_model", use_bf16=False,
+        skip_bad_mentions=False):
   """Plans and runs the tagging pipeline; returns the job's counts.
 
   Args:
@@ -303,16 +306,21 @@ def run(export_dir, inputs, output_dir, input_format="text",
     backend, use_bf16: what runs the model (saved_model_backend.BACKENDS)
       and, for the SavedModel, oneDNN's bfloat16 rewrite; checked here,
       before the workers start.
+    skip_bad_mentions: with PubTator or BioC input, skip a mention that
+      does not fit its document (else the job is refused before it starts,
+      as the other doors refuse such a file; see check_input_mentions).
   """
-  saved_model_backend.check_backend(export_dir, backend, use_bf16)
+  tagging_options.check(batch_size, export_dir, backend, use_bf16)
   output_formats = document_output.output_formats(output_format,
                                                   input_format, inputs[0])
   log = log or (lambda line: print(line, file=sys.stderr))
-  if batch_size < 1:
-    raise ValueError("--batch_size must be positive, got %d." % batch_size)
-  files, pieces = plan_job(export_dir, inputs, output_dir, input_format,
+  model_input = saved_model_backend.export_input(export_dir,
+                                                 skip_bad_mentions)
+  if model_input.assumed_line():
+    log(model_input.assumed_line())
+  files, pieces = plan_job(model_input, inputs, output_dir, input_format,
                            lines_per_shard, conll_output, repair_tags,
-                           output_formats, backend, use_bf16)
+                           output_formats, backend, use_bf16, log)
   num_shards = len(pieces)
   todo = [p for p in pieces if not tf.io.gfile.exists(corpus_shards.shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
@@ -325,7 +333,8 @@ def run(export_dir, inputs, output_dir, input_format="text",
   options, threads = pipeline_options_for(beam_args)
   tag_options = TagOptions(export_dir, output_dir, num_shards, input_format,
                            batch_size, conll_output, threads, repair_tags,
-                           tuple(output_formats), backend, use_bf16)
+                           tuple(output_formats), backend, use_bf16,
+                           model_input)
   start = time.time()
   stop = threading.Event()
   threading.Thread(target=watch_progress, args=(

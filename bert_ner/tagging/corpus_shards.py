@@ -3,19 +3,18 @@ their lines read through the format's one reader, and the files of a
 finished shard.
 
 Paths go through Beam's FileSystems, so inputs and outputs may be on any
-file system Beam reads (local, gs://, ...).
+file system Beam reads (local, gs://, ...). Beam is imported when a file is
+first opened: the rest of the module runs without it.
 """
 
 import collections
 import json
 import os
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
 from bert_ner.corpora import bioc_format
 from bert_ner.corpora import conll_format
 from bert_ner.corpora import formats
+from bert_ner.corpora import offset_conversion
 from bert_ner.corpora import pubmed_format
 import tokenization
 
@@ -41,6 +40,12 @@ def shard_path(output_dir, kind, index, num_shards, extension):
                     extension)
 
 
+def _file_systems():
+  """Beam's FileSystems (Beam is needed only to tag a corpus)."""
+  from apache_beam.io import filesystems  # pylint: disable=g-import-not-at-top
+  return filesystems.FileSystems
+
+
 def expand_inputs(patterns):
   """Sorted, de-duplicated files of the given paths and globs.
 
@@ -50,7 +55,7 @@ def expand_inputs(patterns):
   files = []
   for pattern in patterns:
     matched = sorted(m.path for m in
-                     FileSystems.match([pattern])[0].metadata_list)
+                     _file_systems().match([pattern])[0].metadata_list)
     if not matched:
       raise ValueError("--input %s matches no file." % pattern)
     files.extend(p for p in matched if p not in files)
@@ -58,9 +63,10 @@ def expand_inputs(patterns):
 
 
 def _open(path, compressed):
-  return FileSystems.open(
-      path, compression_type=(CompressionTypes.AUTO if compressed else
-                              CompressionTypes.UNCOMPRESSED))
+  from apache_beam.io import filesystem  # pylint: disable=g-import-not-at-top
+  types = filesystem.CompressionTypes
+  return _file_systems().open(path, compression_type=(
+      types.AUTO if compressed else types.UNCOMPRESSED))
 
 
 def is_compressed(path):
@@ -216,6 +222,28 @@ def parse_documents(piece, input_format):
     yield "document", document
 
 
+def check_input_mentions(files, input_format, reading, log=None):
+  """Checks the mentions of PubTator and BioC input before any worker
+  starts, as the other doors check a file's mentions when they read it.
+
+  A mention that does not fit its document raises the ValueError of
+  offset_conversion.check_mentions (naming the file and line); with
+  reading.skip_bad_mentions it is counted, and the count logged. What
+  cannot be read at all is left to the workers (dead letters).
+  """
+  if input_format not in ("pubtator", "bioc"):
+    return
+  for path in files:
+    report = offset_conversion.ConversionReport(path)
+    for kind, item in parse_documents(Piece(0, path, 0, None, 1, None),
+                                      input_format):
+      if kind == "document":
+        offset_conversion.check_mentions(item, reading, report, path)
+    if report.counts["bad_skipped"] and log:
+      log("%s: %d bad mention(s) skipped (--skip_bad_mentions)" % (
+          path, report.counts["bad_skipped"]))
+
+
 def _bioc_documents(path):
   with _open(path, compressed=is_compressed(path)) as f:
     data = f.read()
@@ -230,8 +258,8 @@ def _identified(example, path, input_format):
 
 
 def read_counts(output_dir, index, num_shards):
-  with FileSystems.open(shard_path(output_dir, "counts", index, num_shards,
-                                   "json")) as f:
+  with _file_systems().open(shard_path(output_dir, "counts", index,
+                                       num_shards, "json")) as f:
     return json.loads(f.read().decode("utf-8"))
 
 

@@ -9,11 +9,10 @@ import tensorflow as tf
 
 from bert_ner import label_set
 from bert_ner import machine
+from bert_ner.model_input import ModelInput
 from bert_ner import model_settings
 from bert_ner.tagging import onnx_backend
 from bert_ner.tagging import tagger as tagger_lib
-
-import tokenization
 
 SAVED_MODEL_NAME = "saved_model.pb"
 # Files run_ner.py writes beside the SavedModel.
@@ -54,6 +53,12 @@ class SavedModelBackend(object):
             outputs["probabilities"].numpy())
 
 
+def export_input(export_dir, skip_bad_mentions=False):
+  """The ModelInput of an export (checked by check_export first)."""
+  check_export(export_dir)
+  return ModelInput.of_folder(export_dir, skip_bad_mentions)
+
+
 BACKENDS = ("saved_model",) + tuple(sorted(onnx_backend.ONNX_BACKENDS))
 
 
@@ -91,7 +96,8 @@ def make_backend(export_dir, backend="saved_model", use_bf16=False,
 
 
 def load_tagger(export_dir, repair_tags=False, log=None,
-                backend="saved_model", use_bf16=False, threads=0):
+                backend="saved_model", use_bf16=False, threads=0,
+                model_input=None):
   """The Tagger of an export: its SavedModel (or ONNX file), labels,
   vocabulary and model settings (window, stride, case, context).
 
@@ -99,25 +105,18 @@ def load_tagger(export_dir, repair_tags=False, log=None,
     log: optional callable taking a line, told the settings an export of
       an older version did not save and what was assumed.
     backend, use_bf16, threads: see make_backend.
+    model_input: the export's ModelInput (export_input), if read already.
 
   Raises:
     ValueError: naming the file, for a folder that is not an export.
   """
-  check_export(export_dir)
-  settings, assumed = model_settings.read(export_dir)
-  if assumed and log:
-    log("%s saved no %s: assumed %s (what older versions trained with)." % (
-        export_dir, ", ".join(assumed),
-        ", ".join("%s=%s" % (k, getattr(settings, k)) for k in assumed)))
+  model_input = model_input or export_input(export_dir)
+  line = model_input.assumed_line()
+  if line and log:
+    log(line)
+  model_input.check_repair_tags(repair_tags)
   label_map = label_set.LabelMap.from_file(
       os.path.join(export_dir, model_settings.LABEL_LIST_NAME))
-  if repair_tags and settings.head == "crf":
-    raise ValueError("--repair_tags is for the softmax head; the export %s "
-                     "has a CRF head, which decodes whole sequences." %
-                     export_dir)
-  tokenizer = tokenization.FullTokenizer(
-      os.path.join(export_dir, model_settings.VOCAB_NAME),
-      settings.do_lower_case)
   return tagger_lib.Tagger(make_backend(export_dir, backend, use_bf16,
-                                        threads), settings, label_map,
-                           tokenizer, repair_tags)
+                                        threads), model_input.settings,
+                           label_map, model_input.tokenizer, repair_tags)
