@@ -2,6 +2,7 @@
 vocabulary and corpus, what this CPU computes natively. A plain module
 (conftest.py holds only pytest's hooks and fixtures)."""
 
+import json
 import os
 import socket
 import sys
@@ -13,6 +14,7 @@ if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
 from bert_ner import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SHARED = os.environ.get("NER_SHARED_DIR",
                         os.path.join(os.path.dirname(ROOT), "shared"))
@@ -133,3 +135,52 @@ NO_BF16_REASON = ("this CPU has no native bfloat16 (%s in %s), which "
                   "--use_bf16 needs; the refusal is tested instead" % (
                       " or ".join(machine.BF16_FLAGS), machine.CPUINFO))
 needs_bf16 = pytest.mark.skipif(not native_bf16(), reason=NO_BF16_REASON)
+
+
+def run_values(**overrides):
+  """run_ner.py's flag defaults, with `overrides`."""
+  values = run_ner.flag_defaults()
+  values.update(overrides)
+  return values
+
+
+def tiny_values(model_dir, data_dir, output_dir, **overrides):
+  """The flags of a whole run of the tiny model on the tiny corpus: train,
+  eval and predict, windows of 8 pieces, 4 epochs."""
+  base = dict(bert_model_dir=model_dir, data_dir=data_dir,
+              output_dir=output_dir, do_train=True, do_eval=True,
+              do_predict=True, max_seq_length=8, window_stride=3,
+              train_batch_size=2, eval_batch_size=3, predict_batch_size=3,
+              learning_rate=1e-3, num_train_epochs=4.0,
+              save_checkpoints_steps=2, log_step_count_steps=1)
+  base.update(overrides)
+  return run_values(**base)
+
+
+def write_tiny_corpus(folder):
+  """train.tsv and dev.tsv (TRAIN) and test.tsv (TEST) in `folder`."""
+  os.makedirs(folder, exist_ok=True)
+  for name, text in (("train.tsv", TRAIN), ("dev.tsv", TRAIN),
+                     ("test.tsv", TEST)):
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+      f.write(text)
+  return str(folder)
+
+
+def count_token_lines(path):
+  """The lines of a predictions file that hold a word."""
+  with open(path, encoding="utf-8") as f:
+    return sum(1 for line in f if line.strip())
+
+
+def read_text(path):
+  with open(path, encoding="utf-8") as f:
+    return f.read()
+
+
+def train_records_info(out):
+  """The info JSON of the training records a run cached in `out`."""
+  (name,) = [p for p in os.listdir(os.path.join(out, "records"))
+             if p.startswith("train.") and p.endswith(".json")]
+  with open(os.path.join(out, "records", name)) as f:
+    return json.load(f)

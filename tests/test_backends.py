@@ -16,7 +16,6 @@ from bert_ner.corpora import formats  # pylint: disable=g-import-not-at-top,wron
 from bert_ner.tagging import onnx_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.tagging import saved_model_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner import windowing  # pylint: disable=g-import-not-at-top,wrong-import-position
-import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def test_bf16_needs_a_cpu_that_has_it(tmp_path):
@@ -34,28 +33,16 @@ def test_bf16_needs_a_cpu_that_has_it(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory, tiny_model_dir):
+def export(tmp_path_factory, trained_runs):
+  """A copy of the shared trained softmax run's export, with its ONNX
+  files: (export folder, the training file)."""
   pytest.importorskip("onnxruntime", reason="needs requirements-onnx.txt "
                       "(make test installs it)")
-  root = tmp_path_factory.mktemp("backends")
-  data = root / "data"
-  data.mkdir()
-  text = (helpers.TRAIN + "\n") * 4
-  for name in ("train.tsv", "dev.tsv"):
-    (data / name).write_text(text)
-  (data / "test.tsv").write_text(helpers.TEST)
-  values = run_ner.flag_defaults()
-  values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
-                output_dir=str(root / "out"), do_train=True,
-                max_seq_length=16, train_batch_size=4, learning_rate=5e-3,
-                num_train_steps=30, save_checkpoints_steps=30,
-                export_dir=str(root / "export"))
-  run_ner.run(run_ner.validate_flags_or_throw(values))
-  export_dir = str(root / "export")
+  _, export_dir, data = trained_runs.copy(tmp_path_factory.mktemp("backends"))
   written = onnx_backend.export_onnx(export_dir, int8=True)
   assert [os.path.basename(p) for p in written] == ["model.onnx",
                                                     "model_int8.onnx"]
-  return export_dir, str(data / "train.tsv")
+  return export_dir, os.path.join(data, "train.tsv")
 
 
 def windows_of(export_dir, path):
@@ -146,17 +133,9 @@ def test_every_door_takes_a_backend(export, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_crf_export_is_refused_with_the_reason(tmp_path, tiny_model_dir):
+def test_a_crf_export_is_refused_with_the_reason(tmp_path, trained_runs):
   pytest.importorskip("onnxruntime")
-  data = tmp_path / "data"
-  data.mkdir()
-  (data / "train.tsv").write_text(helpers.TRAIN)
-  values = run_ner.flag_defaults()
-  values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
-                output_dir=str(tmp_path / "out"), do_train=True,
-                max_seq_length=16, num_train_steps=1, head="crf",
-                export_dir=str(tmp_path / "export"))
-  run_ner.run(run_ner.validate_flags_or_throw(values))
+  _, export_dir, _ = trained_runs.copy(tmp_path, "crf")
   with pytest.raises(ValueError, match="has a CRF head, which tf2onnx cannot "
                      "convert: tag it with --backend=saved_model"):
-    onnx_backend.export_onnx(str(tmp_path / "export"))
+    onnx_backend.export_onnx(export_dir)

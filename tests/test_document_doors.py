@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 
@@ -209,3 +210,62 @@ def test_tag_corpus_tags_pubmed_xml(trained, tmp_path):
   with open(os.path.join(out, "summary.json")) as f:
     summary = json.load(f)
   assert (summary["documents"], summary["dead_letters"]) == (608, 0)
+
+
+def test_one_file_with_a_bad_mention_has_one_verdict_at_every_door(
+    trained, tmp_path):
+  """One PubTator file, one of whose mentions has text its offsets do not
+  hold, through run_ner.py --do_predict, predict_saved_model.py and
+  tag_corpus.py: refused by all three with the same line; with
+  --skip_bad_mentions, tagged by all three into the same documents."""
+  out, export, data, _ = trained
+  docs = make_documents(3, 4)
+  bad = docs[2].mentions[0]
+  docs[2].mentions[0] = documents.Mention(bad.start, bad.end,
+                                          "x" + bad.text[1:], bad.type)
+  path = str(tmp_path / "bad.txt")
+  write_pubtator(path, docs)
+  with open(path, encoding="utf-8") as f:
+    bad_line = 1 + f.read().split("\n").index("\t".join([
+        docs[2].id, str(bad.start), str(bad.end), "x" + bad.text[1:],
+        bad.type]))
+  model = str(tmp_path / "model")
+  shutil.copytree(out, model)
+
+  def doors(skip):
+    tagged = str(tmp_path / ("skip" if skip else "refuse"))
+    values = run_ner.flag_defaults()
+    values.update(output_dir=model, data_dir=data, do_predict=True,
+                  test_file=path, input_format="pubtator",
+                  skip_bad_mentions=skip)
+    yield lambda: run_ner.run(run_ner.validate_flags_or_throw(values))
+    yield lambda: predict_saved_model.tag_file(
+        export, path, tagged + "_saved", "pubtator",
+        skip_bad_mentions=skip)
+    yield lambda: beam_tagging.run(
+        export, [path], tagged + "_corpus", "pubtator",
+        beam_args=["--direct_num_workers=1"], skip_bad_mentions=skip)
+
+  messages = []
+  for door in doors(skip=False):
+    with pytest.raises(ValueError) as error:
+      door()
+    messages.append(str(error.value))
+  assert messages == [messages[0]] * 3, messages
+  assert messages[0].startswith(
+      "%s, line %d: document %s: the mention %r at %d-%d differs from the "
+      "text at those offsets" % (path, bad_line, docs[2].id,
+                                 "x" + bad.text[1:], bad.start, bad.end))
+  for door in doors(skip=True):
+    door()
+  written = []
+  for name in (os.path.join(model, "test_predictions.pubtator"),
+               str(tmp_path / "skip_saved" / "predictions.pubtator"),
+               str(tmp_path / "skip_corpus" /
+                   "documents-00000-of-00001.pubtator")):
+    with open(name, encoding="utf-8") as f:
+      written.append(f.read())
+  assert written[0] == written[1] == written[2]
+  assert [d.id for d in pubtator_format.iter_documents(
+      os.path.join(model, "test_predictions.pubtator"))] == [
+          d.id for d in docs]
