@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make demo   installs the requirements and runs the main job on the
 #               embedded default (MiniLM, data/sample): train, eval, predict.
-#   make test   installs what the tests need and runs them (CI runs this).
+#   make test   installs what the tests need and runs them (CI runs this,
+#               with TEST_ARGS=--durations=15).
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 DEMO_OUTPUT_DIR ?= output/sample_minilm
@@ -20,5 +21,9 @@ demo: install
 	$(PYTHON) run_ner.py --flagfile=configs/sample_minilm.flags \
 	  --output_dir=$(DEMO_OUTPUT_DIR)
 
+# Two test processes: most tests leave the second core idle (graph
+# building, subprocesses starting); --dist worksteal evens out the slow ones.
+# TEST_ARGS adds pytest arguments (CI: --durations=15).
+TEST_ARGS ?=
 test: install-test
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q -n 2 --dist worksteal tests $(TEST_ARGS)

@@ -90,5 +90,18 @@ def test_tpu_address_must_be_host_and_port():
     cluster.check_tpu_reachable("grpc://no-port")
 
 
-def test_a_tpu_vms_own_tpu_needs_no_network():
+def test_a_tpu_vms_own_tpu_needs_no_network(monkeypatch):
+  """--tpu_name=local resolves nothing and opens no connection (the master
+  is the VM's own, ""); any other name is resolved and connected to."""
+  calls = []
+
+  def connect(address, timeout=None):
+    calls.append(address)
+    raise OSError("refused")
+
+  monkeypatch.setattr(cluster.socket, "create_connection", connect)
   assert cluster.check_tpu_reachable(cluster.LOCAL_TPU) == ""
+  assert calls == []
+  with pytest.raises(ValueError, match="Cannot reach TPU"):
+    cluster.check_tpu_reachable("grpc://127.0.0.1:8470")
+  assert calls == [("127.0.0.1", 8470)]

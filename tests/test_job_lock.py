@@ -54,12 +54,26 @@ def test_live_lock_of_another_job_is_refused(tmp_path):
 
 
 def test_a_later_job_does_not_stop_this_one(tmp_path):
+  """Two jobs that start at once both see the other's lock: the one that
+  started first keeps the folder, the later one is refused."""
   folder = str(tmp_path)
+  now = time.time()
   other = write_lock(folder, "gpu-node-3", 4242, "process:gpu-node-3:4242",
-                     time.time() + 60, time.time())
+                     now + 60, now)
   lock = job_lock.FolderLock(folder, "process:me").acquire()
-  assert os.path.exists(other)  # Not removed: it stops itself.
+  mine = os.path.basename(lock.path)
+  # Not removed: the later job stops itself, and ours is held.
+  assert lock_files(folder) == sorted([mine, os.path.basename(other)])
+  # The later job, as it sees the folder: ours started first, so it stops.
+  later = job_lock.FolderLock(folder, "process:later", clock=lambda: now + 60)
+  later.host, later.pid = "gpu-node-3", 4242
+  later.path = other
+  with pytest.raises(job_lock.FolderInUseError, match="process %d on host "
+                     "%s" % (os.getpid(), socket.gethostname())):
+    later.acquire()
+  assert lock_files(folder) == [mine]
   lock.release()
+  assert lock_files(folder) == []
 
 
 def test_stale_locks_are_taken_over(tmp_path):

@@ -19,7 +19,6 @@ beam = helpers.import_beam()
 
 from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
-import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tag_corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Every test here runs Beam pipelines or SavedModel exports.
@@ -35,36 +34,10 @@ def sentences(count, seed):
 
 
 @pytest.fixture(scope="module")
-def export_dir(tmp_path_factory, tiny_model_dir):
-  """A tiny model trained until it tags some diseases, exported."""
-  root = tmp_path_factory.mktemp("tag_corpus_model")
-  data = root / "data"
-  data.mkdir()
-  # Diseases by rule: "breast cancer", "colon tumour" and the like.
-  lines = []
-  for sentence in sentences(200, 0):
-    previous = "O"
-    for word in sentence.split():
-      if word in ("cancer", "tumour", "syndrome"):
-        tag = "I-Disease" if previous == "B-Disease" else "B-Disease"
-      elif word in ("breast", "colon"):
-        tag = "B-Disease"
-      else:
-        tag = "O"
-      lines.append("%s\t%s" % (word, tag))
-      previous = tag
-    lines.append("")
-  for name in ("train.tsv", "dev.tsv", "test.tsv"):
-    (data / name).write_text("\n".join(lines) + "\n")
-  export = str(root / "export")
-  values = run_ner.flag_defaults()
-  values.update(bert_model_dir=tiny_model_dir, data_dir=str(data),
-                output_dir=str(root / "out"), do_train=True,
-                max_seq_length=16, train_batch_size=16, learning_rate=5e-3,
-                num_train_steps=60, warmup_proportion=0.0,
-                save_checkpoints_steps=60, export_dir=export)
-  run_ner.run(run_ner.validate_flags_or_throw(values))
-  return export
+def export_dir(trained_runs):
+  """The shared trained softmax run's export (a model that tags diseases;
+  the jobs here only read it)."""
+  return trained_runs.get("softmax")[1]
 
 
 def read_shards(output_dir, kind="entities"):
