@@ -1,21 +1,15 @@
 # coding=utf-8
 r"""Entity-level (chunk) evaluation with the rules of CoNLL's conlleval.pl
-(the command line is conlleval.py at the top level).
-
-Input has one token per line, the gold tag second to last and the predicted
-tag last; a blank line (or a first field of "-X-") separates sentences.
-The report on stdout has conlleval.pl's layout:
-
-    processed 24497 tokens with 960 phrases; found: 1113 phrases; correct: 935.
-    accuracy:  99.27%; precision:  84.01%; recall:  97.40%; FB1:  90.21
-              Disease: precision:  84.01%; recall:  97.40%; FB1:  90.21  1113
+(the command line is conlleval.py at the top level): `evaluate` scores
+"... gold predicted" lines, `ChunkCounter` counts tagged sentences as they
+come, `report` writes conlleval.pl's report.
 
 Chunk rules are conlleval.pl's (IOB1, IOB2, IOE, untyped tags; an I- after O
 or after another type opens a chunk), plus S- (single) and E- -> B- so that
 IOBES/BIOES tags are scored as their chunks; on files without S- and E- tags
 the figures are identical to conlleval.pl's.
 
-`--strict` adds a second report with strict chunks (`strict_chunks`): in
+Strict chunks (`strict_chunks`, `evaluate_both`; conlleval.py --strict): in
 IOB2 an entity is a B-x followed by its I-x tags; an I- tag that does not
 continue an entity of its type belongs to no entity (conlleval instead
 opens a chunk there). In IOBES (a file with E- or S- tags) an entity is an
