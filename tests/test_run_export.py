@@ -66,12 +66,22 @@ def test_saved_model_tags_raw_text_like_run_ner(tmp_path, trained_runs,
   predict_only(out, data_dir, predict_file=str(text), input_format="text")
   tagged = str(tmp_path / "tagged")
   assert predict_saved_model.tag_file(export, str(text), tagged) is None
-  for ours, theirs in (("predictions.txt", "test_predictions.txt"),
-                       ("entities.jsonl", "test_entities.jsonl")):
-    with open(os.path.join(tagged, ours), encoding="utf-8") as f:
-      from_export = f.read()
-    with open(os.path.join(out, theirs), encoding="utf-8") as f:
-      assert from_export == f.read(), ours
+  with open(os.path.join(tagged, "predictions.txt"), encoding="utf-8") as f:
+    from_export = f.read()
+  with open(os.path.join(out, "test_predictions.txt"), encoding="utf-8") as f:
+    assert from_export == f.read()
+  # The same entities; each entity's score, the mean probability of its
+  # words' labels, from two graphs over other batches: equal to float noise.
+  lines = {}
+  for name, path in (("export", os.path.join(tagged, "entities.jsonl")),
+                     ("run", os.path.join(out, "test_entities.jsonl"))):
+    with open(path, encoding="utf-8") as f:
+      lines[name] = [json.loads(line) for line in f]
+  scores = {name: [e.pop("score") for r in records for e in r["entities"]]
+            for name, records in lines.items()}
+  assert lines["export"] == lines["run"]
+  assert scores["export"] == pytest.approx(scores["run"], abs=2e-4)
+  assert all(0 < score <= 1 for score in scores["export"])
   # 11 + 12 words (CJK characters are words of their own).
   assert helpers.count_token_lines(os.path.join(tagged,
                                                 "predictions.txt")) == 23

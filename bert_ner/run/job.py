@@ -16,6 +16,7 @@ import json
 import math
 import os
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import formats
@@ -277,8 +278,7 @@ class Job(object):
     """Streams (example, one predicted label per word) for a split, in file
     order, from its records; `token_counter` (token_scores.TokenCounter)
     gets the token-level counts on the way."""
-    keys = ["predicted_ids", "word_ids", "example_index"]
-    keys += ["probabilities"] if self.repair else []
+    keys = ["predicted_ids", "word_ids", "example_index", "probabilities"]
     keys += list(token_scores.PREDICT_KEYS) if token_counter else []
     predictions = self.estimator.predict(
         input_fn=self.input_fn(info, False, self.settings.predict_batch_size),
@@ -286,8 +286,9 @@ class Job(object):
         predict_keys=keys)
     if token_counter:
       predictions = token_counter.tee(predictions)
-    return words_back.iter_word_labels(self.examples(split), predictions,
-                                       self.label_map, repair=self.repair)
+    return words_back.iter_word_labels(
+        self.examples(split), with_scores(predictions), self.label_map,
+        score_key="scores", repair=self.repair)
 
   def token_counter(self):
     """A token_scores.TokenCounter of this model's labels."""
@@ -365,6 +366,16 @@ class Job(object):
           progress_log=progress.Progress("Predicted", "sentences",
                                          split.summary.num_examples),
           iobes=self.label_map.iobes)
+
+
+def with_scores(predictions):
+  """Each prediction with "scores": per position, the probability of the
+  label predicted there (as the tagging core's backends give it)."""
+  for prediction in predictions:
+    probabilities = prediction["probabilities"]
+    prediction["scores"] = np.take_along_axis(
+        probabilities, prediction["predicted_ids"][:, None], axis=-1)[:, 0]
+    yield prediction
 
 
 def run(settings, train_hooks=None):

@@ -34,8 +34,13 @@ def entity_spans(text, offsets, labels, scores=None):
   return spans
 
 
-def entities_json_line(line, offsets, labels):
-  """One JSON line: {"text", "entities": entity_spans}."""
-  return json.dumps(
-      {"text": line, "entities": entity_spans(line, offsets, labels)},
-      ensure_ascii=False) + "\n"
+def entities_record(line, offsets, labels, scores=None):
+  """{"text", "entities": entity_spans} of one tagged line."""
+  return {"text": line, "entities": entity_spans(line, offsets, labels,
+                                                 scores)}
+
+
+def entities_json_line(line, offsets, labels, scores=None):
+  """One JSON line of entities_record (the lines of entities.jsonl)."""
+  return json.dumps(entities_record(line, offsets, labels, scores),
+                    ensure_ascii=False) + "\n"

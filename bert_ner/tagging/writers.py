@@ -27,7 +27,9 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
   at all.
 
   Args:
-    tagged: iterable of (example, one label per word[, scores]).
+    tagged: iterable of (example, one label per word[, per word the
+      probability of its label: each entity of jsonl_path then has a
+      "score"]).
     score: count the entities against the examples' gold labels.
     progress_log: optional progress.Progress, one step per sentence.
     iobes: the strict scores' scheme (conlleval.StrictCounter); from the
@@ -46,7 +48,8 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
       out.write(conll_lines(example, labels))
       if jsonl:
         jsonl.write(entity_offsets.entities_json_line(
-            example.text, example.offsets, labels))
+            example.text, example.offsets, labels,
+            item[2] if len(item) > 2 else None))
       if counter:
         counter.add_sentence(example.labels, labels)
       if progress_log:
