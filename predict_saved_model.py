@@ -25,8 +25,6 @@ file with mentions is also scored by offsets (mention level), beside
 conlleval, in results.txt.
 """
 
-import contextlib
-import os
 import sys
 
 from absl import app
@@ -34,16 +32,9 @@ from absl import flags
 from absl import logging as absl_logging
 import tensorflow as tf
 
-from bert_ner.corpora import formats
-from bert_ner.corpora import input_example
-from bert_ner.corpora import offset_conversion
 from bert_ner import errors
-from bert_ner import file_io
-from bert_ner import progress
-from bert_ner.tagging import document_output
-from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import file_tagging
 from bert_ner.tagging import tagging_options
-from bert_ner.tagging import writers
 from bert_ner.scoring import conlleval
 
 FLAGS = flags.FLAGS
@@ -59,63 +50,8 @@ def define_flags():
   tagging_options.define_absl_flags(flags)
 
 
-def tag_file(export_dir, input_file, output_dir, input_format="text",
-             batch_size=32, repair_tags=False, output_format=None,
-             backend="saved_model", use_bf16=False, skip_bad_mentions=False):
-  """Tags `input_file`; streams the outputs to `output_dir`, each file
-  written whole or not at all. The options are tagging_options.OPTIONS.
-
-  Returns:
-    conlleval figures for a tagged input with gold tags or mentions, else
-    None.
-  """
-  tagging_options.check(batch_size, export_dir, backend, use_bf16)
-  model_input = saved_model_backend.export_input(export_dir,
-                                                 skip_bad_mentions)
-  output_formats = document_output.output_formats(output_format,
-                                                  input_format, input_file)
-  tagger = saved_model_backend.load_tagger(
-      export_dir, repair_tags, log=_log, backend=backend, use_bf16=use_bf16,
-      model_input=model_input)
-  reading = model_input.reading
-
-  def examples(labelled=True, report=None):
-    return formats.iter_file(input_file, input_format, reading=reading,
-                             labelled=labelled, report=report)
-
-  # One pass first, so a bad line fails before any output is written.
-  report = offset_conversion.ConversionReport(input_file)
-  summary, labelled = formats.gold_of(
-      input_example.summarize(examples(report=report)), report, input_format)
-  if not summary.num_examples:
-    raise ValueError("The input file %s holds no sentences." % input_file)
-  tf.io.gfile.makedirs(output_dir)
-  sink = (document_output.DocumentSink(
-      os.path.join(output_dir, "predictions"), output_formats)
-          if output_formats else None)
-  with sink or contextlib.ExitStack():
-    tagged = tagger.tag_stream(examples(labelled), batch_size)
-    scores = writers.write_word_labels(
-        sink.tee(tagged) if sink else tagged,
-        os.path.join(output_dir, "predictions.txt"),
-        os.path.join(output_dir, "entities.jsonl")
-        if input_format == "text" else None, score=summary.has_gold,
-        progress_log=progress.Progress("Tagged", "lines/sentences",
-                                       summary.num_examples, log=_log),
-        iobes=tagger.label_map.iobes)
-  if not scores:
-    return None
-  figures, strict = scores
-  text = conlleval.report(figures) + "strict IOB2:\n" + conlleval.report(
-      strict)
-  if sink:
-    text += document_output.report(sink.counter.figures())
-  file_io.atomic_write_text(os.path.join(output_dir, "results.txt"), text)
-  return figures
-
-
-def _log(line):
-  print(line, file=sys.stderr)
+# What this command runs, by its old name (Python code calls it too).
+tag_file = file_tagging.tag_file
 
 
 def main(argv):

@@ -11,7 +11,7 @@ import setuptools
 
 setuptools.setup(
     name="bert-ner-tagger",
-    version="0.2.0",
+    version="0.3.0",
     description="BERT NER: tag a corpus with a run_ner.py export",
     packages=setuptools.find_packages(include=["bert_ner", "bert_ner.*"]),
     # The BERT files the library reads besides its package.

@@ -11,3 +11,5 @@
     run/              the run: settings, training, model selection, cluster
     model_settings    what travels with a trained model
 """
+
+__version__ = "0.3.0"

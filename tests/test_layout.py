@@ -12,7 +12,8 @@ ROOT = helpers.ROOT
 # The command-line tools at the top level (BERT's modeling.py,
 # tokenization.py, optimization.py and tf_metrics.py are library files).
 SCRIPTS = ("run_ner", "predict_saved_model", "tag_corpus", "reproduce",
-           "export_onnx", "conlleval", "convert_checkpoint", "plot_training")
+           "export_onnx", "conlleval", "convert_checkpoint", "plot_training",
+           "serve")
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_CODE_LINES = 60
 MAX_IMPORTS_IN_FUNCTIONS = 10

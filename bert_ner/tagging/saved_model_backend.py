@@ -97,7 +97,7 @@ def make_backend(export_dir, backend="saved_model", use_bf16=False,
 
 def load_tagger(export_dir, repair_tags=False, log=None,
                 backend="saved_model", use_bf16=False, threads=0,
-                model_input=None):
+                model_input=None, wrap_backend=None):
   """The Tagger of an export: its SavedModel (or ONNX file), labels,
   vocabulary and model settings (window, stride, case, context).
 
@@ -106,6 +106,8 @@ def load_tagger(export_dir, repair_tags=False, log=None,
       an older version did not save and what was assumed.
     backend, use_bf16, threads: see make_backend.
     model_input: the export's ModelInput (export_input), if read already.
+    wrap_backend: optional callable taking the backend and giving the one
+      to tag with (the HTTP service's batching of requests).
 
   Raises:
     ValueError: naming the file, for a folder that is not an export.
@@ -117,6 +119,7 @@ def load_tagger(export_dir, repair_tags=False, log=None,
   model_input.check_repair_tags(repair_tags)
   label_map = label_set.LabelMap.from_file(
       os.path.join(export_dir, model_settings.LABEL_LIST_NAME))
-  return tagger_lib.Tagger(make_backend(export_dir, backend, use_bf16,
-                                        threads), model_input.settings,
-                           label_map, model_input.tokenizer, repair_tags)
+  run = make_backend(export_dir, backend, use_bf16, threads)
+  return tagger_lib.Tagger(wrap_backend(run) if wrap_backend else run,
+                           model_input.settings, label_map,
+                           model_input.tokenizer, repair_tags)
