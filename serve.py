@@ -66,6 +66,9 @@ def parse_args(argv):
   parser.add_argument("--no_auth", action="store_true",
                       help="Serve another host than the loopback without a "
                       "token (say so explicitly).")
+  parser.add_argument("--access_log", action="store_true",
+                      help="Log a line per request (off: it costs "
+                      "throughput).")
   parser.add_argument("--verbose", action="store_true",
                       help="Show the Python trace of an error.")
   return parser.parse_args(argv)
@@ -114,6 +117,7 @@ def serve(args):
       args.export_dir, service.backend_name, args.host, args.port,
       ", bearer token required" if token else ""), flush=True)
   uvicorn.run(app, host=args.host, port=args.port, log_level="info",
+              access_log=args.access_log,
               timeout_graceful_shutdown=int(args.request_timeout_s) + 1)
   return 0
 

@@ -124,6 +124,14 @@ def client_run(port, texts, first, count):
   return latencies, errors
 
 
+def batching(port):
+  """The server's (model calls, windows) so far (GET /v1/model)."""
+  connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+  connection.request("GET", "/v1/model")
+  figures = json.loads(connection.getresponse().read())["batching"]
+  return figures["model_calls"], figures["windows"]
+
+
 def load(port, texts, clients, total):
   """(sentences/s, p50 ms, p99 ms, errors) of `total` requests from
   `clients` clients."""
@@ -163,11 +171,14 @@ def main():
     load(port, texts, 4, 64)  # warm up
     result["load"] = {}
     for clients in [int(c) for c in args.clients.split(",")]:
+      calls, windows = batching(port)
       rate, p50, p99, errors = load(port, texts, clients,
                                     args.requests_per_setting)
+      calls_after, windows_after = batching(port)
       result["load"][clients] = {
           "sentences_per_sec": rate, "p50_ms": p50, "p99_ms": p99,
-          "errors": errors,
+          "errors": errors, "windows_per_model_call": (
+              (windows_after - windows) / max(1, calls_after - calls)),
           "ratio_to_offline": rate / result["offline_sentences_per_sec"]}
     errors, rss = soak(port, server.pid, texts, args.soak_requests)
     result["soak"] = {"requests": args.soak_requests, "errors": errors,
@@ -178,12 +189,14 @@ def main():
   print("offline (tagging core, batches of 32): %.1f sentences/s on %d "
         "sentences of %s" % (result["offline_sentences_per_sec"],
                              len(texts), source))
-  print("| clients | sentences/s | x offline | p50 ms | p99 ms | errors |")
-  print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+  print("| clients | sentences/s | x offline | p50 ms | p99 ms | windows a "
+        "model call | errors |")
+  print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
   for clients, row in result["load"].items():
-    print("| %d | %.1f | %.2f | %.1f | %.1f | %d |" % (
+    print("| %d | %.1f | %.2f | %.1f | %.1f | %.1f | %d |" % (
         clients, row["sentences_per_sec"], row["ratio_to_offline"],
-        row["p50_ms"], row["p99_ms"], row["errors"]))
+        row["p50_ms"], row["p99_ms"], row["windows_per_model_call"],
+        row["errors"]))
   rss = result["soak"]["rss_mb"]
   print("soak: %d requests, %d errors; server RSS %.0f MB after the first "
         "thousand, %.0f MB after the last (%.3fx)" % (

@@ -5,16 +5,19 @@ through the model in one call.
                               max_batch_windows=64, max_wait_ms=5)
     tagger = tagger_lib.Tagger(backend, ...)   # called from many threads
 
-Each caller (a request's tagging, on a thread of its own) hands its batch
-of serving arrays to the one model thread and waits. The model thread
-takes the first batch waiting, then whatever else arrives within
-max_wait_ms, up to max_batch_windows windows, pads them to one length (as
+Each caller (a request's tagging, on a thread of its own, inside
+`backend.caller()`) hands its batch of serving arrays to the one model
+thread and waits. The model thread takes the first batch waiting, then
+whatever else arrives within max_wait_ms, up to max_batch_windows windows,
+while callers that may still send are at work (a lone request does not
+wait for company that is not coming), pads them to one length (as
 feature_spec.serving_arrays pads a batch: input_mask 0 there), runs the
 model once, and hands each caller its rows back. When a merged call fails,
 each caller's batch is run alone, so that one request's error fails that
 request only.
 """
 
+import contextlib
 import queue
 import threading
 import time
@@ -75,11 +78,24 @@ class BatchingBackend(object):
     self.max_waiting_windows = max_waiting_windows
     self._queue = queue.Queue()
     self._waiting = 0
+    self._callers = 0  # inside caller(): may send a batch
     self._lock = threading.Lock()
-    self.calls = 0  # model calls made, for the service's figures
+    self.calls = 0  # model calls made and windows run: the service's figures
+    self.windows = 0
     self._thread = threading.Thread(target=self._run, daemon=True,
                                     name="model")
     self._thread.start()
+
+  @contextlib.contextmanager
+  def caller(self):
+    """The span in which a request may call this backend (its tagging)."""
+    with self._lock:
+      self._callers += 1
+    try:
+      yield self
+    finally:
+      with self._lock:
+        self._callers -= 1
 
   def __call__(self, arrays):
     pending = _Pending(arrays)
@@ -101,6 +117,8 @@ class BatchingBackend(object):
     windows = batch[0].num_windows
     deadline = time.monotonic() + self.max_wait
     while windows < self.max_batch_windows:
+      if self._queue.empty() and self._callers <= len(batch):
+        break  # every caller at work has sent: nobody else to wait for
       timeout = deadline - time.monotonic()
       try:
         item = (self._queue.get(timeout=timeout) if timeout > 0 else
@@ -140,5 +158,6 @@ class BatchingBackend(object):
                   probabilities[first:first + count, :width])
                  for first, count, width in spans]
     self.calls += 1
+    self.windows += sum(item.num_windows for item in batch)
     for item, output in zip(batch, outputs):
       item.result = output

@@ -185,17 +185,14 @@ class Gate(object):
     finally:
       self.pending -= 1
 
-  async def guard(self, request, call_next):
-    """The middleware: the token, then the route; an error is one line."""
-    try:
-      self.check_auth(request)
-      return await call_next(request)
-    except HTTPError as e:
-      return error_response(e.status, e.message, e.headers)
-    except Exception:  # pylint: disable=broad-except
-      LOG.exception("Request %s %s failed", request.method, request.url.path)
-      return error_response(500, "Internal error; the server's log has the "
-                            "details.")
+
+
+async def internal_error(request, error):  # pylint: disable=unused-argument
+  """Any other exception: logged with its trace, one line to the client."""
+  LOG.error("Request %s %s failed", request.method, request.url.path,
+            exc_info=error)
+  return error_response(500, "Internal error; the server's log has the "
+                        "details.")
 
 
 async def tag_request(service, gate, request, output, entity_types):
@@ -228,7 +225,6 @@ def create_app(service, limits=None):
       version=service.model_info()["version"],
       description="Tags text and documents (PubTator, BioC) with a "
       "run_ner.py export. Errors are {\"error\": \"one line\"}.")
-  app.middleware("http")(gate.guard)
   with open(PAGE_PATH, encoding="utf-8") as f:
     page = f.read()
 
@@ -236,13 +232,16 @@ def create_app(service, limits=None):
   async def http_error(request, error):  # pylint: disable=unused-argument
     return error_response(error.status, error.message, error.headers)
 
+  app.add_exception_handler(Exception, internal_error)
+
   @app.get("/healthz", summary="Liveness: {\"status\": \"ok\"}")
   async def healthz():
     return {"status": "ok"}
 
   @app.get("/v1/model", summary="The model: its entity types, settings, "
            "backend and version")
-  async def model():
+  async def model(request: fastapi.Request):
+    gate.check_auth(request)
     return service.model_info()
 
   @app.get("/", response_class=responses.HTMLResponse,
@@ -254,6 +253,7 @@ def create_app(service, limits=None):
             "BioC XML, BioC JSON)", openapi_extra=TAG_OPENAPI)
   async def tag(request: fastapi.Request, output: str = None,
                 entity_types: str = None):
+    gate.check_auth(request)
     return await tag_request(service, gate, request, output, entity_types)
 
   app.state.gate = gate

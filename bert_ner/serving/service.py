@@ -79,7 +79,10 @@ class TaggingService(object):
             "backend": self.backend_name,
             "repair_tags": self.repair_tags,
             "export_dir": os.path.abspath(self.export_dir),
-            "version": bert_ner.__version__}
+            "version": bert_ner.__version__,
+            "batching": {"max_batch_windows": self.batch_size,
+                         "model_calls": self.batcher.calls,
+                         "windows": self.batcher.windows}}
 
   def check_types(self, entity_types):
     """The requested types as a set (None: all); ValueError for a type the
@@ -103,14 +106,15 @@ class TaggingService(object):
       example.document = index  # each text a document of its own
       examples.append(example)
     results = []
-    for example, labels, scores in self.tagger.tag_stream(examples,
-                                                          self.batch_size):
-      record = entity_offsets.entities_record(example.text, example.offsets,
-                                              labels, scores)
-      if wanted is not None:
-        record["entities"] = [e for e in record["entities"]
-                              if e["type"] in wanted]
-      results.append(record)
+    with self.batcher.caller():
+      for example, labels, scores in self.tagger.tag_stream(examples,
+                                                            self.batch_size):
+        record = entity_offsets.entities_record(
+            example.text, example.offsets, labels, scores)
+        if wanted is not None:
+          record["entities"] = [e for e in record["entities"]
+                                if e["type"] in wanted]
+        results.append(record)
     return results
 
   def tag_documents(self, body, kind, output=None, entity_types=None):
@@ -139,7 +143,8 @@ class TaggingService(object):
       with open(path, "wb") as f:
         f.write(body)
       written = "bioc_json" if output == "json" else output
-      self._tag_file(path, kind, folder, written, wanted, entities)
+      with self.batcher.caller():
+        self._tag_file(path, kind, folder, written, wanted, entities)
       if output == "json":
         return "".join(lines)
       ext = document_output.OUTPUT_FORMATS[output]
