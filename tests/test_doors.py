@@ -184,7 +184,8 @@ def saved_model_door(export, path, input_format, tmp_path):
                                batch_size=5, repair_tags=True)
   result = {"conll": read(os.path.join(out, "predictions.txt"))}
   if input_format == "text":
-    result["entities"] = read_jsonl([os.path.join(out, "entities.jsonl")])
+    result["entities"] = without_scores(read_jsonl(
+        [os.path.join(out, "entities.jsonl")]))
   return result
 
 

@@ -303,15 +303,19 @@ def test_a_token_is_needed_when_given_and_other_hosts_need_one(export,
       "serve.py: error: --host=0.0.0.0 serves other machines")
 
 
+# A request that takes seconds to tag with the tiny model.
+MANY = {"texts": [s for s in SENTENCES if s] * 800}
+
+
 def test_busy_and_slow_requests_get_503_with_retry_after(export, tmp_path):
-  """One request at a time, batches that wait 1.5 s for company, 0.5 s a
-  request: the first times out, one sent meanwhile finds the server busy."""
-  slow = Server(export, str(tmp_path / "slow.log"), "--max_wait_ms=1500",
+  """One request at a time, 0.5 s a request: a long one times out, one sent
+  meanwhile finds the server busy."""
+  slow = Server(export, str(tmp_path / "slow.log"),
                 "--max_pending_requests=1", "--request_timeout_s=0.5")
   try:
     first = {}
     thread = threading.Thread(target=lambda: first.update(
-        answer=slow.post_json("/v1/tag", {"text": SENTENCES[0]})))
+        answer=slow.post_json("/v1/tag", MANY)))
     thread.start()
     time.sleep(0.2)
     status, headers, body = slow.post_json("/v1/tag", {"text": "x"})
@@ -327,19 +331,21 @@ def test_busy_and_slow_requests_get_503_with_retry_after(export, tmp_path):
 
 
 def test_sigterm_finishes_the_requests_in_flight(export, tmp_path):
-  waiting = Server(export, str(tmp_path / "term.log"), "--max_wait_ms=1500")
+  waiting = Server(export, str(tmp_path / "term.log"))
   answer = {}
   thread = threading.Thread(target=lambda: answer.update(
-      got=waiting.post_json("/v1/tag", {"text": SENTENCES[0]})))
+      got=waiting.post_json("/v1/tag", MANY), at=time.time()))
   thread.start()
-  time.sleep(0.5)  # the request waits in its batch
+  time.sleep(0.5)  # the request is being tagged
+  signalled = time.time()
   waiting.process.send_signal(signal.SIGTERM)
   thread.join(timeout=60)
   # uvicorn shuts down, then ends the process by the signal it caught.
   assert waiting.process.wait(timeout=60) in (0, -signal.SIGTERM)
   status, _, body = answer["got"]
-  assert status == 200
-  assert json.loads(body)["results"][0]["text"] == SENTENCES[0]
+  assert status == 200 and answer["at"] > signalled  # answered after it
+  results = json.loads(body)["results"]
+  assert [r["text"] for r in results] == MANY["texts"]
   assert "Finished server process" in helpers.read_text(waiting.log_path)
 
 

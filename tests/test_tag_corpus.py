@@ -59,7 +59,7 @@ def reference_entities(export, path, tmp_path):
   out = str(tmp_path / ("reference_" + os.path.basename(path)))
   predict_saved_model.tag_file(export, path, out, "text")
   with open(os.path.join(out, "entities.jsonl"), encoding="utf-8") as f:
-    return [json.loads(line) for line in f]
+    return [without_scores(json.loads(line)) for line in f]
 
 
 def test_local_runner_tags_like_predict_saved_model(export_dir, tmp_path):
