@@ -4,6 +4,7 @@ to IOB2 tags by offsets and back; mention-level scores."""
 import gzip
 import io
 import json
+import logging
 import os
 import re
 
@@ -415,8 +416,8 @@ def test_predicted_documents_are_written_with_exact_offsets(tmp_path):
   assert sink.num_documents == 1
   with open(prefix + ".pubtator", encoding="utf-8") as f:
     assert f.read() == ("3|t|Breast cancer.\n3|a|A colon tumour.\n"
-                        "3\t0\t13\tBreast cancer\tDisease\n"
-                        "3\t17\t29\tcolon tumour\tDisease\n\n")
+                        "3\t0\t13\tBreast cancer\tDisease\t-\n"
+                        "3\t17\t29\tcolon tumour\tDisease\t-\n\n")
   for name in ("bioc.xml", "bioc.json"):
     docs = list(bioc_format.iter_documents(prefix + "." + name))
     assert [(m.start, m.end, m.text) for m in docs[0].mentions] == [
@@ -480,3 +481,67 @@ def test_empty_and_foreign_files_are_clear_errors(tmp_path):
                "4\t0\t12\tColon cancer\tDisease\r\n\r\n")
   examples = list(formats.iter_file(crlf, "pubtator"))
   assert examples[0].labels == ["B-Disease", "I-Disease", "O"]
+
+
+def test_predicted_pubtator_reads_back_as_mentions_in_the_bioc_package(
+    tmp_path):
+  """A predicted mention has no concept id: "-" in that column, so the
+  bioc package's PubTator reader (which takes five columns for a relation)
+  reads it as a mention; a file read and written back keeps its columns."""
+  bioc_pubtator = pytest.importorskip("bioc.pubtator")
+  text = "3|t|Breast cancer.\n3|a|A colon tumour.\n3\t2\t8\tcolon\tX\n\n"
+  path = write(tmp_path, "in.txt", text)
+  (document,) = pubtator_format.iter_documents(path)
+  assert pubtator_format.format_document(document) == text
+  predicted = [documents.Mention(0, 13, "Breast cancer", "Disease")]
+  written = pubtator_format.format_document(document, predicted)
+  assert written.splitlines()[2] == "3\t0\t13\tBreast cancer\tDisease\t-"
+  (theirs,) = bioc_pubtator.loads(written)
+  assert [(a.start, a.end, a.text, a.type) for a in theirs.annotations] == [
+      (0, 13, "Breast cancer", "Disease")]
+  assert theirs.relations == []
+
+
+@pytest.mark.parametrize("line", ["3\t1x\t8\tcolon\tX", "3\t2\t8.5\tcolon\tX",
+                                  "3\t-2\t8\tcolon\tX"])
+def test_a_mention_line_with_a_bad_offset_is_an_error_not_a_relation(
+    tmp_path, line):
+  path = write(tmp_path, "in.txt", "3|t|Breast cancer.\n%s\n\n" % line)
+  with pytest.raises(ValueError, match=r"in.txt, line 2: the mention line .* "
+                     r"has the start .* and the end .*: both must be whole "
+                     r"numbers"):
+    list(pubtator_format.iter_documents(path))
+  relation = write(tmp_path, "rel.txt", "3|t|Breast cancer.\n"
+                   "3\tAssociation\tD001943\tC000001\tNovel\n\n")
+  (document,) = pubtator_format.iter_documents(relation)
+  assert document.relations == ["3\tAssociation\tD001943\tC000001\tNovel"]
+
+
+def test_two_documents_with_one_pmid_are_both_read_with_a_warning(tmp_path,
+                                                                  caplog):
+  path = write(tmp_path, "in.txt", "7|t|One.\n7|a|Two.\n\n8|t|Other.\n\n"
+               "7|t|Again.\n\n")
+  with caplog.at_level(logging.WARNING, logger="bert_ner"):
+    docs = list(pubtator_format.iter_documents(path))
+  assert [d.id for d in docs] == ["7", "8", "7"]
+  assert [r.getMessage() for r in caplog.records] == [
+      "%s: the document at line 6 has the id 7 of the document at line 1: "
+      "two documents with one PMID (both are read)." % path]
+
+
+def test_bioc_json_as_ncbi_releases_it_without_infons(tmp_path):
+  """BioRED's BioC JSON has no infons at collection, document or passage
+  level (nor sentences or relations lists): read with empty ones."""
+  collection = {"source": "PubTator", "date": "", "key": "",
+                "documents": [{"id": "17", "passages": [
+                    {"offset": 0, "text": "BRCA1 in breast cancer.",
+                     "annotations": [{"id": "T0", "text": "breast cancer",
+                                      "infons": {"type": "Disease"},
+                                      "locations": [{"offset": 9,
+                                                     "length": 13}]}]}]}]}
+  path = write(tmp_path, "biored.json", json.dumps(collection))
+  (document,) = bioc_format.iter_documents(path)
+  assert document.id == "17" and document.passages[0].text == (
+      "BRCA1 in breast cancer.")
+  assert [(m.start, m.end, m.type) for m in document.mentions] == [
+      (9, 22, "Disease")]

@@ -11,6 +11,7 @@ import io
 import json
 
 import bioc
+from bioc.biocjson import decoder as json_decoder
 from bioc.biocjson import encoder as json_encoder
 from bioc.biocxml import encoder as xml_encoder
 from lxml import etree
@@ -42,7 +43,8 @@ def iter_documents(path, data=None):
       data = f.read()
   if is_json(path):
     try:
-      collection = bioc.biocjson.loads(data.decode("utf-8"))
+      collection = json_decoder.parse_collection(
+          with_bioc_defaults(json.loads(data.decode("utf-8"))))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
       raise ValueError("%s is not BioC JSON (%s: %s)." % (
           path, type(e).__name__, e)) from None
@@ -55,6 +57,47 @@ def iter_documents(path, data=None):
   except etree.XMLSyntaxError as e:
     raise ValueError("%s, line %s: the BioC XML is not well formed: %s." % (
         path, e.lineno, e.msg)) from None
+
+
+# What NCBI's BioC JSON releases (BioRED's, PubTator3's) may leave out, and
+# the bioc package requires: the empty value of each.
+_JSON_DEFAULTS = {
+    "collection": {"source": "", "date": "", "key": "", "infons": {}},
+    "document": {"infons": {}, "relations": []},
+    "passage": {"infons": {}, "sentences": [], "annotations": [],
+                "relations": []},
+    "sentence": {"infons": {}, "annotations": [], "relations": []},
+    "annotation": {"infons": {}},
+    "relation": {"infons": {}, "nodes": []},
+}
+
+
+def with_bioc_defaults(collection):
+  """A BioC JSON collection (a dict) with the keys a release left out
+  (infons at every level, empty lists) filled in, in place."""
+
+  def fill(obj, level):
+    if isinstance(obj, dict):
+      for key, value in _JSON_DEFAULTS[level].items():
+        obj.setdefault(key, type(value)())
+    return obj
+
+  fill(collection, "collection")
+  for document in collection.get("documents", []):
+    fill(document, "document")
+    for relation in document.get("relations", []):
+      fill(relation, "relation")
+    for annotation in document.get("annotations", []):
+      fill(annotation, "annotation")
+    for passage in document.get("passages", []):
+      fill(passage, "passage")
+      for annotation in passage.get("annotations", []):
+        fill(annotation, "annotation")
+      for relation in passage.get("relations", []):
+        fill(relation, "relation")
+      for sentence in passage.get("sentences", []):
+        fill(sentence, "sentence")
+  return collection
 
 
 def _passages(bioc_document):

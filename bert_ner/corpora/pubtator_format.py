@@ -16,6 +16,7 @@ The layout of blank lines is kept too, so that a file read and written
 back is byte-identical.
 """
 
+import logging
 import re
 
 from bert_ner.corpora import documents
@@ -73,6 +74,12 @@ class PubTatorReader(object):
                       "document %r" % self.document.id if self.document
                       else "no document"))
     if not (_is_offset(columns[1]) and _is_offset(columns[2])):
+      if _is_offset(columns[1]) or _is_offset(columns[2]) or (
+          _NUMBER_RE.match(columns[1]) or _NUMBER_RE.match(columns[2])):
+        raise ValueError(
+            "%s, line %d: the mention line %r has the start %r and the end "
+            "%r: both must be whole numbers (character offsets)." % (
+                self.path, number, line[:200], columns[1], columns[2]))
       # PMID<TAB>relation type<TAB>concept<TAB>concept...
       self.document.relations.append(line)
       self.num_relations += 1
@@ -117,6 +124,14 @@ class PubTatorReader(object):
     return done
 
 
+# A column that starts like a number: an offset written wrong, not a
+# relation's type or concept.
+_NUMBER_RE = re.compile(r"^\s*[-+]?\.?\d")
+# The concept id column of a predicted mention (it has none), so that the
+# line has the six columns readers of PubTator expect of a mention.
+NO_CONCEPT = "-"
+
+
 def _is_offset(text):
   return text.isdigit() and text.isascii()
 
@@ -134,20 +149,35 @@ def iter_documents(path, reader_out=None):
   reader = PubTatorReader(path)
   if reader_out is not None:
     reader_out.append(reader)
+  first_lines = {}
+
+  def seen(document):
+    first = first_lines.setdefault(document.id, document.line_number)
+    if first != document.line_number:
+      logging.getLogger("bert_ner").warning(
+          "%s: the document at line %d has the id %s of the document at "
+          "line %d: two documents with one PMID (both are read).", path,
+          document.line_number, document.id, first)
+    return document
+
   for number, line in tokenization.iter_utf8_lines(path, "PubTator file"):
     document = reader.feed(number, line)
     if document is not None:
-      yield document
+      yield seen(document)
   document = reader.finish()
   if document is not None:
-    yield document
+    yield seen(document)
 
 
-def mention_line(document_id, mention):
+def mention_line(document_id, mention, predicted=False):
+  """A mention's line; a predicted one without a concept id gets
+  NO_CONCEPT in that column (a mention read keeps the columns it had)."""
   columns = [document_id, str(mention.start), str(mention.end), mention.text,
              mention.type]
   if mention.identifier is not None:
     columns.append(mention.identifier)
+  elif predicted:
+    columns.append(NO_CONCEPT)
   return "\t".join(columns)
 
 
@@ -165,7 +195,7 @@ def format_document(document, mentions=None, blank_line=True):
                          passage.text.translate(_ONE_LINE))
            for passage in document.passages]
   for mention in document.mentions if mentions is None else mentions:
-    lines.append(mention_line(document.id, mention))
+    lines.append(mention_line(document.id, mention, mentions is not None))
   lines.extend(document.relations if mentions is None else ())
   if blank_line:
     lines.append("")
