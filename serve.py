@@ -25,7 +25,7 @@ import uvicorn
 from bert_ner import errors
 from bert_ner.serving import http_app
 from bert_ner.serving import service as service_lib
-from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import tagging_options
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -39,15 +39,8 @@ def parse_args(argv):
                       help="The address to listen on (another than the "
                       "loopback needs --auth_token_file or --no_auth).")
   parser.add_argument("--port", type=int, default=8080)
-  parser.add_argument("--backend", default="saved_model",
-                      choices=list(saved_model_backend.BACKENDS),
-                      help="What runs the model (as predict_saved_model.py's "
-                      "--backend).")
-  parser.add_argument("--use_bf16", action="store_true",
-                      help="oneDNN's bfloat16 rewrite (a CPU with native "
-                      "bfloat16).")
-  parser.add_argument("--repair_tags", action="store_true",
-                      help="Decode valid IOB2 tags (the softmax head).")
+  tagging_options.add_to_parser(parser, ("backend", "use_bf16",
+                                         "repair_tags", "verbose"))
   parser.add_argument("--max_batch_windows", type=int, default=64,
                       help="The most windows one call of the model takes.")
   parser.add_argument("--max_wait_ms", type=float, default=5.0,
@@ -69,8 +62,6 @@ def parse_args(argv):
   parser.add_argument("--access_log", action="store_true",
                       help="Log a line per request (off: it costs "
                       "throughput).")
-  parser.add_argument("--verbose", action="store_true",
-                      help="Show the Python trace of an error.")
   return parser.parse_args(argv)
 
 

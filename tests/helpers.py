@@ -184,3 +184,13 @@ def train_records_info(out):
              if p.startswith("train.") and p.endswith(".json")]
   with open(os.path.join(out, "records", name)) as f:
     return json.load(f)
+
+
+def check_document_entities(record):
+  """Every entity of a document's entities line ({"passages", "entities"},
+  document offsets) is the text of a passage at its offsets."""
+  texts = {p["offset"]: p["text"] for p in record["passages"]}
+  for entity in record["entities"]:
+    offset = max(o for o in texts if o <= entity["start"])
+    assert texts[offset][entity["start"] - offset:
+                         entity["end"] - offset] == entity["text"], entity

@@ -202,11 +202,7 @@ def test_tag_corpus_tags_pubmed_xml(trained, tmp_path):
       records = [json.loads(line) for line in f]
     assert [r["id"] for r in records] == pmids
     for record in records:
-      texts = {p["offset"]: p["text"] for p in record["passages"]}
-      for entity in record["entities"]:
-        offset = max(o for o in texts if o <= entity["start"])
-        assert texts[offset][entity["start"] - offset:
-                             entity["end"] - offset] == entity["text"]
+      helpers.check_document_entities(record)
   with open(os.path.join(out, "summary.json")) as f:
     summary = json.load(f)
   assert (summary["documents"], summary["dead_letters"]) == (608, 0)

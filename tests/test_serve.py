@@ -175,12 +175,8 @@ def test_documents_as_entity_lines(server):
   records = [json.loads(line) for line in body.decode().splitlines()]
   assert [r["id"] for r in records] == ["1", "2"]
   for record in records:
-    texts = {p["offset"]: p["text"] for p in record["passages"]}
-    for entity in record["entities"]:
-      offset = max(o for o in texts if o <= entity["start"])
-      assert texts[offset][entity["start"] - offset:
-                           entity["end"] - offset] == entity["text"]
-      assert 0 < entity["score"] <= 1
+    helpers.check_document_entities(record)
+    assert all(0 < e["score"] <= 1 for e in record["entities"])
 
 
 def test_model_health_and_openapi(server, export):

@@ -1,6 +1,7 @@
 """The options the two tagging commands share, declared once:
 predict_saved_model.py (absl flags) and tag_corpus.py (argparse) both
-define them from OPTIONS, and both check them with `check`.
+define them from OPTIONS, and both check them with `check`; serve.py takes
+those that choose how to tag.
 
     tagging_options.define_absl_flags(flags)   # predict_saved_model.py
     tagging_options.add_to_parser(parser)      # tag_corpus.py
@@ -63,9 +64,11 @@ def define_absl_flags(flags):
       flags.DEFINE_string(option.name, option.default, option.help)
 
 
-def add_to_parser(parser):
-  """Adds OPTIONS to an argparse.ArgumentParser."""
+def add_to_parser(parser, names=None):
+  """Adds OPTIONS (or those of `names`) to an argparse.ArgumentParser."""
   for option in OPTIONS:
+    if names is not None and option.name not in names:
+      continue
     name = "--" + option.name
     if option.choices:
       parser.add_argument(name, default=option.default,
