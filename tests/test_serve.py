@@ -186,6 +186,7 @@ def test_model_health_and_openapi(server, export):
   assert model["entity_types"] == ["Disease"]
   assert model["settings"]["max_seq_length"] == 8
   assert model["backend"] == "saved_model" and model["version"]
+  assert model["pending_requests"] == 0
   assert model["export_dir"] == os.path.abspath(export)
   spec = json.loads(server.get("/openapi.json")[2])
   assert set(spec["paths"]) == {"/", "/healthz", "/v1/model", "/v1/tag"}
@@ -313,10 +314,13 @@ def test_busy_and_slow_requests_get_503_with_retry_after(export, tmp_path):
     thread = threading.Thread(target=lambda: first.update(
         answer=slow.post_json("/v1/tag", MANY)))
     thread.start()
-    time.sleep(0.2)
+    deadline = time.time() + 30
+    while json.loads(slow.get("/v1/model")[2])["pending_requests"] < 1:
+      assert time.time() < deadline and thread.is_alive()
+      time.sleep(0.005)
     status, headers, body = slow.post_json("/v1/tag", {"text": "x"})
     thread.join(timeout=60)
-    assert status == 503 and headers["retry-after"] == "1"
+    assert status == 503 and headers["retry-after"] == "1", body
     assert "--max_pending_requests=1" in json.loads(body)["error"]
     status, headers, body = first["answer"]
     assert status == 503 and headers["retry-after"] == "5"
@@ -332,7 +336,10 @@ def test_sigterm_finishes_the_requests_in_flight(export, tmp_path):
   thread = threading.Thread(target=lambda: answer.update(
       got=waiting.post_json("/v1/tag", MANY), at=time.time()))
   thread.start()
-  time.sleep(0.5)  # the request is being tagged
+  deadline = time.time() + 30
+  while json.loads(waiting.get("/v1/model")[2])["pending_requests"] < 1:
+    assert time.time() < deadline and thread.is_alive()
+    time.sleep(0.005)  # until the request is being tagged
   signalled = time.time()
   waiting.process.send_signal(signal.SIGTERM)
   thread.join(timeout=60)

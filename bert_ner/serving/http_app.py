@@ -242,7 +242,7 @@ def create_app(service, limits=None):
            "backend and version")
   async def model(request: fastapi.Request):
     gate.check_auth(request)
-    return service.model_info()
+    return dict(service.model_info(), pending_requests=gate.pending)
 
   @app.get("/", response_class=responses.HTMLResponse,
            summary="A page to tag text and look at its entities")
