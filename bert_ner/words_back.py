@@ -3,6 +3,20 @@
 import numpy as np
 
 
+def chosen_probabilities(predicted_ids, probabilities):
+  """The probability of the label predicted at each position.
+
+  Args:
+    predicted_ids: int array [..., length].
+    probabilities: float array [..., length, num_labels].
+
+  Returns:
+    float array [..., length].
+  """
+  return np.take_along_axis(probabilities, predicted_ids[..., None],
+                            axis=-1)[..., 0]
+
+
 def iter_word_labels(examples, predictions, label_map, score_key=None,
                      repair=None):
   """Puts predicted windows back together: one label per word, in order.

@@ -16,7 +16,6 @@ import json
 import math
 import os
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import formats
@@ -274,11 +273,14 @@ class Job(object):
     return best
 
   def predict_words(self, info, split, checkpoint_path=None,
-                    token_counter=None):
+                    token_counter=None, scores=False):
     """Streams (example, one predicted label per word) for a split, in file
     order, from its records; `token_counter` (token_scores.TokenCounter)
-    gets the token-level counts on the way."""
-    keys = ["predicted_ids", "word_ids", "example_index", "probabilities"]
+    gets the token-level counts on the way. With `scores`, also per word
+    the probability of its label (the probabilities are fetched only then,
+    or for --repair_tags)."""
+    keys = ["predicted_ids", "word_ids", "example_index"]
+    keys += ["probabilities"] if self.repair or scores else []
     keys += list(token_scores.PREDICT_KEYS) if token_counter else []
     predictions = self.estimator.predict(
         input_fn=self.input_fn(info, False, self.settings.predict_batch_size),
@@ -286,9 +288,11 @@ class Job(object):
         predict_keys=keys)
     if token_counter:
       predictions = token_counter.tee(predictions)
+    if scores:
+      predictions = with_scores(predictions)
     return words_back.iter_word_labels(
-        self.examples(split), with_scores(predictions), self.label_map,
-        score_key="scores", repair=self.repair)
+        self.examples(split), predictions, self.label_map,
+        score_key="scores" if scores else None, repair=self.repair)
 
   def token_counter(self):
     """A token_scores.TokenCounter of this model's labels."""
@@ -357,8 +361,10 @@ class Job(object):
       (conlleval figures, strict IOB2 figures) when the split has gold
       labels, else None.
     """
+    # Scores are written only with the entities and documents.
     tagged = self.predict_words(info, split, self.eval_checkpoint(),
-                                token_counter)
+                                token_counter,
+                                scores=bool(jsonl_path or documents))
     with documents or contextlib.ExitStack():
       return writers.write_word_labels(
           documents.tee(tagged) if documents else tagged, out_path,
@@ -372,9 +378,8 @@ def with_scores(predictions):
   """Each prediction with "scores": per position, the probability of the
   label predicted there (as the tagging core's backends give it)."""
   for prediction in predictions:
-    probabilities = prediction["probabilities"]
-    prediction["scores"] = np.take_along_axis(
-        probabilities, prediction["predicted_ids"][:, None], axis=-1)[:, 0]
+    prediction["scores"] = words_back.chosen_probabilities(
+        prediction["predicted_ids"], prediction["probabilities"])
     yield prediction
 
 

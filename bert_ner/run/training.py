@@ -103,8 +103,7 @@ def train_multi_worker(job, input_fn, hooks):
 def score_dev(job, info, checkpoint):
   """(conlleval figures, strict IOB2 figures) of dev at `checkpoint`."""
   counter = conlleval.ChunkCounter(job.label_map.iobes)
-  for example, labels, _ in job.predict_words(info, job.dev_split,
-                                              checkpoint):
+  for example, labels in job.predict_words(info, job.dev_split, checkpoint):
     counter.add_sentence(example.labels, labels)
   return counter.scores()
 

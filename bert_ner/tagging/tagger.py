@@ -16,8 +16,6 @@ to (predicted_ids int [batch, length], probabilities float [batch, length,
 num_labels]); the SavedModel is one (saved_model_backend.py).
 """
 
-import numpy as np
-
 from bert_ner import feature_spec
 from bert_ner.model import crf
 from bert_ner import tfrecords
@@ -64,8 +62,7 @@ class Tagger(object):
       batch = features[first:first + batch_size]
       predicted, probabilities = self.backend(
           feature_spec.serving_arrays(batch))
-      scores = np.take_along_axis(probabilities, predicted[:, :, None],
-                                  axis=-1)[:, :, 0]
+      scores = words_back.chosen_probabilities(predicted, probabilities)
       for row, feature in enumerate(batch):
         n = len(feature.word_ids)
         yield {"example_index": feature.example_index,
