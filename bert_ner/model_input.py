@@ -28,16 +28,13 @@ def assumed_line(folder, assumed, values):
   Args:
     folder: the model folder.
     assumed: the setting names assumed.
-    values: name -> the value taken (a dict, or an object with them as
-      attributes).
+    values: dict, name -> the value taken.
   """
   if not assumed:
     return None
-  get = values.get if isinstance(values, dict) else (
-      lambda name: getattr(values, name))
   return "%s saved no %s (an older version trained it): assumed %s." % (
       folder, ", ".join(assumed),
-      ", ".join("%s=%s" % (name, get(name)) for name in assumed))
+      ", ".join("%s=%s" % (name, values[name]) for name in assumed))
 
 
 def check_repair_tags(head, repair_tags, source=None):
@@ -100,7 +97,7 @@ class ModelInput(object):
 
   def assumed_line(self):
     """What an older folder did not save and was assumed, or None."""
-    return assumed_line(self.folder, self.assumed, self.settings)
+    return assumed_line(self.folder, self.assumed, self.settings._asdict())
 
   def check_repair_tags(self, repair_tags):
     check_repair_tags(self.settings.head, repair_tags, self.folder)

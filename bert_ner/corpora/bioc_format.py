@@ -60,7 +60,8 @@ def iter_documents(path, data=None):
 
 
 # What NCBI's BioC JSON releases (BioRED's, PubTator3's) may leave out, and
-# the bioc package requires: the empty value of each.
+# the bioc package requires: the empty value of each, by level; and the
+# lists of each level that hold the levels below.
 _JSON_DEFAULTS = {
     "collection": {"source": "", "date": "", "key": "", "infons": {}},
     "document": {"infons": {}, "relations": []},
@@ -70,34 +71,27 @@ _JSON_DEFAULTS = {
     "annotation": {"infons": {}},
     "relation": {"infons": {}, "nodes": []},
 }
+_JSON_CHILDREN = {
+    "collection": {"documents": "document"},
+    "document": {"passages": "passage", "annotations": "annotation",
+                 "relations": "relation"},
+    "passage": {"sentences": "sentence", "annotations": "annotation",
+                "relations": "relation"},
+    "sentence": {"annotations": "annotation", "relations": "relation"},
+}
 
 
-def with_bioc_defaults(collection):
-  """A BioC JSON collection (a dict) with the keys a release left out
-  (infons at every level, empty lists) filled in, in place."""
-
-  def fill(obj, level):
-    if isinstance(obj, dict):
-      for key, value in _JSON_DEFAULTS[level].items():
-        obj.setdefault(key, type(value)())
-    return obj
-
-  fill(collection, "collection")
-  for document in collection.get("documents", []):
-    fill(document, "document")
-    for relation in document.get("relations", []):
-      fill(relation, "relation")
-    for annotation in document.get("annotations", []):
-      fill(annotation, "annotation")
-    for passage in document.get("passages", []):
-      fill(passage, "passage")
-      for annotation in passage.get("annotations", []):
-        fill(annotation, "annotation")
-      for relation in passage.get("relations", []):
-        fill(relation, "relation")
-      for sentence in passage.get("sentences", []):
-        fill(sentence, "sentence")
-  return collection
+def with_bioc_defaults(obj, level="collection"):
+  """A BioC JSON object (a collection's dict by default) with the keys a
+  release left out (infons at every level, empty lists) filled in, in
+  place, at its level and every level below."""
+  if isinstance(obj, dict):
+    for key, value in _JSON_DEFAULTS[level].items():
+      obj.setdefault(key, type(value)())
+    for key, child_level in _JSON_CHILDREN.get(level, {}).items():
+      for child in obj.get(key) or []:
+        with_bioc_defaults(child, child_level)
+  return obj
 
 
 def _passages(bioc_document):

@@ -102,7 +102,7 @@ def is_bioc_collection(value):
 
 
 def parse_text_request(value):
-  """(texts, entity_types or None, one text?) of a JSON body's value.
+  """(texts, entity_types or None) of a JSON body's value.
 
   Raises:
     HTTPError 400: naming what is wrong.
@@ -128,7 +128,7 @@ def parse_text_request(value):
   if types is not None and (not isinstance(types, list) or not all(
       isinstance(t, str) for t in types)):
     raise HTTPError(400, "\"entity_types\" must be a list of strings.")
-  return texts, types, single
+  return texts, types
 
 
 def results_json(results):
@@ -202,7 +202,7 @@ async def tag_request(service, gate, request, output, entity_types):
   body = await read_body(request, gate.limits.max_request_bytes)
   value = parse_json(body) if content_type == "application/json" else None
   if content_type == "application/json" and not is_bioc_collection(value):
-    texts, types, _ = parse_text_request(value)
+    texts, types = parse_text_request(value)
     results = await gate.run(service.tag_texts, texts, types)
     return responses.Response(results_json(results),
                               media_type="application/json")

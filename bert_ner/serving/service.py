@@ -55,16 +55,12 @@ class TaggingService(object):
     self.repair_tags = repair_tags
     self.batch_size = max_batch_windows
     self.model_input = saved_model_backend.export_input(export_dir)
-    self.batcher = None
-
-    def batched(run):
-      self.batcher = batching.BatchingBackend(
-          run, max_batch_windows, max_wait_ms, max_waiting_windows)
-      return self.batcher
-
     self.tagger = saved_model_backend.load_tagger(
         export_dir, repair_tags, backend=backend, use_bf16=use_bf16,
-        model_input=self.model_input, wrap_backend=batched)
+        model_input=self.model_input,
+        wrap_backend=lambda run: batching.BatchingBackend(
+            run, max_batch_windows, max_wait_ms, max_waiting_windows))
+    self.batcher = self.tagger.backend
     self.entity_types = sorted({
         conlleval.split_tag(label)[1]
         for label in self.tagger.label_map.data_labels
@@ -84,22 +80,23 @@ class TaggingService(object):
                          "model_calls": self.batcher.calls,
                          "windows": self.batcher.windows}}
 
-  def check_types(self, entity_types):
-    """The requested types as a set (None: all); ValueError for a type the
-    model does not tag."""
+  def tagger_for(self, entity_types):
+    """The tagger of the requested types (None: all): the model's, or one
+    whose labels of the other types are O; ValueError for a type the model
+    does not tag."""
     if entity_types is None:
-      return None
+      return self.tagger
     unknown = sorted(set(entity_types) - set(self.entity_types))
     if unknown:
       raise ValueError("entity_types: the model tags %s, not %s." % (
           ", ".join(self.entity_types), ", ".join(unknown)))
-    return set(entity_types)
+    return _TypeFilter(self.tagger, set(entity_types))
 
   def tag_texts(self, texts, entity_types=None):
     """One result per text, in order: {"text", "entities": [{"start",
     "end", "type", "text", "score"}]}, offsets into the text; only the
     `entity_types` asked for (all by default)."""
-    wanted = self.check_types(entity_types)
+    tagger = self.tagger_for(entity_types)
     examples = []
     for index, text in enumerate(texts):
       example = text_format.text_example(text, index, index + 1, "request")
@@ -107,14 +104,10 @@ class TaggingService(object):
       examples.append(example)
     results = []
     with self.batcher.caller():
-      for example, labels, scores in self.tagger.tag_stream(examples,
-                                                            self.batch_size):
-        record = entity_offsets.entities_record(
-            example.text, example.offsets, labels, scores)
-        if wanted is not None:
-          record["entities"] = [e for e in record["entities"]
-                                if e["type"] in wanted]
-        results.append(record)
+      for example, labels, scores in tagger.tag_stream(examples,
+                                                       self.batch_size):
+        results.append(entity_offsets.entities_record(
+            example.text, example.offsets, labels, scores))
     return results
 
   def tag_documents(self, body, kind, output=None, entity_types=None):
@@ -126,7 +119,7 @@ class TaggingService(object):
       ValueError: a body that does not parse, naming its line, or an
         unknown output.
     """
-    wanted = self.check_types(entity_types)
+    tagger = self.tagger_for(entity_types)
     name, default = DOCUMENT_KINDS[kind]
     output = output or default
     if output not in DOCUMENT_OUTPUTS:
@@ -144,7 +137,7 @@ class TaggingService(object):
         f.write(body)
       written = "bioc_json" if output == "json" else output
       with self.batcher.caller():
-        self._tag_file(path, kind, folder, written, wanted, entities)
+        self._tag_file(tagger, path, kind, folder, written, entities)
       if output == "json":
         return "".join(lines)
       ext = document_output.OUTPUT_FORMATS[output]
@@ -156,9 +149,7 @@ class TaggingService(object):
     finally:
       shutil.rmtree(folder, ignore_errors=True)
 
-  def _tag_file(self, path, kind, folder, output, wanted, on_document):
-    tagger = self.tagger if wanted is None else _TypeFilter(self.tagger,
-                                                            wanted)
+  def _tag_file(self, tagger, path, kind, folder, output, on_document):
     file_tagging.tag_file(
         self.export_dir, path, os.path.join(folder, "out"),
         "pubtator" if kind == "pubtator" else "bioc",
@@ -170,8 +161,8 @@ class TaggingService(object):
 
 
 class _TypeFilter(object):
-  """A tagger whose labels of types not wanted are O (so that the
-  documents hold only the entity types a request asks for)."""
+  """A tagger whose labels of types not wanted are O (so that the texts'
+  entities and the documents hold only the types a request asks for)."""
 
   def __init__(self, tagger, wanted):
     self._tagger = tagger

@@ -316,8 +316,9 @@ def run(export_dir, inputs, output_dir, input_format="text",
   log = log or (lambda line: print(line, file=sys.stderr))
   model_input = saved_model_backend.export_input(export_dir,
                                                  skip_bad_mentions)
-  if model_input.assumed_line():
-    log(model_input.assumed_line())
+  assumed = model_input.assumed_line()
+  if assumed:
+    log(assumed)
   files, pieces = plan_job(model_input, inputs, output_dir, input_format,
                            lines_per_shard, conll_output, repair_tags,
                            output_formats, backend, use_bf16, log)
