@@ -141,7 +141,7 @@ class TaggingService(object):
       if output == "json":
         return "".join(lines)
       ext = document_output.OUTPUT_FORMATS[output]
-      with open(os.path.join(folder, "predictions." + ext),
+      with open(os.path.join(folder, "out", "predictions." + ext),
                 encoding="utf-8") as f:
         return f.read()
     except ValueError as e:
@@ -154,10 +154,9 @@ class TaggingService(object):
         self.export_dir, path, os.path.join(folder, "out"),
         "pubtator" if kind == "pubtator" else "bioc",
         batch_size=self.batch_size, repair_tags=self.repair_tags,
-        output_format=output, tagger=tagger, on_document=on_document,
+        output_format=output, tagger=tagger, model_input=self.model_input,
+        on_document=on_document,
         log=lambda line: None)
-    for name in os.listdir(os.path.join(folder, "out")):
-      shutil.move(os.path.join(folder, "out", name), folder)
 
 
 class _TypeFilter(object):

@@ -30,13 +30,13 @@ def _log(line):
 def tag_file(export_dir, input_file, output_dir, input_format="text",
              batch_size=32, repair_tags=False, output_format=None,
              backend="saved_model", use_bf16=False, skip_bad_mentions=False,
-             tagger=None, on_document=None, log=_log):
+             tagger=None, model_input=None, on_document=None, log=_log):
   """Tags `input_file`; streams the outputs to `output_dir`, each file
   written whole or not at all. The options are tagging_options.OPTIONS.
 
   Args:
-    tagger: a loaded Tagger of the export (one service tags many files
-      with one), else loaded here.
+    tagger, model_input: the export's loaded Tagger and its ModelInput (a
+      service tags many files with one), else read here.
     on_document: with a document format, called with (document, predicted
       Mentions) for each document written.
     log: where the progress and the assumed settings are told.
@@ -46,8 +46,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     None.
   """
   tagging_options.check(batch_size, export_dir, backend, use_bf16)
-  model_input = saved_model_backend.export_input(export_dir,
-                                                 skip_bad_mentions)
+  model_input = model_input or saved_model_backend.export_input(
+      export_dir, skip_bad_mentions)
   output_formats = document_output.output_formats(output_format,
                                                   input_format, input_file)
   tagger = tagger or saved_model_backend.load_tagger(
