@@ -58,16 +58,6 @@ def tiny_run_flags(model_dir, data_dir, out):
           "--num_train_steps=2", "--save_checkpoints_steps=1"]
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-  folder = tmp_path / "data"
-  folder.mkdir()
-  for name, text in (("train.tsv", helpers.TRAIN), ("dev.tsv", helpers.TRAIN),
-                     ("test.tsv", helpers.TEST)):
-    (folder / name).write_text(text)
-  return str(folder)
-
-
 def test_a_read_only_output_folder(tmp_path, tiny_model_dir, data_dir):
   with mounted(str(tmp_path / "ro"), "ro,size=64k") as ro:
     out = os.path.join(ro, "out")

@@ -3,7 +3,6 @@ work, the recipes' flags, the labels file, a CPU without bfloat16."""
 
 import glob
 import os
-import socket
 import subprocess
 import sys
 
@@ -50,12 +49,9 @@ def test_flag_errors(tmp_path, tiny_model_dir, data_dir):
 
 def test_unreachable_tpu_is_a_clear_error(tmp_path, tiny_model_dir, data_dir):
   # A loopback port nobody listens on: refused at once, not a hang.
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-  name = "grpc://127.0.0.1:%d" % port
+  name = "grpc://127.0.0.1:%d" % helpers.free_port()
   v = helpers.tiny_values(tiny_model_dir, data_dir, str(tmp_path / "out"),
-                  use_tpu=True, tpu_name=name)
+                          use_tpu=True, tpu_name=name)
   with pytest.raises(ValueError) as e:
     run_ner.validate_flags_or_throw(v)
   assert "Cannot reach TPU %r" % name in str(e.value)
