@@ -6,7 +6,8 @@ r"""The HTTP service against offline tagging, back to back, on one machine.
   1. offline: the export's tagging core as predict_saved_model.py runs it
      (one process, batches of 32 windows), on N sentences of NCBI-disease
      test (../shared; else data/sample's test file): sentences/s, the
-     model loaded and warmed up first;
+     model loaded and warmed up first; and the same at --offline_batches
+     windows a call (what concurrent one-sentence requests can fill);
   2. serve.py in its own process on 127.0.0.1, clients sending one sentence
      a request (keep-alive connections, one thread a client) at 1, 4 and 16
      clients: sentences/s, p50 and p99 latency, and the ratio to offline;
@@ -50,6 +51,8 @@ def parse_args():
   p.add_argument("--clients", default="1,4,16")
   p.add_argument("--max_wait_ms", type=float, default=5.0)
   p.add_argument("--max_batch_windows", type=int, default=64)
+  p.add_argument("--offline_batches", default="1,8,16",
+                 help="other batch sizes to tag offline at")
   return p.parse_args()
 
 
@@ -59,13 +62,17 @@ def sentences(count):
   return [" ".join(e.words) for e in examples if e.words][:count], path
 
 
-def offline_rate(export_dir, texts):
+def offline_rates(export_dir, texts, batch_sizes):
+  """{batch size: sentences/s} of the tagging core."""
   tagger = saved_model_backend.load_tagger(export_dir)
   examples = [text_format.text_example(t, i) for i, t in enumerate(texts)]
   list(tagger.tag_stream(examples[:32], 32))  # warm up
-  start = time.perf_counter()
-  list(tagger.tag_stream(examples, 32))
-  return len(texts) / (time.perf_counter() - start)
+  rates = {}
+  for batch_size in batch_sizes:
+    start = time.perf_counter()
+    list(tagger.tag_stream(examples, batch_size))
+    rates[batch_size] = len(texts) / (time.perf_counter() - start)
+  return rates
 
 
 def free_port():
@@ -161,8 +168,11 @@ def soak(port, pid, texts, total):
 def main():
   args = parse_args()
   texts, source = sentences(args.sentences)
+  rates = offline_rates(args.export_dir, texts, [32] + [
+      int(b) for b in args.offline_batches.split(",") if b])
   result = {"sentences": len(texts), "source": source,
-            "offline_sentences_per_sec": offline_rate(args.export_dir, texts)}
+            "offline_sentences_per_sec": rates[32],
+            "offline_by_batch": rates}
   port = free_port()
   log_path = os.path.join(ROOT, "output", "bench_serve.log")
   os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -189,6 +199,8 @@ def main():
   print("offline (tagging core, batches of 32): %.1f sentences/s on %d "
         "sentences of %s" % (result["offline_sentences_per_sec"],
                              len(texts), source))
+  print("offline at other batch sizes: %s" % ", ".join(
+      "%d windows %.1f/s" % item for item in sorted(rates.items())))
   print("| clients | sentences/s | x offline | p50 ms | p99 ms | windows a "
         "model call | errors |")
   print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
