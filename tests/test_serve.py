@@ -355,10 +355,16 @@ def test_sigterm_finishes_the_requests_in_flight(export, tmp_path):
 def test_batching_merges_concurrent_calls_and_isolates_errors():
   """Eight callers at once: fewer model calls than callers, each caller its
   own rows back; a batch the model fails on fails its caller only."""
-  seen = []
+  seen, held = [], []  # each call's shape and callers (their ids' value)
 
   def model(arrays):
     seen.append(arrays["input_ids"].shape)
+    held.append(set(arrays["input_ids"][:, 1].tolist()))
+    if len(seen) == 1:  # the first call holds the model until the rest wait
+      deadline = time.time() + 60
+      while backend._queue.qsize() < 8 - len(arrays["input_ids"]) // 2:
+        assert time.time() < deadline
+        time.sleep(0.005)
     if (arrays["input_ids"] == 99).any():
       raise RuntimeError("a bad window")
     ids = arrays["input_ids"]
@@ -374,7 +380,8 @@ def test_batching_merges_concurrent_calls_and_isolates_errors():
       ids[1, 0] = 99
     arrays = {"input_ids": ids, "input_mask": np.ones_like(ids)}
     try:
-      return index, backend(arrays)
+      with backend.caller():
+        return index, backend(arrays)
     except RuntimeError as e:
       return index, e
 
@@ -389,8 +396,13 @@ def test_batching_merges_concurrent_calls_and_isolates_errors():
     assert predicted.shape == (2, length)
     np.testing.assert_array_equal(predicted, 2 * (index + 1))
     assert probabilities.shape == (2, length, 2)
-  merged = [shape for shape in seen if shape[0] > 2]
-  assert merged and len(seen) < 8 + 8  # merged calls, then the retries
+  # Two calls take the eight callers (the first call those that came
+  # within max_wait, the second the rest); the one holding the bad window
+  # then runs each of its callers alone.
+  first, second = held[0], held[1]
+  assert sorted(first | second) == list(range(1, 9)) and not first & second
+  faulty = first if 6 in first else second  # index 5's rows hold 6
+  assert len(seen) == 2 + len(faulty) and len(held) == len(seen)
   with pytest.raises(batching.Overloaded):
     batching.BatchingBackend(model, max_waiting_windows=1)(
         {"input_ids": np.ones([2, 3], np.int32),

@@ -77,6 +77,7 @@ class BatchingBackend(object):
     self.max_wait = max_wait_ms / 1000.0
     self.max_waiting_windows = max_waiting_windows
     self._queue = queue.Queue()
+    self._carried = None  # taken, but over the last call's room: next first
     self._waiting = 0
     self._callers = 0  # inside caller(): may send a batch
     self._lock = threading.Lock()
@@ -113,7 +114,10 @@ class BatchingBackend(object):
   def _take(self):
     """The next batches to run together: the first waiting, and what
     arrives within max_wait, up to max_batch_windows windows."""
-    batch = [self._queue.get()]
+    if self._carried is not None:
+      batch, self._carried = [self._carried], None
+    else:
+      batch = [self._queue.get()]
     windows = batch[0].num_windows
     deadline = time.monotonic() + self.max_wait
     while windows < self.max_batch_windows:
@@ -126,7 +130,7 @@ class BatchingBackend(object):
       except queue.Empty:
         break
       if windows + item.num_windows > self.max_batch_windows:
-        self._queue.put(item)  # the next call's first
+        self._carried = item  # the next call's first, ahead of later ones
         break
       batch.append(item)
       windows += item.num_windows
