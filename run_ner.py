@@ -25,6 +25,7 @@ from tensorflow.python.util import deprecation
 
 from bert_ner import errors
 from bert_ner.model import ner_model
+from bert_ner.model import partial_labels
 from bert_ner.run import divergence
 from bert_ner.run import flag_checks
 from bert_ner.corpora import formats
@@ -75,6 +76,21 @@ flags.DEFINE_string("output_format", None,
                     "documents, comma-separated: pubtator, bioc_xml, "
                     "bioc_json (default: the input's); written to "
                     "OUT/<split>_predictions.<pubtator|bioc.xml|bioc.json>.")
+flags.DEFINE_string("corpora", None,
+                    "A JSON file listing several corpora to train one model "
+                    "on, each with its format, files and the entity types it "
+                    "annotates (its scope; see docs/corpora.md); instead of "
+                    "--data_dir and the file flags.")
+flags.DEFINE_float("corpus_sampling_alpha", 1.0,
+                   "With --corpora: corpus i gives N * n_i^alpha / sum_j "
+                   "n_j^alpha of an epoch's N sentences; 1 takes each corpus "
+                   "as it is, below 1 draws the small ones more often.")
+flags.DEFINE_enum("partial_labels", "marginal", list(
+    partial_labels.MECHANISMS),
+                  "With --corpora: what a corpus's O teaches about the types "
+                  "outside its scope. marginal: O or any of them (the loss "
+                  "sums their probabilities); ignore_o: nothing (its O adds "
+                  "no loss); none: O (as if the corpora were one).")
 flags.DEFINE_string("labels_file", None,
                     "Labels, one per line, instead of those of the training "
                     "file.")

@@ -22,6 +22,7 @@ FEATURE_SPEC = collections.OrderedDict([
     ("label_weights", "sequence"),
     ("word_ids", "sequence"),
     ("example_index", "scalar"),
+    ("corpus_id", "scalar"),  # which corpus of --corpora (0 for one)
 ])
 
 

@@ -11,7 +11,9 @@ A model folder (a run's output folder, or an export) holds:
                          and how documents become sentences: sentences
                          (syntok or passage), entity_types
   ner_run.json           the head: head, feature_layers, freeze_bert,
-                         crf_iob2_constraints
+                         crf_iob2_constraints, and for a model trained
+                         across corpora (--corpora) corpus_scopes (each
+                         corpus's name and types) and partial_labels
 
 `write` writes the last four, `read` reads them back as ModelSettings.
 """
@@ -40,19 +42,39 @@ INPUT_SETTINGS = ("do_lower_case", "max_seq_length", "window_stride",
                   "context_sentences", "sentences", "entity_types")
 # The head over the encoder (ner_run.json).
 HEAD_SETTINGS = ("head", "feature_layers", "freeze_bert",
-                 "crf_iob2_constraints")
+                 "crf_iob2_constraints", "corpus_scopes", "partial_labels")
 # What a folder written before a setting was saved was trained with.
 OLDER_DEFAULTS = {"context_sentences": 0, "sentences": "syntok",
                   "entity_types": "", "head": "softmax",
                   "feature_layers": 1, "freeze_bert": False,
-                  "crf_iob2_constraints": False}
+                  "crf_iob2_constraints": False, "corpus_scopes": (),
+                  "partial_labels": "marginal"}
 # Settings whose older default is the only value older versions had (they
 # read no documents): not reported as assumed.
-ALWAYS_OLDER_DEFAULT = ("sentences", "entity_types")
+ALWAYS_OLDER_DEFAULT = ("sentences", "entity_types", "corpus_scopes",
+                        "partial_labels")
+
+
+def _scopes(value):
+  """corpus_scopes: ((corpus name, (type, ...)), ...) from its JSON list
+  of [name, [types]] (or the tuples themselves)."""
+  out = []
+  for item in value:
+    name, types = item
+    if not isinstance(name, str) or isinstance(types, str):
+      raise TypeError("expected [name, [types]]")
+    out.append((name, tuple(str(t) for t in types)))
+  return tuple(out)
+
+
+_scopes.__name__ = "list of [name, [types]]"  # as errors name the type
+
+
 _TYPES = {"do_lower_case": bool, "max_seq_length": int, "window_stride": int,
           "context_sentences": int, "sentences": str, "entity_types": str,
           "head": str, "feature_layers": int,
-          "freeze_bert": bool, "crf_iob2_constraints": bool}
+          "freeze_bert": bool, "crf_iob2_constraints": bool,
+          "corpus_scopes": _scopes, "partial_labels": str}
 
 ModelSettings = collections.namedtuple("ModelSettings",
                                        INPUT_SETTINGS + HEAD_SETTINGS)

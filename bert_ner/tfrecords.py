@@ -17,7 +17,7 @@ from bert_ner import windowing
 
 
 # Bumped whenever the records' contents change, so old caches are rebuilt.
-RECORD_FORMAT_VERSION = 2
+RECORD_FORMAT_VERSION = 3
 
 
 # Sentences per TFRecord shard. Eval and predict records are sorted by
@@ -83,7 +83,8 @@ def records_fingerprint(input_file, vocab_file, do_lower_case, max_seq_length,
   document format's file becomes sentences, offset_conversion.Reading.key)."""
   key = {
       "format": RECORD_FORMAT_VERSION,
-      "input": _file_digest(input_file),
+      "input": (_file_digest(input_file) if isinstance(input_file, str) else
+                [_file_digest(path) for path in input_file]),
       "vocab": _file_digest(vocab_file),
       "do_lower_case": bool(do_lower_case),
       "max_seq_length": int(max_seq_length),

@@ -18,7 +18,7 @@ class InputFeatures(object):
   """
 
   def __init__(self, input_ids, segment_ids, label_ids, label_weights,
-               word_ids, example_index):
+               word_ids, example_index, corpus_id=0):
     """
     Args:
       input_ids: list of int, WordPiece ids.
@@ -32,6 +32,8 @@ class InputFeatures(object):
       word_ids: list of int, the index in the sentence of the word this
         position predicts, or NO_WORD (-1).
       example_index: int, index of the sentence in its file.
+      corpus_id: int, the index of the sentence's corpus in --corpora (0
+        for a run of one corpus).
     """
     self.input_ids = input_ids
     self.segment_ids = segment_ids
@@ -39,6 +41,7 @@ class InputFeatures(object):
     self.label_weights = label_weights
     self.word_ids = word_ids
     self.example_index = example_index
+    self.corpus_id = corpus_id
 
 
 def word_pieces(words, tokenizer):
@@ -176,7 +179,7 @@ def convert_example(example, example_index, label_map, tokenizer,
     features.append(InputFeatures(
         input_ids=input_ids, segment_ids=segment_ids,
         label_ids=label_ids, label_weights=weights, word_ids=word_ids,
-        example_index=example_index))
+        example_index=example_index, corpus_id=example.corpus))
   return features
 
 

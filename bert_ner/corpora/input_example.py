@@ -8,7 +8,7 @@ class InputExample(object):
   """One sentence: its words and, when the file has them, their labels."""
 
   def __init__(self, guid, words, labels=None, line_number=None, text=None,
-               offsets=None, document=0):
+               offsets=None, document=0, corpus=0):
     """
     Args:
       guid: str, unique id such as "train-12".
@@ -20,9 +20,12 @@ class InputExample(object):
       document: index of the sentence's document in its file (CoNLL files
         start a document at each -DOCSTART- line; a file without them is one
         document).
+      corpus: index of the sentence's corpus in --corpora (its scope of
+        types); 0 for a run of one corpus.
     """
     self.guid = guid
     self.document = document
+    self.corpus = corpus
     # Words of the neighbouring sentences of the document, set by
     # `add_context` (--context_sentences): (before, after).
     self.context = None

@@ -177,6 +177,40 @@ def log_likelihood(emissions, tags, mask, params):
   return tf.where(started, score - log_z, tf.zeros_like(score))
 
 
+def log_partition(emissions, mask, params):
+  """log of the summed score of every tag path over the unmasked
+  positions (forward algorithm): float32 [batch]; 0 without any."""
+  emissions = tf.cast(emissions, tf.float32)
+  mask = tf.cast(mask, tf.bool)
+
+  def step(state, inputs):
+    alpha, started = state
+    emit, m = inputs
+    from_prev = tf.reduce_logsumexp(
+        alpha[:, :, None] + params.transitions[None, :, :], axis=1) + emit
+    new_alpha = tf.where(started, from_prev, params.start[None, :] + emit)
+    m_f = tf.cast(m, tf.float32)[:, None]
+    return (m_f * new_alpha + (1.0 - m_f) * alpha,
+            tf.logical_or(started, m))
+
+  batch, num_tags = tf.shape(emissions)[0], tf.shape(emissions)[2]
+  alpha, started = tf.scan(
+      step, (_time_major(emissions), _time_major(mask)),
+      initializer=(tf.zeros([batch, num_tags]), tf.zeros([batch], tf.bool)))
+  log_z = tf.reduce_logsumexp(alpha[-1] + params.end[None, :], axis=1)
+  return tf.where(started[-1], log_z, tf.zeros_like(log_z))
+
+
+def partial_log_likelihood(emissions, allowed, mask, params):
+  """log of the summed probability of every tag path that takes, at each
+  position, one of its allowed tags (allowed: float [batch, seq, tags] of
+  0/1; one-hot gold tags give log_likelihood)."""
+  emissions = tf.cast(emissions, tf.float32)
+  restricted = emissions + (1.0 - allowed) * FORBIDDEN
+  return (log_partition(restricted, mask, params) -
+          log_partition(emissions, mask, params))
+
+
 def marginals(emissions, mask, params):
   """P(tag y at position t | emissions) under the CRF, by the
   forward-backward algorithm: exp(alpha_t + beta_t - log Z), where alpha_t

@@ -17,7 +17,7 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                  label_ids, label_weights, num_labels, use_one_hot_embeddings,
                  predictable_label_ids=None, compute_dtype=tf.float32,
                  head="softmax", feature_layers=1, freeze_bert=False,
-                 predict_mask=None, crf_allowed=None):
+                 predict_mask=None, crf_allowed=None, gold_allowed=None):
   """BERT with a dense tagging head (softmax or CRF) over every position.
 
   Args:
@@ -40,6 +40,11 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
       with the CRF (first pieces of the words this window predicts);
       label_weights by default.
     crf_allowed: optional allowed transitions (crf.iob2_allowed).
+    gold_allowed: optional float32 Tensor [batch_size, seq_length,
+      num_labels], 1 on the labels a position may truly have
+      (partial_labels.allowed_table: a corpus that annotates some types
+      only); the loss is then -log of their summed probability (of every
+      path through them with a CRF). The gold label alone by default.
 
   Returns:
     (loss: float32 scalar, mean negative log-likelihood per weighted
@@ -92,8 +97,10 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
 
   if head == "crf":
     params = crf.CrfParams(num_labels, allowed=crf_allowed)
-    log_likelihood = crf.log_likelihood(masked_logits, label_ids,
-                                        label_weights, params)
+    log_likelihood = (
+        crf.log_likelihood(masked_logits, label_ids, label_weights, params)
+        if gold_allowed is None else crf.partial_log_likelihood(
+            masked_logits, gold_allowed, label_weights, params))
     loss = -tf.reduce_sum(log_likelihood) / total_weight
     count = tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
     per_token_loss = (-log_likelihood / count)[:, None] * tf.ones_like(weights)
@@ -104,8 +111,13 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
     return loss, per_token_loss, logits, predicted_ids, probabilities
 
   log_probs = tf.nn.log_softmax(logits, axis=-1)
-  one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
-  per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+  if gold_allowed is None:
+    one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+    per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+  else:
+    per_token_loss = -tf.reduce_logsumexp(
+        tf.where(gold_allowed > 0, log_probs,
+                 tf.fill(tf.shape(log_probs), crf.FORBIDDEN)), axis=-1)
   loss = tf.reduce_sum(per_token_loss * weights) / total_weight
   predicted_ids = tf.argmax(masked_logits, axis=-1, output_type=tf.int32)
   probabilities = (None if is_training else
@@ -169,10 +181,12 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
                      num_train_steps, num_warmup_steps, use_tpu,
                      use_one_hot_embeddings, head="softmax", feature_layers=1,
                      freeze_bert=False, crf_iob2_constraints=False,
-                     compute_dtype=tf.float32):
+                     compute_dtype=tf.float32, gold_allowed_table=None):
   """Returns a `model_fn` for TPUEstimator (train, eval and predict).
 
   With compute_dtype float16, training uses dynamic loss scaling.
+  gold_allowed_table: partial_labels.allowed_table of a run across
+  corpora; each record's corpus_id picks its corpus's rows.
   """
   num_labels = label_map.num_labels
   crf_allowed = (crf.iob2_allowed(label_map.labels)
@@ -194,7 +208,8 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
          use_one_hot_embeddings, predictable_label_ids=predictable,
          compute_dtype=compute_dtype, head=head,
          feature_layers=feature_layers, freeze_bert=freeze_bert,
-         predict_mask=predict_mask, crf_allowed=crf_allowed)
+         predict_mask=predict_mask, crf_allowed=crf_allowed,
+         gold_allowed=gold_allowed(gold_allowed_table, features))
     scaffold_fn = (init_from_checkpoint(init_checkpoint, use_tpu)
                    if init_checkpoint and is_training else None)
 
@@ -232,6 +247,16 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
         mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
 
   return model_fn
+
+
+def gold_allowed(table, features):
+  """Per position, the labels its gold label allows in its corpus
+  ([batch, seq, labels]), or None without a table (or served inputs)."""
+  if table is None or "corpus_id" not in features:
+    return None
+  corpus_id = tf.clip_by_value(features["corpus_id"], 0, len(table) - 1)
+  rows = tf.gather(tf.constant(table), corpus_id)  # [batch, labels, labels]
+  return tf.gather(rows, features["label_ids"], batch_dims=1)
 
 
 def serving_input_receiver_fn():

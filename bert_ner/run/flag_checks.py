@@ -11,6 +11,7 @@ import os
 from bert_ner.corpora import formats
 from bert_ner.corpora import offset_conversion
 from bert_ner import model_input
+from bert_ner.model import partial_labels
 from bert_ner.run import cluster
 from bert_ner.tagging import document_output
 from bert_ner import windowing
@@ -170,6 +171,8 @@ def check_input_format(v):
       raise ValueError("--%s needs a document format (--input_format=%s), "
                        "not %s." % (name, "|".join(formats.DOCUMENT_FORMATS),
                                     fmt))
+  if v["corpora"]:
+    return  # each corpus has its format and types (check_corpora)
   if v["skip_bad_mentions"] and fmt not in formats.TRAINING_FORMATS[1:]:
     raise ValueError("--skip_bad_mentions needs --input_format=pubtator or "
                      "bioc.")
@@ -177,8 +180,33 @@ def check_input_format(v):
   document_output.parse_output_formats(v["output_format"])
 
 
+# What a --corpora file gives for each corpus instead.
+CORPUS_FLAGS = ("data_dir", "train_file", "dev_file", "test_file",
+                "predict_file", "entity_types", "labels_file", "output_format")
+
+
+def check_corpora(v):
+  """--corpora (its file is read in run_settings), and the flags it
+  replaces; --corpus_sampling_alpha and --partial_labels."""
+  if v["corpus_sampling_alpha"] <= 0:
+    raise ValueError("--corpus_sampling_alpha must be above 0 (1 takes each "
+                     "corpus as it is), got %g." % v["corpus_sampling_alpha"])
+  if v["partial_labels"] not in partial_labels.MECHANISMS:
+    raise ValueError("--partial_labels must be one of %s, got %r." % (
+        ", ".join(partial_labels.MECHANISMS), v["partial_labels"]))
+  if not v["corpora"]:
+    return
+  given = [name for name in CORPUS_FLAGS if v[name]]
+  if v["input_format"] != "conll":
+    given.append("input_format")
+  if given:
+    raise ValueError("--corpora names each corpus's files, format and types;"
+                     " leave out %s." % ", ".join("--" + n for n in given))
+
+
 CHECKS = (check_actions, check_counts, check_training, check_model_selection,
-          check_devices, check_preprocessing, check_input_format)
+          check_devices, check_preprocessing, check_input_format,
+          check_corpora)
 
 
 def check_values(values):

@@ -25,10 +25,13 @@ from bert_ner import file_io
 from bert_ner import input_pipeline
 from bert_ner import label_set
 from bert_ner.model import ner_model
+from bert_ner.model import partial_labels
 from bert_ner import model_input
 from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.run import cluster
+from bert_ner.run import corpus_list
+from bert_ner.run import corpus_scores
 from bert_ner.run import model_selection
 from bert_ner.run import token_scores
 from bert_ner.run import training
@@ -42,10 +45,13 @@ from bert_ner.scoring import conlleval
 
 RECORDS_DIR_NAME = "records"
 
-# One corpus file of the job: its name (train, dev, test), path, format
-# (conll or text) and ner_data.SplitSummary.
-Split = collections.namedtuple("Split", ["name", "path", "input_format",
-                                         "summary", "labelled"])
+# One corpus file of the job: its name (train, dev, test), path, format,
+# input_example.SplitSummary, whether it is read with its labels, and in a
+# run across corpora (--corpora) its corpus_list.Corpus and the folder of
+# its outputs (OUTPUT_DIR/corpora/<name>; OUTPUT_DIR otherwise).
+Split = collections.namedtuple(
+    "Split", ["name", "path", "input_format", "summary", "labelled",
+              "corpus", "folder"], defaults=(None, None))
 
 
 def build_label_map(settings, train_label_counts):
@@ -104,29 +110,27 @@ class Job(object):
     self.tokenizer = self.model_input.tokenizer
     self.reading = self.model_input.reading
     self.records_dir = os.path.join(s.output_dir, RECORDS_DIR_NAME)
-    # train and dev are CoNLL unless the corpus is of a training format.
-    corpus_format = (s.input_format if s.input_format in
-                     formats.TRAINING_FORMATS else "conll")
-    self.train_split = (self.scan("train", s.train_file, corpus_format)
-                        if s.do_train else None)
-    self.label_map = build_label_map(
-        s, self.train_split.summary.label_counts if self.train_split else None)
+    self.corpora = getattr(s, "corpus_list", None) or None
+    self.train_splits = self.scan_all("train") if s.do_train else []
+    self.label_map = build_label_map(s, sum(
+        (x.summary.label_counts for x in self.train_splits),
+        collections.Counter()) if s.do_train else None)
     tf.logging.info("Labels (%d with the specials): %s",
                     self.label_map.num_labels,
                     " ".join(self.label_map.labels))
-    self.dev_split = (self.scan("dev", s.dev_file, corpus_format)
-                      if s.do_eval else None)
-    self.test_split = (self.scan("test", s.test_file, s.input_format)
-                       if s.do_predict else None)
-    for split in (self.dev_split, self.test_split):
-      if split:
-        label_set.warn_unknown_labels(split.summary.label_counts,
-                                      self.label_map, split.path)
+    self.dev_splits = self.scan_all("dev") if s.do_eval else []
+    self.test_splits = self.scan_all("test") if s.do_predict else []
+    for split in self.dev_splits + self.test_splits:
+      label_set.warn_unknown_labels(split.summary.label_counts,
+                                    self.label_map, split.path)
+    table = self.partial_label_table()
 
     self.train_info = None
     self.num_train_steps = self.num_warmup_steps = 0
     if s.do_train:
-      self.train_info = self.records(self.train_split, sort_by_length=False)
+      self.train_info = self.records(
+          self.train_splits if self.corpora else self.train_splits[0],
+          sort_by_length=False)
       self.num_train_steps = s.num_train_steps or int(math.ceil(
           self.train_info.num_features * s.num_train_epochs /
           s.train_batch_size))
@@ -140,7 +144,7 @@ class Job(object):
         use_one_hot_embeddings=s.use_tpu, head=s.head,
         feature_layers=s.feature_layers, freeze_bert=s.freeze_bert,
         crf_iob2_constraints=s.crf_iob2_constraints,
-        compute_dtype=compute_dtype(s))
+        compute_dtype=compute_dtype(s), gold_allowed_table=table)
     self.estimator = cluster.make_estimator(s, model_fn)
     self.repair = tagger.tag_repair(self.label_map, s.repair_tags)
     # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
@@ -150,44 +154,124 @@ class Job(object):
 
   # ------------------------------------------------------------ the data
 
-  def examples(self, split, report=None):
-    """A fresh stream of the split's examples, read from its file."""
-    return formats.iter_file(split.path, split.input_format, split.name,
-                             require_labels=split.name == "train",
-                             reading=self.reading, report=report,
-                             labelled=split.labelled)
+  @property
+  def dev_split(self):
+    """The dev split of a run of one corpus (None without --do_eval)."""
+    return self.dev_splits[0] if self.dev_splits and not self.corpora else None
 
-  def scan(self, name, path, input_format="conll"):
+  def scan_all(self, name):
+    """The Splits of `name` (train, dev, test): one, or one per corpus."""
+    s = self.settings
+    if self.corpora:
+      return [self.scan(name, c.files[name], c.input_format, c)
+              for c in self.corpora]
+    path = {"train": s.train_file, "dev": s.dev_file, "test": s.test_file}
+    # train and dev are CoNLL unless the corpus is of a training format.
+    input_format = (s.input_format if name == "test" or s.input_format in
+                    formats.TRAINING_FORMATS else "conll")
+    return [self.scan(name, path[name], input_format)]
+
+  def partial_label_table(self):
+    """partial_labels.allowed_table of the corpora's scopes (None for one
+    corpus), its rule for each corpus logged."""
+    if not self.corpora:
+      return None
+    labels, scopes = self.label_map.labels, [c.scope for c in self.corpora]
+    for line in partial_labels.describe(labels, scopes, [
+        c.name for c in self.corpora], self.settings.partial_labels):
+      tf.logging.info("--partial_labels=%s: %s",
+                      self.settings.partial_labels, line)
+    return partial_labels.allowed_table(labels, scopes,
+                                        self.settings.partial_labels)
+
+  def examples(self, split, report=None, other_types=None):
+    """A fresh stream of the split's examples, read from its file (in a run
+    across corpora: its corpus's types only, renamed, tagged with its
+    index; `other_types` counts the CoNLL tags outside its scope)."""
+    corpus = split.corpus
+    stream = formats.iter_file(
+        split.path, split.input_format, split.name,
+        require_labels=split.name == "train",
+        reading=corpus.reading(self.reading) if corpus else self.reading,
+        report=report, labelled=split.labelled)
+    if corpus is None:
+      return stream
+    if split.input_format == "conll":
+      stream = corpus_list.rename_tags(stream, corpus.entity_types,
+                                       other_types if other_types is not None
+                                       else collections.Counter())
+    return corpus_list.with_corpus(stream, corpus.index)
+
+  def scan(self, name, path, input_format="conll", corpus=None):
     """Reads a split once (counts, labels; a bad line fails here, before
     any slow work) and returns its Split. A document format's conversion
-    report is logged and written to OUT/<split>_conversion.json."""
-    split = Split(name, path, input_format, None, True)
+    report is logged and written to <folder>/<split>_conversion.json, as
+    are the tags a corpus of --corpora read as O."""
+    folder = self.settings.output_dir
+    if corpus:
+      folder = os.path.join(folder, corpus_scores.CORPORA_DIR_NAME,
+                            corpus.name)
+      tf.io.gfile.makedirs(folder)
+    split = Split(name, path, input_format, None, True, corpus, folder)
     report = offset_conversion.ConversionReport(path)
-    summary = input_example.summarize(self.examples(split, report))
+    other_types = collections.Counter()
+    summary = input_example.summarize(self.examples(split, report,
+                                                    other_types))
     if name == "test":  # a test file without mentions is tagged, not scored
       summary, labelled = formats.gold_of(summary, report, input_format)
       split = split._replace(labelled=labelled)
     tf.logging.info("%s: %d sentences, %d words (%s)", name,
                     summary.num_examples, summary.num_words, path)
-    if formats.is_document_format(input_format):
-      tf.logging.info("%s conversion: %s", name, report.line())
+    if formats.is_document_format(input_format) or other_types:
+      values = (report.as_dict() if formats.is_document_format(input_format)
+                else corpus_list.other_types_report(path, other_types))
+      tf.logging.info("%s conversion: %s", name, report.line() if
+                      formats.is_document_format(input_format) else
+                      values["line"])
       file_io.atomic_write_text(
-          os.path.join(self.settings.output_dir, "%s_conversion.json" % name),
-          json.dumps(report.as_dict(), indent=1, sort_keys=True) + "\n")
+          os.path.join(folder, "%s_conversion.json" % name),
+          json.dumps(values, indent=1, sort_keys=True) + "\n")
     return split._replace(summary=summary)
 
   def records(self, split, sort_by_length):
-    """The split's TFRecord shards (ner_data.RecordsInfo), cached."""
+    """The split's TFRecord shards (tfrecords.RecordsInfo), cached; of a
+    list of splits (the training corpora of --corpora), their sentences
+    drawn by corpus_list.sampled."""
+    s = self.settings
+    if isinstance(split, list):
+      sizes = [x.summary.num_examples for x in split]
+      examples = corpus_list.sampled(lambda i: self.examples(split[i]),
+                                     sizes, s.corpus_sampling_alpha)
+      return self._records(
+          examples, [x.path for x in split], "train", sum(
+              corpus_list.sampled_counts(sizes, s.corpus_sampling_alpha)),
+          {"corpora": [self.reading_key(x) for x in split],
+           "alpha": s.corpus_sampling_alpha}, sort_by_length)
+    name = "%s-%s" % (split.name, split.corpus.name) if split.corpus else (
+        split.name)
+    return self._records(self.examples(split), split.path, name,
+                         split.summary.num_examples, self.reading_key(split),
+                         sort_by_length)
+
+  def reading_key(self, split):
+    """What a split's examples depend on besides its file (the records'
+    fingerprint): the document reading, and its corpus's scope."""
+    key = (self.reading.key() if formats.is_document_format(
+        split.input_format) else None)
+    if split.corpus is None:
+      return key
+    return {"reading": key, "corpus": split.corpus.index,
+            "entity_types": list(split.corpus.entity_types.items())}
+
+  def _records(self, examples, path, name, total, key, sort_by_length):
     s = self.settings
     return tfrecords.prepare_records(
-        self.examples(split), split.path, split.name, self.records_dir,
+        examples, path, name, self.records_dir,
         self.tokenizer, s.vocab_file, self.label_map, s.max_seq_length,
         s.window_stride, sort_by_length=sort_by_length,
         shard_sentences=s.shard_sentences,
-        processes=s.preprocess_processes, total=split.summary.num_examples,
-        context_sentences=s.context_sentences,
-        reading=(self.reading.key() if formats.is_document_format(
-            split.input_format) else None))
+        processes=s.preprocess_processes, total=total,
+        context_sentences=s.context_sentences, reading=key)
 
   def input_fn(self, info, is_training, batch_size, seed=None):
     """The estimator's input_fn over a split's records."""
@@ -218,9 +302,14 @@ class Job(object):
       tf.logging.info("Training done; eval and predict are the chief's.")
       return {}
     results = {}
-    for split in (self.dev_split, self.test_split):
-      if split:
-        results[split.name] = self.evaluate_and_predict(split)
+    for splits in (self.dev_splits, self.test_splits):
+      if not self.corpora:
+        for split in splits:
+          results[split.name] = self.evaluate_and_predict(split)
+      elif splits:
+        results[splits[0].name] = corpus_scores.write_summary(
+            s.output_dir, splits[0].name, [
+                (x.corpus.name, self.evaluate_and_predict(x)) for x in splits])
     if s.export_dir:
       self.export(s.export_dir)
     return results
@@ -306,15 +395,17 @@ class Job(object):
     info = self.records(split, sort_by_length=True)
     has_gold = split.summary.has_gold
     counter = self.token_counter() if has_gold else None
-    out_path = os.path.join(s.output_dir, "%s_predictions.txt" % split.name)
+    folder = split.folder or s.output_dir
+    out_path = os.path.join(folder, "%s_predictions.txt" % split.name)
     jsonl_path = (
-        os.path.join(s.output_dir, "%s_entities.jsonl" % split.name)
+        os.path.join(folder, "%s_entities.jsonl" % split.name)
         if split.input_format == "text" else None)
     output_formats = document_output.output_formats(
         s.output_format, split.input_format, split.path)
     documents = (document_output.DocumentSink(
-        os.path.join(s.output_dir, "%s_predictions" % split.name),
-        output_formats) if output_formats else None)
+        os.path.join(folder, "%s_predictions" % split.name), output_formats,
+        scope=split.corpus.scope if split.corpus else None)
+                 if output_formats else None)
     scores = self.write_predictions(info, split, out_path, jsonl_path,
                                     documents, counter)
     for path in [out_path, jsonl_path] + (documents.paths if documents
@@ -334,10 +425,11 @@ class Job(object):
     figures, strict = scores
     results.update(model_selection.entity_results(figures, strict))
     model_selection.write_results(
-        model_selection.results_path(s.output_dir, split.name), results)
-    tf.logging.info("***** %s results (entity level = conlleval; strict_ = "
-                    "strict IOB2; token level = per first WordPiece) *****",
-                    split.name)
+        model_selection.results_path(folder, split.name), results)
+    tf.logging.info("***** %s results%s (entity level = conlleval; strict_ "
+                    "= strict IOB2; token level = per first WordPiece) *****",
+                    split.name, " of " + split.corpus.name + ", scored on "
+                    "its types" if split.corpus else "")
     for line in conlleval.report(figures).splitlines():
       tf.logging.info("  %s", line)
     for key in sorted(results):
@@ -371,7 +463,9 @@ class Job(object):
           jsonl_path, score=split.summary.has_gold,
           progress_log=progress.Progress("Predicted", "sentences",
                                          split.summary.num_examples),
-          iobes=self.label_map.iobes)
+          iobes=self.label_map.iobes, scored_label=(
+              corpus_list.scope_label_filter(split.corpus.scope)
+              if split.corpus else None))
 
 
 def with_scores(predictions):

@@ -20,6 +20,7 @@ from bert_ner import machine
 from bert_ner import model_input
 from bert_ner import model_settings
 from bert_ner.run import cluster
+from bert_ner.run import corpus_list
 from bert_ner.run import flag_checks
 from bert_ner.run import model_files
 import modeling
@@ -111,9 +112,23 @@ def find_document_file(data_dir, split, flag_name, input_format):
   return os.path.join(data_dir, found[0])
 
 
+def read_corpora(v):
+  """The corpus_list.Corpus list of --corpora, with the files of the
+  actions asked for found (None without --corpora)."""
+  if not v["corpora"]:
+    return None
+  splits = [split for split, action in (("train", "do_train"),
+                                        ("dev", "do_eval"),
+                                        ("test", "do_predict")) if v[action]]
+  return corpus_list.read(v["corpora"], splits, split_file)
+
+
 def corpus_files(v):
-  """(train_file, dev_file, test_file) of the actions asked for."""
+  """(train_file, dev_file, test_file) of the actions asked for (none with
+  --corpora: each corpus has its own)."""
   train = dev = test = None
+  if v["corpora"]:
+    return train, dev, test
   fmt = v["input_format"]
   # train and dev are CoNLL unless the corpus is of a training format.
   labelled = fmt if fmt in formats.TRAINING_FORMATS else "conll"
@@ -278,6 +293,8 @@ def resolve(v, given=()):
   trained = (tf.io.gfile.isdir(output_dir) and
              bool(tf.train.latest_checkpoint(output_dir)))
   v["train_file"], v["dev_file"], v["test_file"] = corpus_files(v)
+  v["corpus_list"] = read_corpora(v)
+  v["corpus_scopes"] = tuple((c.name, c.scope) for c in v["corpus_list"] or ())
   check_trained_model(v, trained)
   v.update(trained_settings(v, given))
 

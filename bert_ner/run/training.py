@@ -9,6 +9,8 @@ import time
 import tensorflow.compat.v1 as tf
 
 from bert_ner.run import cluster
+from bert_ner.run import corpus_list
+from bert_ner.run import corpus_scores
 from bert_ner.run import divergence
 from bert_ner.run import model_selection
 from bert_ner.run import training_plot
@@ -43,7 +45,7 @@ def train(job, hooks=None):
   try:
     if s.num_workers:
       train_multi_worker(job, train_input_fn(job, first_step), hooks)
-    elif job.dev_split is None:
+    elif not job.dev_splits:
       job.estimator.train(input_fn=train_input_fn(job, first_step),
                           max_steps=job.num_train_steps, hooks=hooks)
     else:
@@ -100,12 +102,27 @@ def train_multi_worker(job, input_fn, hooks):
         s.output_dir))
 
 
-def score_dev(job, info, checkpoint):
-  """(conlleval figures, strict IOB2 figures) of dev at `checkpoint`."""
-  counter = conlleval.ChunkCounter(job.label_map.iobes)
-  for example, labels in job.predict_words(info, job.dev_split, checkpoint):
-    counter.add_sentence(example.labels, labels)
-  return counter.scores()
+def score_dev(job, infos, checkpoint):
+  """(conlleval figures, strict IOB2 figures) of dev at `checkpoint`; across
+  corpora, each scored on its types, the mean of theirs
+  (corpus_scores.mean_figures)."""
+  scored = []
+  for split, info in zip(job.dev_splits, infos):
+    counter = conlleval.ChunkCounter(job.label_map.iobes)
+    in_scope = (corpus_list.scope_label_filter(split.corpus.scope)
+                if split.corpus else None)
+    for example, labels in job.predict_words(info, split, checkpoint):
+      counter.add_sentence(example.labels, labels if in_scope is None else
+                           [in_scope(label) for label in labels])
+    scored.append((split.corpus.name if split.corpus else split.name,
+                   counter.scores()))
+  if len(scored) == 1 and not job.corpora:
+    return scored[0][1]
+  for name, (figures, _) in scored:
+    tf.logging.info("  dev of %s (on its types): P %.2f R %.2f F1 %.2f", name,
+                    figures["precision"], figures["recall"], figures["f1"])
+  return (corpus_scores.mean_figures([(n, f) for n, (f, _) in scored]),
+          corpus_scores.mean_figures([(n, s) for n, (_, s) in scored]))
 
 
 def train_with_model_selection(job, first_step, hooks):
@@ -115,18 +132,19 @@ def train_with_model_selection(job, first_step, hooks):
   scores it first."""
   s = job.settings
   every = model_selection.eval_interval(s, job.train_info.num_features)
-  info = job.records(job.dev_split, sort_by_length=True)
+  infos = [job.records(split, sort_by_length=True)
+           for split in job.dev_splits]
   selector = model_selection.ModelSelector.resumed(
       s.output_dir, s.early_stopping_evals)
   step = first_step
   tf.logging.info("Scoring dev every %d steps", every)
   if step and not selector.has_step(step):
-    select(job, info, selector, step)
+    select(job, infos, selector, step)
   while step < job.num_train_steps and not selector.should_stop():
     chunk_start, step = step, min(step + every, job.num_train_steps)
     job.estimator.train(input_fn=train_input_fn(job, chunk_start),
                         max_steps=step, hooks=hooks)
-    select(job, info, selector, step)
+    select(job, infos, selector, step)
   if selector.should_stop():
     tf.logging.info("Early stopping at step %d: no better dev F1 in %d "
                     "evaluations.", step, s.early_stopping_evals)
@@ -136,16 +154,17 @@ def train_with_model_selection(job, first_step, hooks):
   tf.logging.info("Wrote %s", training_plot.plot(s.output_dir))
 
 
-def select(job, info, selector, step):
+def select(job, infos, selector, step):
   """Scores dev at the latest checkpoint (of `step`), keeps it as the best
   if it is, and writes the history so far (a killed run keeps its rows)."""
   s = job.settings
   checkpoint = tf.train.latest_checkpoint(s.output_dir)
-  figures, strict = score_dev(job, info, checkpoint)
+  figures, strict = score_dev(job, infos, checkpoint)
   epoch = step * s.train_batch_size / job.train_info.num_features
   tf.logging.info("Step %d (epoch %.2f): dev entity P %.2f R %.2f F1 %.2f "
-                  "(strict F1 %.2f)", step, epoch, figures["precision"],
-                  figures["recall"], figures["f1"], strict["f1"])
+                  "(strict F1 %.2f)%s", step, epoch, figures["precision"],
+                  figures["recall"], figures["f1"], strict["f1"],
+                  ", the mean over corpora" if job.corpora else "")
   if selector.update(step, figures):
     model_selection.keep_best(s.output_dir, checkpoint, step, figures,
                               strict, epoch)

@@ -95,16 +95,21 @@ def output_formats(value, input_format, path):
 class MentionCounter(object):
   """Mention-level scores by offsets: a predicted mention is correct when
   its span and type are those of a gold mention (a discontinuous gold
-  mention is matched by no contiguous prediction)."""
+  mention is matched by no contiguous prediction). With a scope (the
+  types a corpus of --corpora annotates), predictions of other types are
+  not counted."""
 
-  def __init__(self):
+  def __init__(self, scope=None):
+    self.scope = set(scope) if scope is not None else None
     self.gold = collections.Counter()
     self.found = collections.Counter()
     self.correct = collections.Counter()
 
   def add(self, gold, predicted):
     gold_keys = collections.Counter(m.key() for m in gold)
-    found_keys = collections.Counter(m.key() for m in predicted)
+    found_keys = collections.Counter(
+        m.key() for m in predicted
+        if self.scope is None or m.type in self.scope)
     for key, n in gold_keys.items():
       self.gold[key[1]] += n
     for key, n in found_keys.items():
@@ -225,10 +230,10 @@ class DocumentSink(object):
   `finish` writes the last document (leaving the block does it too).
   """
 
-  def __init__(self, prefix, formats, on_document=None):
+  def __init__(self, prefix, formats, on_document=None, scope=None):
     self.writers = DocumentWriters(output_paths(prefix, formats))
     self.paths = self.writers.paths
-    self.counter = MentionCounter()
+    self.counter = MentionCounter(scope)
     self.grouper = DocumentGrouper()
     self.on_document = on_document
     self.num_documents = 0
