@@ -308,13 +308,20 @@ def run_from_flags(flag_values_):
 
 
 def report(results):
-  """Prints each split's entity-level figures; returns the exit code."""
+  """Prints each split's entity-level figures (of each corpus, and their
+  mean, with --corpora); returns the exit code."""
   for split, figures in results.items():
-    if "entity_f1" in figures:
+    for name, corpus in figures.get("by_corpus", {}).items():
+      report({"%s of %s (on its types)" % (split, name): corpus})
+    if "token_micro_f1" in figures:
       print("%s: entity-level (conlleval) precision %.2f recall %.2f F1 %.2f;"
             " token-level micro F1 %.4f" %
             (split, figures["entity_precision"], figures["entity_recall"],
              figures["entity_f1"], figures["token_micro_f1"]))
+    elif "entity_f1" in figures:
+      print("%s: the mean over corpora: entity-level precision %.2f recall "
+            "%.2f F1 %.2f" % (split, figures["entity_precision"],
+                              figures["entity_recall"], figures["entity_f1"]))
   return 0
 
 

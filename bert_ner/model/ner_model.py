@@ -110,14 +110,7 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                      crf.marginals(masked_logits, decode_mask, params))
     return loss, per_token_loss, logits, predicted_ids, probabilities
 
-  log_probs = tf.nn.log_softmax(logits, axis=-1)
-  if gold_allowed is None:
-    one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
-    per_token_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
-  else:
-    per_token_loss = -tf.reduce_logsumexp(
-        tf.where(gold_allowed > 0, log_probs,
-                 tf.fill(tf.shape(log_probs), crf.FORBIDDEN)), axis=-1)
+  per_token_loss = token_loss(logits, label_ids, num_labels, gold_allowed)
   loss = tf.reduce_sum(per_token_loss * weights) / total_weight
   predicted_ids = tf.argmax(masked_logits, axis=-1, output_type=tf.int32)
   probabilities = (None if is_training else
@@ -175,6 +168,18 @@ def token_metric_fn(num_labels, entity_ids):
     return metrics
 
   return metric_fn
+
+
+def token_loss(logits, label_ids, num_labels, gold_allowed=None):
+  """Per position, the softmax head's negative log-likelihood: of the gold
+  label, or of any label gold_allowed allows (their summed probability)."""
+  log_probs = tf.nn.log_softmax(logits, axis=-1)
+  if gold_allowed is None:
+    one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+    return -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+  return -tf.reduce_logsumexp(
+      tf.where(gold_allowed > 0, log_probs,
+               tf.fill(tf.shape(log_probs), crf.FORBIDDEN)), axis=-1)
 
 
 def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,

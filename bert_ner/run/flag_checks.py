@@ -205,8 +205,8 @@ def check_corpora(v):
 
 
 CHECKS = (check_actions, check_counts, check_training, check_model_selection,
-          check_devices, check_preprocessing, check_input_format,
-          check_corpora)
+          check_devices, check_preprocessing, check_corpora,
+          check_input_format)
 
 
 def check_values(values):
