@@ -41,7 +41,9 @@ from matplotlib import figure
 from bert_ner.corpora import conll_format
 from bert_ner import errors
 from bert_ner import file_io
+from bert_ner.run import corpus_list
 from bert_ner.run import model_selection
+from bert_ner.run import run_settings
 import run_ner
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -139,6 +141,41 @@ def train_dev_file(values, output_dir):
   return out
 
 
+CORPORA_TRAIN_DEV_NAME = "train_dev_corpora.json"
+
+
+def train_dev_corpora(corpora_file, output_dir):
+  """With --corpora: OUT/train_dev_corpora.json, the same corpora with each
+  one's train + dev as its training file (OUT/train_dev_<name>.<ext>:
+  CoNLL sentences or PubTator documents, one after the other), for the
+  final runs."""
+  try:
+    corpora = corpus_list.read(corpora_file, ["train", "dev"],
+                               run_settings.split_file)
+  except ValueError as e:
+    raise ReproduceError(str(e))
+  with open(corpora_file, encoding="utf-8") as f:
+    items = json.load(f)
+  for item, corpus in zip(items, corpora):
+    if corpus.input_format == "bioc":
+      raise ReproduceError(
+          "--corpora %s, corpus %r: reproduce.py joins a corpus's train and "
+          "dev files for the final runs, and cannot join BioC files; give "
+          "it as PubTator or CoNLL." % (corpora_file, corpus.name))
+    out = os.path.join(output_dir, "train_dev_%s.%s" % (
+        corpus.name, "txt" if corpus.input_format == "pubtator" else "tsv"))
+    if not os.path.exists(out):
+      with file_io.AtomicTextFile(out) as f:
+        for split in ("train", "dev"):
+          with open(corpus.files[split], encoding="utf-8") as part:
+            f.write(part.read().strip("\n") + "\n\n")
+    item["train_file"] = os.path.abspath(out)
+    item.pop("dev_file", None)
+  path = os.path.join(output_dir, CORPORA_TRAIN_DEV_NAME)
+  file_io.atomic_write_text(path, json.dumps(items, indent=1) + "\n")
+  return path
+
+
 # ------------------------------------------------------------ the steps
 
 class Reproduction(object):
@@ -159,7 +196,9 @@ class Reproduction(object):
     self.cited = cited_figures(recipe)
     os.makedirs(output_dir, exist_ok=True)
     self.check_plan()
-    self.train_dev = train_dev_file(self.values, output_dir)
+    self.train_dev = (
+        train_dev_corpora(self.values.corpora, output_dir)
+        if self.values.corpora else train_dev_file(self.values, output_dir))
 
   def check_plan(self):
     """Writes OUT/reproduce_plan.json, or checks that the runs already in
@@ -223,7 +262,8 @@ class Reproduction(object):
     """The final run on train + dev, then test; returns its results."""
     out = self.run_ner(seed, "final", [
         "--do_train", "--do_eval=false", "--do_predict",
-        "--train_file=" + os.path.abspath(self.train_dev),
+        ("--corpora=" if self.values.corpora else "--train_file=") +
+        os.path.abspath(self.train_dev),
         "--num_train_epochs=%d" % epochs, "--num_train_steps=0",
         "--eval_every_epochs=0", "--eval_every_steps=0",
         "--early_stopping_evals=0"])

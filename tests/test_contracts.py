@@ -71,6 +71,8 @@ class _Settings(object):
   head, feature_layers, freeze_bert, crf_iob2_constraints = (
       "crf", 4, True, False)
   sentences, entity_types = "passage", "Chemical,*=Other"
+  corpus_scopes = [("ncbi", ["Disease"]), ("cdr", ("Chemical", "Disease"))]
+  partial_labels = "ignore_o"
 
 
 def test_model_settings_round_trip(tmp_path):
@@ -81,8 +83,13 @@ def test_model_settings_round_trip(tmp_path):
       do_lower_case=True, max_seq_length=128, window_stride=64,
       context_sentences=2, sentences="passage", entity_types="Chemical,*=Other",
       head="crf", feature_layers=4, freeze_bert=True,
-      crf_iob2_constraints=False)
+      crf_iob2_constraints=False,
+      corpus_scopes=(("ncbi", ("Disease",)), ("cdr", ("Chemical", "Disease"))),
+      partial_labels="ignore_o")
   assert assumed == []
+  with open(os.path.join(folder, "ner_run.json")) as f:
+    assert json.load(f)["corpus_scopes"] == [
+        ["ncbi", ["Disease"]], ["cdr", ["Chemical", "Disease"]]]
   with open(os.path.join(folder, "tokenizer_config.json")) as f:
     assert json.load(f) == {"do_lower_case": True, "max_seq_length": 128,
                             "window_stride": 64, "context_sentences": 2,
@@ -104,6 +111,12 @@ def test_model_settings_of_an_older_folder_and_errors(tmp_path):
   assert (settings.max_seq_length, settings.context_sentences) == (64, 1)
   assert sorted(assumed) == ["crf_iob2_constraints", "feature_layers",
                              "freeze_bert"]
+  assert (settings.corpus_scopes, settings.partial_labels) == ((), "marginal")
+  with open(os.path.join(folder, "ner_run.json"), "w") as f:
+    f.write('{"corpus_scopes": "ncbi"}')
+  with pytest.raises(ValueError, match="ner_run.json: corpus_scopes must be "
+                     "a list of \\[name, \\[types\\]\\], got 'ncbi'"):
+    model_settings.read(folder)
   os.remove(os.path.join(folder, "ner_run.json"))
   assert model_settings.read(folder)[0].context_sentences == 0
   with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:

@@ -26,6 +26,7 @@ from bert_ner import tfrecords
 import helpers
 import modeling
 import predict_saved_model
+import reproduce
 import run_ner
 
 LABELS = ["[PAD]", "O", "B-Disease", "B-Gene", "I-Disease", "I-Gene", "X",
@@ -393,3 +394,33 @@ def test_summary_of_corpora_by_hand():
   assert (mean["f1"], mean["accuracy"], mean["gold_phrases"]) == (50.0, 85.0,
                                                                   6)
   assert list(mean["per_type"]) == ["a", "b"]
+
+
+def test_reproduce_joins_each_corpus_train_and_dev(tmp_path):
+  """reproduce.py's final runs train on each corpus's train + dev: a
+  corpora file naming the joined files, the rest as given."""
+  diseases = helpers.write_tiny_corpus(str(tmp_path / "diseases"))
+  genes = tmp_path / "genes"
+  genes.mkdir()
+  for split in ("train", "dev"):
+    (genes / ("%s.PubTator.txt" % split)).write_text(
+        GENE_DOCS[split == "dev"])
+  corpora = write_corpora(tmp_path, [
+      {"name": "diseases", "entity_types": "Disease", "data_dir": diseases},
+      {"name": "genes", "input_format": "pubtator", "entity_types": "GENE",
+       "data_dir": str(genes), "dev_file": str(genes / "dev.PubTator.txt")}])
+  out = tmp_path / "out"
+  out.mkdir()
+  path = reproduce.train_dev_corpora(corpora, str(out))
+  with open(path) as f:
+    items = json.load(f)
+  assert [sorted(item) for item in items] == [
+      ["data_dir", "entity_types", "name", "train_file"],
+      ["data_dir", "entity_types", "input_format", "name", "train_file"]]
+  assert helpers.read_text(items[0]["train_file"]) == (
+      helpers.TRAIN.strip("\n") + "\n\n" + helpers.TRAIN.strip("\n") + "\n\n")
+  assert helpers.read_text(items[1]["train_file"]) == (
+      GENE_DOCS[0].strip("\n") + "\n\n" + GENE_DOCS[1].strip("\n") + "\n\n")
+  (corpus,) = corpus_list.read(write_corpora(tmp_path, items[1:]), ["train"],
+                               run_settings.split_file)
+  assert corpus.files["train"] == items[1]["train_file"]
