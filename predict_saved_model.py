@@ -70,7 +70,8 @@ def tag_and_report():
   figures = tag_file(FLAGS.export_dir, FLAGS.input_file, FLAGS.output_dir,
                      FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags,
                      FLAGS.output_format, FLAGS.backend, FLAGS.use_bf16,
-                     FLAGS.skip_bad_mentions)
+                     FLAGS.skip_bad_mentions,
+                     entity_types=FLAGS.entity_types)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

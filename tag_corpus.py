@@ -99,7 +99,8 @@ def tag(args, beam_args):
                            repair_tags=args.repair_tags,
                            output_format=args.output_format,
                            backend=args.backend, use_bf16=args.use_bf16,
-                           skip_bad_mentions=args.skip_bad_mentions)
+                           skip_bad_mentions=args.skip_bad_mentions,
+                           entity_types=args.entity_types)
   if not (total["sentences"] or total["documents"]):
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "

@@ -424,3 +424,37 @@ def test_reproduce_joins_each_corpus_train_and_dev(tmp_path):
   (corpus,) = corpus_list.read(write_corpora(tmp_path, items[1:]), ["train"],
                                run_settings.split_file)
   assert corpus.files["train"] == items[1]["train_file"]
+
+
+def test_doors_write_the_types_asked_for(multi_run, tmp_path):
+  """--entity_types at the tagging doors: the mentions of the types asked
+  for, those of the one pass over every type; a type the model does not
+  tag is refused before any work, naming the types it tags."""
+  out, export, corpora, _ = multi_run
+  genes_test = os.path.join(os.path.dirname(corpora), "genes",
+                            "test.PubTator.txt")
+  every = helpers.read_text(os.path.join(out, "corpora", "genes",
+                                         "test_predictions.pubtator"))
+  mention_lines = lambda text: [l for l in text.splitlines()
+                                if l.count("\t") >= 4]
+  assert mention_lines(every)  # the model found something to filter
+  for wanted in ("Gene", "Disease"):
+    predict_saved_model.tag_file(export, genes_test, str(tmp_path / wanted),
+                                 input_format="pubtator", batch_size=3,
+                                 entity_types=wanted)
+    text = helpers.read_text(str(tmp_path / wanted / "predictions.pubtator"))
+    assert mention_lines(text) == [l for l in mention_lines(every)
+                                   if l.split("\t")[4] == wanted]
+  with pytest.raises(ValueError) as e:
+    predict_saved_model.tag_file(export, genes_test, str(tmp_path / "x"),
+                                 input_format="pubtator",
+                                 entity_types="Gene,Chemical")
+  assert str(e.value) == ("--entity_types: the model tags Disease, Gene, not "
+                          "Chemical.")
+  helpers.import_beam()
+  from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match="the model tags Disease, Gene, not "
+                     "Species"):
+    beam_tagging.run(export, [genes_test], str(tmp_path / "beam"),
+                     "pubtator", entity_types="Species")
+  assert not os.path.exists(tmp_path / "beam" / "plan.json")

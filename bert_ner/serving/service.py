@@ -18,12 +18,12 @@ import tempfile
 
 import bert_ner
 from bert_ner.corpora import text_format
-from bert_ner.scoring import conlleval
 from bert_ner.serving import batching
 from bert_ner.tagging import document_output
 from bert_ner.tagging import entity_offsets
 from bert_ner.tagging import file_tagging
 from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import tagger as tagger_lib
 from bert_ner.tagging import tagging_options
 
 # A request's document format -> (the file the body is read as, the
@@ -61,10 +61,7 @@ class TaggingService(object):
         wrap_backend=lambda run: batching.BatchingBackend(
             run, max_batch_windows, max_wait_ms, max_waiting_windows))
     self.batcher = self.tagger.backend
-    self.entity_types = sorted({
-        conlleval.split_tag(label)[1]
-        for label in self.tagger.label_map.data_labels
-        if label != "O" and conlleval.split_tag(label)[1]})
+    self.entity_types = tagger_lib.entity_types(self.tagger.label_map)
 
   def model_info(self):
     """What GET /v1/model answers."""
@@ -86,11 +83,9 @@ class TaggingService(object):
     does not tag."""
     if entity_types is None:
       return self.tagger
-    unknown = sorted(set(entity_types) - set(self.entity_types))
-    if unknown:
-      raise ValueError("entity_types: the model tags %s, not %s." % (
-          ", ".join(self.entity_types), ", ".join(unknown)))
-    return _TypeFilter(self.tagger, set(entity_types))
+    if not entity_types:  # asked for none
+      return tagger_lib.TypeFilter(self.tagger, set())
+    return tagger_lib.of_types(self.tagger, entity_types, "entity_types")
 
   def tag_texts(self, texts, entity_types=None):
     """One result per text, in order: {"text", "entities": [{"start",
@@ -157,19 +152,3 @@ class TaggingService(object):
         output_format=output, tagger=tagger, model_input=self.model_input,
         on_document=on_document,
         log=lambda line: None)
-
-
-class _TypeFilter(object):
-  """A tagger whose labels of types not wanted are O (so that the texts'
-  entities and the documents hold only the types a request asks for)."""
-
-  def __init__(self, tagger, wanted):
-    self._tagger = tagger
-    self._wanted = wanted
-    self.label_map = tagger.label_map
-
-  def tag_stream(self, examples, batch_size=32):
-    for example, labels, scores in self._tagger.tag_stream(examples,
-                                                           batch_size):
-      yield example, [label if conlleval.split_tag(label)[1] in self._wanted
-                      else "O" for label in labels], scores

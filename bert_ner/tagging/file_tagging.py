@@ -19,6 +19,7 @@ from bert_ner import progress
 from bert_ner.scoring import conlleval
 from bert_ner.tagging import document_output
 from bert_ner.tagging import saved_model_backend
+from bert_ner.tagging import tagger as tagger_lib
 from bert_ner.tagging import tagging_options
 from bert_ner.tagging import writers
 
@@ -30,7 +31,8 @@ def _log(line):
 def tag_file(export_dir, input_file, output_dir, input_format="text",
              batch_size=32, repair_tags=False, output_format=None,
              backend="saved_model", use_bf16=False, skip_bad_mentions=False,
-             tagger=None, model_input=None, on_document=None, log=_log):
+             tagger=None, model_input=None, on_document=None, log=_log,
+             entity_types=None):
   """Tags `input_file`; streams the outputs to `output_dir`, each file
   written whole or not at all. The options are tagging_options.OPTIONS.
 
@@ -40,6 +42,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     on_document: with a document format, called with (document, predicted
       Mentions) for each document written.
     log: where the progress and the assumed settings are told.
+    entity_types: the types to write (comma-separated or a list; all by
+      default).
 
   Returns:
     conlleval figures for a tagged input with gold tags or mentions, else
@@ -53,6 +57,7 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   tagger = tagger or saved_model_backend.load_tagger(
       export_dir, repair_tags, log=log, backend=backend, use_bf16=use_bf16,
       model_input=model_input)
+  tagger = tagger_lib.of_types(tagger, entity_types)
   reading = model_input.reading
 
   def examples(labelled=True, report=None):

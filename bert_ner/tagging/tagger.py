@@ -18,6 +18,7 @@ num_labels]); the SavedModel is one (saved_model_backend.py).
 
 from bert_ner import feature_spec
 from bert_ner.model import crf
+from bert_ner.scoring import conlleval
 from bert_ner import tfrecords
 from bert_ner import windowing
 from bert_ner import words_back
@@ -106,3 +107,48 @@ class Tagger(object):
   def tag(self, examples, batch_size=32):
     """One predicted label per word of every example (a list)."""
     return [labels for _, labels, _ in self.tag_stream(examples, batch_size)]
+
+
+def entity_types(label_map):
+  """The entity types a label map tags, sorted."""
+  return sorted({conlleval.split_tag(label)[1]
+                 for label in label_map.data_labels
+                 if label != "O" and conlleval.split_tag(label)[1]})
+
+
+def wanted_types(label_map, wanted, source="--entity_types"):
+  """The types `wanted` (a list, a comma-separated string, or None / ""
+  for all) as a list ([] for all); ValueError naming `source` for a type
+  the model does not tag."""
+  if isinstance(wanted, str):
+    wanted = [t.strip() for t in wanted.split(",") if t.strip()]
+  known = entity_types(label_map)
+  unknown = sorted(set(wanted or ()) - set(known))
+  if unknown:
+    raise ValueError("%s: the model tags %s, not %s." % (
+        source, ", ".join(known), ", ".join(unknown)))
+  return list(wanted or ())
+
+
+def of_types(tagger, wanted, source="--entity_types"):
+  """The tagger of the types `wanted` (see wanted_types): `tagger` itself
+  for all, else a TypeFilter."""
+  wanted = wanted_types(tagger.label_map, wanted, source)
+  return TypeFilter(tagger, set(wanted)) if wanted else tagger
+
+
+class TypeFilter(object):
+  """A tagger whose labels of the types not wanted are O: the entities and
+  documents it gives hold only the types asked for (a model trained
+  across corpora tags every type in its one pass)."""
+
+  def __init__(self, tagger, wanted):
+    self._tagger = tagger
+    self._wanted = wanted
+    self.label_map = tagger.label_map
+
+  def tag_stream(self, examples, batch_size=32):
+    for example, labels, scores in self._tagger.tag_stream(examples,
+                                                           batch_size):
+      yield example, [label if conlleval.split_tag(label)[1] in self._wanted
+                      else "O" for label in labels], scores

@@ -44,6 +44,10 @@ OPTIONS = (
            "offsets or text do not fit its document, as run_ner.py "
            "--skip_bad_mentions does; without it such a file is refused, "
            "naming the line.", None),
+    Option("entity_types", "",
+           "The entity types to write, comma-separated (default: every "
+           "type the model tags; a model trained across corpora tags them "
+           "all in one pass).", None),
     Option("verbose", False,
            "Show the Python trace of an error (as BERT_NER_TRACE=1 does).",
            None),
