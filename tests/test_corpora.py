@@ -458,3 +458,31 @@ def test_doors_write_the_types_asked_for(multi_run, tmp_path):
     beam_tagging.run(export, [genes_test], str(tmp_path / "beam"),
                      "pubtator", entity_types="Species")
   assert not os.path.exists(tmp_path / "beam" / "plan.json")
+
+
+@pytest.mark.parametrize("flags", [
+    {"head": "crf", "partial_labels": "ignore_o"},
+    pytest.param({"use_bf16": True}, marks=helpers.needs_bf16)])
+def test_crf_and_bfloat16_train_across_corpora(tmp_path, tiny_model_dir,
+                                               flags):
+  """The partial-label CRF and bfloat16 train across corpora: the planned
+  steps, a finite loss (the divergence check stops on NaN), the head and
+  mechanism saved."""
+  diseases = helpers.write_tiny_corpus(str(tmp_path / "diseases"))
+  genes = tmp_path / "genes"
+  genes.mkdir()
+  (genes / "train.tsv").write_text("BRCA1\tB-GENE\ngene\tO\n\nThe\tO\n"
+                                   "BRCA2\tB-GENE\nmutation\tI-GENE\n")
+  corpora = write_corpora(tmp_path, [
+      {"name": "diseases", "entity_types": "Disease", "data_dir": diseases},
+      {"name": "genes", "entity_types": "GENE=Gene", "data_dir": str(genes)}])
+  out = str(tmp_path / "out")
+  run_ner.run(run_ner.validate_flags_or_throw(helpers.tiny_values(
+      tiny_model_dir, None, out, corpora=corpora, do_eval=False,
+      do_predict=False, num_train_steps=3, save_checkpoints_steps=3,
+      **flags)))
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == 3
+  settings, _ = model_settings.read(out)
+  assert settings.head == flags.get("head", "softmax")
+  assert settings.partial_labels == flags.get("partial_labels", "marginal")
