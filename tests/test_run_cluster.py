@@ -192,3 +192,36 @@ def test_killed_worker_stops_the_other_and_the_job_resumes(
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == reached + 6
   assert helpers.count_token_lines(os.path.join(out, "test_predictions.txt")) == 17
+
+
+@pytest.mark.slow
+def test_two_workers_train_across_corpora(tmp_path, tiny_model_dir, data_dir):
+  """--multi_worker with --corpora: both workers read the corpora and
+  train one set of checkpoints; the chief predicts each corpus."""
+  genes = tmp_path / "genes"
+  genes.mkdir()
+  for split in ("train", "test"):
+    (genes / ("%s.tsv" % split)).write_text(
+        "BRCA1\tB-GENE\ngene\tO\n\nThe\tO\nBRCA2\tB-GENE\n")
+  corpora = tmp_path / "corpora.json"
+  corpora.write_text(json.dumps([
+      {"name": "diseases", "entity_types": "Disease", "data_dir": data_dir},
+      {"name": "genes", "entity_types": "GENE=Gene",
+       "data_dir": str(genes)}]))
+  out = str(tmp_path / "out")
+  workers = ["127.0.0.1:%d" % helpers.free_port(),
+             "127.0.0.1:%d" % helpers.free_port()]
+  command = [arg for arg in worker_command(tiny_model_dir, data_dir, out)
+             if not arg.startswith("--data_dir=")] + ["--corpora=%s" % corpora]
+  logs = [str(tmp_path / ("worker%d.log" % i)) for i in range(2)]
+  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
+  for p, log in zip(processes, logs):
+    assert p.wait(timeout=600) == 0, helpers.read_text(log)[-3000:]
+  assert tf.train.load_variable(tf.train.latest_checkpoint(out),
+                                "global_step") == 6
+  assert "eval and predict are the chief's" in helpers.read_text(logs[1])
+  for name, words in (("diseases", 17), ("genes", 4)):
+    assert helpers.count_token_lines(os.path.join(
+        out, "corpora", name, "test_predictions.txt")) == words
+  summary = helpers.read_results(os.path.join(out, "test_results.txt"))
+  assert summary["corpora"] == "diseases genes"
