@@ -76,6 +76,18 @@ def start_worker(command, workers, index, log_path):
   return process
 
 
+def run_two_workers(command, tmp_path):
+  """Runs `command` as the two workers of a job on 127.0.0.1, each to a
+  clean exit; returns their log paths."""
+  workers = ["127.0.0.1:%d" % helpers.free_port(),
+             "127.0.0.1:%d" % helpers.free_port()]
+  logs = [str(tmp_path / ("worker%d.log" % i)) for i in range(2)]
+  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
+  for p, log in zip(processes, logs):
+    assert p.wait(timeout=600) == 0, helpers.read_text(log)[-3000:]
+  return logs
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["google", "hf"])
 def test_two_workers_on_loopback_train_one_set_of_checkpoints(
@@ -85,12 +97,7 @@ def test_two_workers_on_loopback_train_one_set_of_checkpoints(
   model_dir = (hf_copy(tiny_model_dir, tmp_path) if layout == "hf"
                else tiny_model_dir)
   out = str(tmp_path / "out")
-  workers = ["127.0.0.1:%d" % helpers.free_port(), "127.0.0.1:%d" % helpers.free_port()]
-  command = worker_command(model_dir, data_dir, out)
-  logs = [str(tmp_path / ("worker%d.log" % i)) for i in range(2)]
-  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
-  for p, log in zip(processes, logs):
-    assert p.wait(timeout=600) == 0, helpers.read_text(log)[-3000:]
+  logs = run_two_workers(worker_command(model_dir, data_dir, out), tmp_path)
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == 6
   # The chief predicted; the other worker left the outputs alone.
@@ -209,14 +216,9 @@ def test_two_workers_train_across_corpora(tmp_path, tiny_model_dir, data_dir):
       {"name": "genes", "entity_types": "GENE=Gene",
        "data_dir": str(genes)}]))
   out = str(tmp_path / "out")
-  workers = ["127.0.0.1:%d" % helpers.free_port(),
-             "127.0.0.1:%d" % helpers.free_port()]
   command = [arg for arg in worker_command(tiny_model_dir, data_dir, out)
              if not arg.startswith("--data_dir=")] + ["--corpora=%s" % corpora]
-  logs = [str(tmp_path / ("worker%d.log" % i)) for i in range(2)]
-  processes = [start_worker(command, workers, i, logs[i]) for i in range(2)]
-  for p, log in zip(processes, logs):
-    assert p.wait(timeout=600) == 0, helpers.read_text(log)[-3000:]
+  logs = run_two_workers(command, tmp_path)
   assert tf.train.load_variable(tf.train.latest_checkpoint(out),
                                 "global_step") == 6
   assert "eval and predict are the chief's" in helpers.read_text(logs[1])
