@@ -132,13 +132,19 @@ def train_dev_file(values, output_dir):
       raise ReproduceError("No %s file (%s): give --data_dir (or "
                            "--train_file and --dev_file)." % (name, path))
   out = os.path.join(output_dir, TRAIN_DEV_NAME)
-  if not os.path.exists(out):
-    with file_io.AtomicTextFile(out) as f:
-      for path in (train, dev):
-        with open(path, encoding="utf-8") as part:
-          text = part.read()
-        f.write(text.rstrip("\n") + "\n\n")
+  join_files([train, dev], out)
   return out
+
+
+def join_files(paths, out):
+  """Writes the files one after the other into `out` (once: kept if it is
+  there), a blank line after each: CoNLL sentences or PubTator documents."""
+  if os.path.exists(out):
+    return
+  with file_io.AtomicTextFile(out) as f:
+    for path in paths:
+      with open(path, encoding="utf-8") as part:
+        f.write(part.read().rstrip("\n") + "\n\n")
 
 
 CORPORA_TRAIN_DEV_NAME = "train_dev_corpora.json"
@@ -164,11 +170,7 @@ def train_dev_corpora(corpora_file, output_dir):
           "it as PubTator or CoNLL." % (corpora_file, corpus.name))
     out = os.path.join(output_dir, "train_dev_%s.%s" % (
         corpus.name, "txt" if corpus.input_format == "pubtator" else "tsv"))
-    if not os.path.exists(out):
-      with file_io.AtomicTextFile(out) as f:
-        for split in ("train", "dev"):
-          with open(corpus.files[split], encoding="utf-8") as part:
-            f.write(part.read().strip("\n") + "\n\n")
+    join_files([corpus.files["train"], corpus.files["dev"]], out)
     item["train_file"] = os.path.abspath(out)
     item.pop("dev_file", None)
   path = os.path.join(output_dir, CORPORA_TRAIN_DEV_NAME)

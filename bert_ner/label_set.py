@@ -146,3 +146,13 @@ def warn_unknown_labels(label_counts, label_map, path):
         "gold labels but cannot be predicted: %s", path,
         ", ".join("%s (%d)" % kv for kv in sorted(counts.items())))
   return counts
+
+
+def in_scope(labels, scope):
+  """The labels as a corpus annotating the types `scope` scores them:
+  tags of other types as O (a gene found in a disease corpus is no false
+  positive there); `labels` as they are when scope is None."""
+  if scope is None:
+    return labels
+  return [label if conlleval.split_tag(label)[1] in ("",) + tuple(scope)
+          else "O" for label in labels]

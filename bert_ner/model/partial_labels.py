@@ -24,13 +24,15 @@ corpus.
 
 import numpy as np
 
+from bert_ner.scoring import conlleval
+
 MECHANISMS = ("marginal", "ignore_o", "none")
 
 
 def label_type(label):
   """The entity type of a tag (B-Gene -> Gene), or None (O, specials)."""
-  prefix, dash, type_ = label.partition("-")
-  return type_ if dash and prefix in ("B", "I", "E", "S") else None
+  prefix, type_ = conlleval.split_tag(label)
+  return type_ if type_ and prefix in ("B", "I", "E", "S") else None
 
 
 def allowed_table(labels, scopes, mechanism):
@@ -64,9 +66,9 @@ def allowed_table(labels, scopes, mechanism):
   return table
 
 
-def describe(labels, scopes, names, mechanism):
-  """One line per corpus: its scope and what its O allows."""
-  table = allowed_table(labels, scopes, mechanism)
+def describe(table, labels, scopes, names):
+  """One line per corpus of an allowed_table: its scope and what its O
+  allows."""
   lines = []
   o_id = labels.index("O") if "O" in labels else None
   for corpus, (scope, name) in enumerate(zip(scopes, names)):

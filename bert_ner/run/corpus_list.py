@@ -33,6 +33,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import formats
 from bert_ner.corpora import offset_conversion
+from bert_ner.scoring import conlleval
 
 KEYS = ("name", "input_format", "entity_types", "data_dir", "train_file",
         "dev_file", "test_file")
@@ -161,8 +162,8 @@ def rename_tags(examples, entity_types, counts):
 
 
 def _renamed(label, entity_types, counts):
-  prefix, dash, type_ = label.partition("-")
-  if not dash or label == "O":
+  prefix, type_ = conlleval.split_tag(label)
+  if not type_:
     return label
   new = entity_types.get(type_, entity_types.get(offset_conversion.ALL_TYPES))
   if new is None:
@@ -219,15 +220,3 @@ def sampled_counts(sizes, alpha):
     return list(sizes)
   weights = [n ** alpha if n else 0.0 for n in sizes]
   return [int(round(total * w / sum(weights))) for w in weights]
-
-
-def scope_label_filter(scope):
-  """label -> label with the types outside `scope` as O: how a corpus's
-  predictions are scored (a gene found in a disease corpus is no false
-  positive there)."""
-  scope = set(scope)
-
-  def in_scope(label):
-    _, dash, type_ = label.partition("-")
-    return label if not dash or type_ in scope else "O"
-  return in_scope

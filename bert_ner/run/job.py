@@ -24,7 +24,6 @@ from bert_ner import model_input
 from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.run import cluster
-from bert_ner.run import corpus_list
 from bert_ner.run import corpus_scores
 from bert_ner.run import job_data
 from bert_ner.run import model_selection
@@ -316,9 +315,8 @@ class Job(job_data.JobData):
           jsonl_path, score=split.summary.has_gold,
           progress_log=progress.Progress("Predicted", "sentences",
                                          split.summary.num_examples),
-          iobes=self.label_map.iobes, scored_label=(
-              corpus_list.scope_label_filter(split.corpus.scope)
-              if split.corpus else None))
+          iobes=self.label_map.iobes,
+          scope=split.corpus.scope if split.corpus else None)
 
 
 def with_scores(predictions):

@@ -54,12 +54,12 @@ class JobData(object):
     if not self.corpora:
       return None
     labels, scopes = self.label_map.labels, [c.scope for c in self.corpora]
-    for line in partial_labels.describe(labels, scopes, [
-        c.name for c in self.corpora], self.settings.partial_labels):
-      tf.logging.info("--partial_labels=%s: %s",
-                      self.settings.partial_labels, line)
-    return partial_labels.allowed_table(labels, scopes,
-                                        self.settings.partial_labels)
+    mechanism = self.settings.partial_labels
+    table = partial_labels.allowed_table(labels, scopes, mechanism)
+    for line in partial_labels.describe(table, labels, scopes,
+                                        [c.name for c in self.corpora]):
+      tf.logging.info("--partial_labels=%s: %s", mechanism, line)
+    return table
 
   def examples(self, split, report=None, other_types=None):
     """A fresh stream of the split's examples, read from its file (in a run
@@ -99,12 +99,14 @@ class JobData(object):
       split = split._replace(labelled=labelled)
     tf.logging.info("%s: %d sentences, %d words (%s)", name,
                     summary.num_examples, summary.num_words, path)
-    if formats.is_document_format(input_format) or other_types:
-      values = (report.as_dict() if formats.is_document_format(input_format)
-                else corpus_list.other_types_report(path, other_types))
-      tf.logging.info("%s conversion: %s", name, report.line() if
-                      formats.is_document_format(input_format) else
-                      values["line"])
+    values = line = None
+    if formats.is_document_format(input_format):
+      values, line = report.as_dict(), report.line()
+    elif other_types:
+      values = corpus_list.other_types_report(path, other_types)
+      line = values["line"]
+    if values:
+      tf.logging.info("%s conversion: %s", name, line)
       file_io.atomic_write_text(
           os.path.join(folder, "%s_conversion.json" % name),
           json.dumps(values, indent=1, sort_keys=True) + "\n")

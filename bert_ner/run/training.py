@@ -8,8 +8,8 @@ import time
 
 import tensorflow.compat.v1 as tf
 
+from bert_ner import label_set
 from bert_ner.run import cluster
-from bert_ner.run import corpus_list
 from bert_ner.run import corpus_scores
 from bert_ner.run import divergence
 from bert_ner.run import model_selection
@@ -109,14 +109,12 @@ def score_dev(job, infos, checkpoint):
   scored = []
   for split, info in zip(job.dev_splits, infos):
     counter = conlleval.ChunkCounter(job.label_map.iobes)
-    in_scope = (corpus_list.scope_label_filter(split.corpus.scope)
-                if split.corpus else None)
+    scope = split.corpus.scope if split.corpus else None
     for example, labels in job.predict_words(info, split, checkpoint):
-      counter.add_sentence(example.labels, labels if in_scope is None else
-                           [in_scope(label) for label in labels])
+      counter.add_sentence(example.labels, label_set.in_scope(labels, scope))
     scored.append((split.corpus.name if split.corpus else split.name,
                    counter.scores()))
-  if len(scored) == 1 and not job.corpora:
+  if not job.corpora:
     return scored[0][1]
   for name, (figures, _) in scored:
     tf.logging.info("  dev of %s (on its types): P %.2f R %.2f F1 %.2f", name,

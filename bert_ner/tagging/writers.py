@@ -4,6 +4,7 @@ written whole or not at all, scored against gold labels on the way."""
 import contextlib
 
 from bert_ner import file_io
+from bert_ner import label_set
 from bert_ner.tagging import entity_offsets
 from bert_ner.scoring import conlleval
 
@@ -21,7 +22,7 @@ def conll_lines(example, predicted):
 
 
 def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
-                      progress_log=None, iobes=None, scored_label=None):
+                      progress_log=None, iobes=None, scope=None):
   """Streams tagged sentences out as they come: CoNLL lines to out_path,
   entities to jsonl_path (plain-text input), each file written whole or not
   at all.
@@ -34,9 +35,8 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
     progress_log: optional progress.Progress, one step per sentence.
     iobes: the strict scores' scheme (conlleval.StrictCounter); from the
       tags when None.
-    scored_label: label -> the label scored (a corpus of --corpora scores
-      its own types only: corpus_list.scope_label_filter); as written when
-      None.
+    scope: the types scored (a corpus of --corpora scores its own types
+      only: label_set.in_scope); every type when None.
 
   Returns:
     with score, (conlleval figures, strict IOB2 figures); else None.
@@ -54,8 +54,8 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
             example.text, example.offsets, labels,
             item[2] if len(item) > 2 else None))
       if counter:
-        counter.add_sentence(example.labels, labels if scored_label is None
-                             else [scored_label(x) for x in labels])
+        counter.add_sentence(example.labels,
+                             label_set.in_scope(labels, scope))
       if progress_log:
         progress_log.add()
   if progress_log:
