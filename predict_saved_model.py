@@ -48,6 +48,7 @@ def define_flags():
   flags.DEFINE_string("input_file", None, "The file to tag.")
   flags.DEFINE_string("output_dir", None, "Where the outputs are written.")
   tagging_options.define_absl_flags(flags)
+  flags.DEFINE_string("entity_types", None, "Renamed: see --write_types.")
 
 
 # What this command runs, by its old name (Python code calls it too).
@@ -63,6 +64,10 @@ def main(argv):
       sys.stderr.write("predict_saved_model.py: error: --%s is required.\n" %
                        name)
       return 2
+  if FLAGS.entity_types is not None:
+    sys.stderr.write("predict_saved_model.py: error: %s\n" %
+                     tagging_options.RENAMED_ENTITY_TYPES)
+    return 2
   return errors.run("predict_saved_model.py", tag_and_report)
 
 
@@ -71,7 +76,7 @@ def tag_and_report():
                      FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags,
                      FLAGS.output_format, FLAGS.backend, FLAGS.use_bf16,
                      FLAGS.skip_bad_mentions,
-                     entity_types=FLAGS.entity_types)
+                     write_types=FLAGS.write_types)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

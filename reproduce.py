@@ -9,9 +9,9 @@ For each seed (--first_seed, --first_seed + 1, ...), three steps, each a
 run_ner.py run with the recipe and the other flags given here:
   1. selection: train on the training file, score dev after every epoch,
      keep the best epoch (OUTPUT/seed_S/select);
-  2. final: train on train + dev (the data folder's train_dev.tsv, else
-     OUTPUT/train_dev.tsv written from the two files) for the chosen number
-     of epochs (OUTPUT/seed_S/final);
+  2. final: train on train + dev (run_ner.py --train_with_dev: each
+     corpus's two files read together, in any format) for the chosen
+     number of epochs (OUTPUT/seed_S/final);
   3. test, by the final run.
 It resumes: a seed already in reproduce_results.tsv is not run again, a
 selection already made is kept, and an interrupted run_ner.py run resumes
@@ -38,12 +38,9 @@ import sys
 from absl import flags
 from matplotlib import figure
 
-from bert_ner.corpora import conll_format
 from bert_ner import errors
 from bert_ner import file_io
-from bert_ner.run import corpus_list
 from bert_ner.run import model_selection
-from bert_ner.run import run_settings
 import run_ner
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -53,7 +50,6 @@ SUMMARY_NAME = "reproduce_summary.txt"
 PLOT_NAME = "reproduce_f1.png"
 PLAN_NAME = "reproduce_plan.json"
 SELECTION_NAME = "selection.json"
-TRAIN_DEV_NAME = "train_dev.tsv"
 COLUMNS = ("seed", "epoch", "dev_f1", "test_precision", "test_recall",
            "test_f1", "test_strict_f1")
 # The figures summarized over seeds, and their names in the summary.
@@ -67,7 +63,7 @@ SUMMARIZED = (("test_precision", "test precision"),
 # --num_train_epochs is the selection run's limit; the final run trains for
 # the epochs chosen.
 STEP_FLAGS = ("seed", "output_dir", "do_train", "do_eval", "do_predict",
-              "train_file", "num_train_steps", "eval_every_epochs",
+              "train_with_dev", "num_train_steps", "eval_every_epochs",
               "eval_every_steps")
 CITED = re.compile(r"^#\s*cited test F1:\s*([0-9]+(?:\.[0-9]+)?)\s+(.*\S)\s*$")
 
@@ -114,70 +110,6 @@ def run_ner_flags(recipe, passthrough):
   return values
 
 
-def train_dev_file(values, output_dir):
-  """The train + dev file: the data folder's train_dev.tsv (BioBERT's
-  data ships one), else OUTPUT/train_dev.tsv written from the training and
-  dev files."""
-  data_dir = values.data_dir
-  if data_dir and not (values.train_file or values.dev_file):
-    given = os.path.join(data_dir, TRAIN_DEV_NAME)
-    if os.path.exists(given):
-      return given
-  train = values.train_file or (data_dir and conll_format.find_split_file(
-      data_dir, "train"))
-  dev = values.dev_file or (data_dir and conll_format.find_split_file(
-      data_dir, "dev"))
-  for name, path in (("training", train), ("dev", dev)):
-    if not path or not os.path.exists(path):
-      raise ReproduceError("No %s file (%s): give --data_dir (or "
-                           "--train_file and --dev_file)." % (name, path))
-  out = os.path.join(output_dir, TRAIN_DEV_NAME)
-  join_files([train, dev], out)
-  return out
-
-
-def join_files(paths, out):
-  """Writes the files one after the other into `out` (once: kept if it is
-  there), a blank line after each: CoNLL sentences or PubTator documents."""
-  if os.path.exists(out):
-    return
-  with file_io.AtomicTextFile(out) as f:
-    for path in paths:
-      with open(path, encoding="utf-8") as part:
-        f.write(part.read().rstrip("\n") + "\n\n")
-
-
-CORPORA_TRAIN_DEV_NAME = "train_dev_corpora.json"
-
-
-def train_dev_corpora(corpora_file, output_dir):
-  """With --corpora: OUT/train_dev_corpora.json, the same corpora with each
-  one's train + dev as its training file (OUT/train_dev_<name>.<ext>:
-  CoNLL sentences or PubTator documents, one after the other), for the
-  final runs."""
-  try:
-    corpora = corpus_list.read(corpora_file, ["train", "dev"],
-                               run_settings.split_file)
-  except ValueError as e:
-    raise ReproduceError(str(e))
-  with open(corpora_file, encoding="utf-8") as f:
-    items = json.load(f)
-  for item, corpus in zip(items, corpora):
-    if corpus.input_format == "bioc":
-      raise ReproduceError(
-          "--corpora %s, corpus %r: reproduce.py joins a corpus's train and "
-          "dev files for the final runs, and cannot join BioC files; give "
-          "it as PubTator or CoNLL." % (corpora_file, corpus.name))
-    out = os.path.join(output_dir, "train_dev_%s.%s" % (
-        corpus.name, "txt" if corpus.input_format == "pubtator" else "tsv"))
-    join_files([corpus.files["train"], corpus.files["dev"]], out)
-    item["train_file"] = os.path.abspath(out)
-    item.pop("dev_file", None)
-  path = os.path.join(output_dir, CORPORA_TRAIN_DEV_NAME)
-  file_io.atomic_write_text(path, json.dumps(items, indent=1) + "\n")
-  return path
-
-
 # ------------------------------------------------------------ the steps
 
 class Reproduction(object):
@@ -198,9 +130,6 @@ class Reproduction(object):
     self.cited = cited_figures(recipe)
     os.makedirs(output_dir, exist_ok=True)
     self.check_plan()
-    self.train_dev = (
-        train_dev_corpora(self.values.corpora, output_dir)
-        if self.values.corpora else train_dev_file(self.values, output_dir))
 
   def check_plan(self):
     """Writes OUT/reproduce_plan.json, or checks that the runs already in
@@ -263,9 +192,7 @@ class Reproduction(object):
   def final(self, seed, epochs):
     """The final run on train + dev, then test; returns its results."""
     out = self.run_ner(seed, "final", [
-        "--do_train", "--do_eval=false", "--do_predict",
-        ("--corpora=" if self.values.corpora else "--train_file=") +
-        os.path.abspath(self.train_dev),
+        "--do_train", "--do_eval=false", "--do_predict", "--train_with_dev",
         "--num_train_epochs=%d" % epochs, "--num_train_steps=0",
         "--eval_every_epochs=0", "--eval_every_steps=0",
         "--early_stopping_evals=0"])

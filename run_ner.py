@@ -25,11 +25,11 @@ from tensorflow.python.util import deprecation
 
 from bert_ner import errors
 from bert_ner.model import ner_model
-from bert_ner.model import partial_labels
+from bert_ner import model_settings
+from bert_ner.run import corpus_scores
 from bert_ner.run import divergence
 from bert_ner.run import flag_checks
 from bert_ner.corpora import formats
-from bert_ner.corpora import offset_conversion
 from bert_ner.run import job
 from bert_ner.run import job_lock
 from bert_ner.run import run_settings
@@ -56,17 +56,6 @@ flags.DEFINE_enum("input_format", "conll", list(formats.INPUT_FORMATS),
                   "predict file only, plain text with one sentence or "
                   "paragraph per line (entities with character offsets go "
                   "to test_entities.jsonl), or PubMed articles.")
-flags.DEFINE_string("entity_types", "",
-                    "With --input_format=pubtator/bioc: the mention types "
-                    "to tag, comma-separated, each TYPE or TYPE=LABEL "
-                    "(\"Chemical\" for BC5CDR's chemicals alone; "
-                    "\"*=Disease\" makes every type one label). Default: "
-                    "every type, as named in the data.")
-flags.DEFINE_enum("sentences", "syntok", list(
-    offset_conversion.SENTENCE_MODES),
-                  "With a document format: split passages into sentences "
-                  "with syntok, or make each passage one example (cut into "
-                  "windows as any long sentence).")
 flags.DEFINE_bool("skip_bad_mentions", False,
                   "A mention whose offsets fall outside its passage or "
                   "whose text differs from the text there is skipped and "
@@ -85,12 +74,6 @@ flags.DEFINE_float("corpus_sampling_alpha", 1.0,
                    "With --corpora: corpus i gives N * n_i^alpha / sum_j "
                    "n_j^alpha of an epoch's N sentences; 1 takes each corpus "
                    "as it is, below 1 draws the small ones more often.")
-flags.DEFINE_enum("partial_labels", "marginal", list(
-    partial_labels.MECHANISMS),
-                  "With --corpora: what a corpus's O teaches about the types "
-                  "outside its scope. marginal: O or any of them (the loss "
-                  "sums their probabilities); ignore_o: nothing (its O adds "
-                  "no loss); none: O (as if the corpora were one).")
 flags.DEFINE_string("labels_file", None,
                     "Labels, one per line, instead of those of the training "
                     "file.")
@@ -109,15 +92,6 @@ flags.DEFINE_string("bert_model_dir", None,
                     "used.")
 flags.DEFINE_string("output_dir", None,
                     "Where checkpoints, records, predictions and results go.")
-flags.DEFINE_bool("do_lower_case", None,
-                  "Lower-case the input. Default: what the model says (its "
-                  "tokenizer_config.json or name), else True.")
-flags.DEFINE_integer("max_seq_length", 128,
-                     "WordPiece positions per window, [CLS] and [SEP] "
-                     "included. Longer sentences are split into windows.")
-flags.DEFINE_integer("window_stride", 0,
-                     "Pieces between the starts of consecutive windows of a "
-                     "long sentence; 0 means half a window.")
 flags.DEFINE_integer("preprocess_processes", 0,
                      "Processes that convert the corpus files into TFRecord "
                      "shards; 0 means the cores this process may use.")
@@ -128,6 +102,11 @@ flags.DEFINE_integer("shard_sentences", tfrecords.DEFAULT_SHARD_SENTENCES,
 flags.DEFINE_bool("do_train", False, "Train on the training file.")
 flags.DEFINE_bool("do_eval", False, "Evaluate on the dev file.")
 flags.DEFINE_bool("do_predict", False, "Predict the test file.")
+flags.DEFINE_bool("train_with_dev", False,
+                  "Train on the training and dev files together (of each "
+                  "corpus, read in memory, any format), as BioBERT's final "
+                  "runs do once the epochs are chosen on dev; excludes "
+                  "--do_eval.")
 flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
 flags.DEFINE_integer("eval_batch_size", 32, "Eval batch size.")
 flags.DEFINE_integer("predict_batch_size", 32, "Predict batch size.")
@@ -151,30 +130,11 @@ flags.DEFINE_integer("num_intra_threads", 0,
                      "may use.")
 flags.DEFINE_integer("num_inter_threads", 0,
                      "Ops run in parallel; 0 = 2.")
-flags.DEFINE_enum("head", "softmax", ["softmax", "crf"],
-                  "Tagging head: a softmax per word, or a linear-chain CRF "
-                  "over the words (Viterbi decoding).")
-flags.DEFINE_bool("crf_iob2_constraints", False,
-                  "With --head=crf on IOB2 data: forbid O -> I-x, "
-                  "B-x/I-x -> I-y and a sentence starting with I-x.")
-flags.DEFINE_integer("context_sentences", 0,
-                     "Fill each window with up to this many sentences of "
-                     "the same document before and after the sentence "
-                     "(segment id 1, never scored), as the BERT paper's "
-                     "CoNLL-2003 runs and FLERT do. Documents start at "
-                     "-DOCSTART- lines; a file without them is one document. "
-                     "Sentences that need more than one window get none.")
 flags.DEFINE_bool("repair_tags", False,
                   "With --head=softmax: decode valid IOB2 tags from the "
                   "per-word probabilities (the most probable sequence with "
                   "no I-x after O, after another type or first in a "
                   "sentence) instead of each word's argmax.")
-flags.DEFINE_integer("feature_layers", 1,
-                     "The head reads the concatenation of the last N encoder "
-                     "layers (the BERT paper's feature-based approach uses 4).")
-flags.DEFINE_bool("freeze_bert", False,
-                  "Train only the head (and CRF): BERT's weights stay as "
-                  "loaded, without dropout.")
 flags.DEFINE_bool("use_fp16", False,
                   "Mixed precision for GPUs: float16 matmuls with dynamic "
                   "loss scaling; variables, layer norm and softmax stay "
@@ -250,11 +210,16 @@ flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
 flags.DEFINE_string("master", None, "TensorFlow master URL.")
 flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (with --use_tpu).")
 
+# What shapes the model's input and head, declared once with what is
+# saved beside the checkpoints (model_settings.SETTINGS).
+model_settings.define_flags(flags)
+
 FLAGS = flags.FLAGS
 
-# Every flag the job reads: those defined above, listed once.
+# Every flag the job reads: those defined above and the model's settings.
 FLAG_NAMES = tuple(sorted(
-    f.name for f in FLAGS.get_flags_for_module(sys.modules[__name__])))
+    [f.name for f in FLAGS.get_flags_for_module(sys.modules[__name__])] +
+    list(model_settings.FLAG_NAMES)))
 
 # BERT's names, as in Google's run_classifier.py, and the job's entry points.
 create_model = ner_model.create_model
@@ -308,20 +273,11 @@ def run_from_flags(flag_values_):
 
 
 def report(results):
-  """Prints each split's entity-level figures (of each corpus, and their
-  mean, with --corpora); returns the exit code."""
+  """Prints each split's entity-level figures (corpus_scores.report_lines);
+  returns the exit code."""
   for split, figures in results.items():
-    for name, corpus in figures.get("by_corpus", {}).items():
-      report({"%s of %s (on its types)" % (split, name): corpus})
-    if "token_micro_f1" in figures:
-      print("%s: entity-level (conlleval) precision %.2f recall %.2f F1 %.2f;"
-            " token-level micro F1 %.4f" %
-            (split, figures["entity_precision"], figures["entity_recall"],
-             figures["entity_f1"], figures["token_micro_f1"]))
-    elif "entity_f1" in figures:
-      print("%s: the mean over corpora: entity-level precision %.2f recall "
-            "%.2f F1 %.2f" % (split, figures["entity_precision"],
-                              figures["entity_recall"], figures["entity_f1"]))
+    for line in corpus_scores.report_lines(split, figures):
+      print(line)
   return 0
 
 

@@ -48,6 +48,10 @@ def parse_args(argv):
                       "windows once its first has come.")
   parser.add_argument("--max_request_bytes", type=int, default=1 << 20,
                       help="A larger body is refused (413).")
+  parser.add_argument("--max_text_chars", type=int,
+                      default=http_app.DEFAULT_MAX_TEXT_CHARS,
+                      help="The longest text of a JSON request; a longer "
+                      "one is refused (413) before any tagging.")
   parser.add_argument("--request_timeout_s", type=float, default=30.0,
                       help="A request tagged for longer gets 503.")
   parser.add_argument("--max_pending_requests", type=int, default=64,
@@ -69,7 +73,7 @@ def check_args(args):
   """The bearer token (or None); ValueError for arguments that cannot
   serve, before the model is loaded."""
   for name in ("max_batch_windows", "max_request_bytes",
-               "max_pending_requests"):
+               "max_pending_requests", "max_text_chars"):
     if getattr(args, name) < 1:
       raise ValueError("--%s must be positive, got %d." % (
           name, getattr(args, name)))
@@ -103,7 +107,7 @@ def serve(args):
       args.max_batch_windows, args.max_wait_ms)
   app = http_app.create_app(service, http_app.Limits(
       args.max_request_bytes, args.request_timeout_s,
-      args.max_pending_requests, token))
+      args.max_pending_requests, token, args.max_text_chars))
   print("Serving %s (%s) on http://%s:%d%s" % (
       args.export_dir, service.backend_name, args.host, args.port,
       ", bearer token required" if token else ""), flush=True)

@@ -79,6 +79,8 @@ def parse_args(argv):
   tagging_options.add_to_parser(parser)
   args, beam_args = parser.parse_known_args(argv)
   unknown = beam_tagging.unknown_beam_options(beam_args)
+  if any(arg.split("=")[0] == "--entity_types" for arg in unknown):
+    parser.error(tagging_options.RENAMED_ENTITY_TYPES)
   if unknown:
     parser.error("%s: neither an argument of tag_corpus.py nor a Beam "
                  "pipeline option (see --help)" % " ".join(unknown))
@@ -100,7 +102,7 @@ def tag(args, beam_args):
                            output_format=args.output_format,
                            backend=args.backend, use_bf16=args.use_bf16,
                            skip_bad_mentions=args.skip_bad_mentions,
-                           entity_types=args.entity_types)
+                           write_types=args.write_types)
   if not (total["sentences"] or total["documents"]):
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "

@@ -9,6 +9,7 @@ longest-match-first against the vocabulary).
 import codecs
 import collections
 import gzip
+import io
 import json
 import os
 import re
@@ -48,12 +49,14 @@ def open_binary(path):
   return f
 
 
-def iter_raw_lines(path, what="file"):
+def iter_raw_lines(path, what="file", data=None):
   """Streams the lines of a file as bytes, without line ends or a UTF-8 BOM.
 
   Lines end at a newline (a carriage return before it is dropped; one
   inside a line is kept, with a warning), and a file is never held whole in
   memory.
+
+  `data`, the file's bytes when in memory already, is read instead.
 
   Yields:
     (line number (1-based), bytes).
@@ -61,10 +64,10 @@ def iter_raw_lines(path, what="file"):
   Raises:
     ValueError: for a missing file.
   """
-  if not tf.io.gfile.exists(path):
+  if data is None and not tf.io.gfile.exists(path):
     raise ValueError("The %s %s does not exist." % (what, path))
   warned = False
-  with open_binary(path) as f:
+  with io.BytesIO(data) if data is not None else open_binary(path) as f:
     for number, raw in enumerate(split_lines(f), 1):
       line = strip_line_end(raw, number)
       if not warned and b"\r" in line:
@@ -125,8 +128,9 @@ def decode_line(raw, path, number, what="file"):
         (what, path, number, raw[:80]))
 
 
-def iter_utf8_lines(path, what="file"):
-  """Streams a UTF-8 file's lines as text, without line ends.
+def iter_utf8_lines(path, what="file", data=None):
+  """Streams a UTF-8 file's lines as text, without line ends (of `data`,
+  the file's bytes, when given; see iter_raw_lines).
 
   Yields:
     (line number (1-based), str).
@@ -135,7 +139,7 @@ def iter_utf8_lines(path, what="file"):
     ValueError: for a missing file, or bytes that are not UTF-8 (naming the
       line and showing it).
   """
-  for number, raw in iter_raw_lines(path, what):
+  for number, raw in iter_raw_lines(path, what, data):
     yield number, decode_line(raw, path, number, what)
 
 

@@ -39,6 +39,7 @@ import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top,wrong-i
 from bert_ner.corpora import conll_format  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner import input_pipeline  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.run import job as job_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.run import job_data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner import windowing  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -144,8 +145,9 @@ def run_ours(args, work_dir):
       num_intra_threads=args.threads, use_xla=args.use_xla,
       use_bf16=args.use_bf16)
   settings = run_ner.validate_flags_or_throw(values)
-  processor = conll_format.DataProcessor(train_file=settings.train_file,
-                                         test_file=settings.test_file)
+  (corpus,) = settings.corpus_list
+  processor = conll_format.DataProcessor(train_file=corpus.files["train"],
+                                         test_file=corpus.files["test"])
   train_examples = processor.get_train_examples()
   test_examples = processor.get_test_examples()
 
@@ -168,8 +170,9 @@ def run_ours(args, work_dir):
   step_seconds = (steady[-1] - steady[0]) / (len(steady) - 1)
   train_eps = args.batch_size / step_seconds
 
-  info = job.records(job.scan("test", settings.test_file),
-                     sort_by_length=True)
+  info = job.records.of(job_data.scan(corpus, "test",
+                                      job.model_input.reading,
+                                      settings.output_dir))
   runs = time_prediction(job, info, len(test_examples),
                          args.predict_repeats)
   predict_sps, predict_sps_warm = max(runs)

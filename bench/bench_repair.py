@@ -29,7 +29,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner import model_settings
 from bert_ner.run import model_selection
-from bert_ner.scoring import conlleval
+from bert_ner import label_set
 
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -50,8 +50,8 @@ def invalid_transitions(path):
         previous = "O"
         continue
       tag = fields[-1]
-      prefix, type_ = conlleval.split_tag(tag)
-      last_prefix, last_type = conlleval.split_tag(previous)
+      prefix, type_ = label_set.split_tag(tag)
+      last_prefix, last_type = label_set.split_tag(previous)
       if prefix == "I" and (last_prefix not in ("B", "I") or
                             last_type != type_):
         count += 1

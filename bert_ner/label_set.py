@@ -7,7 +7,6 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import input_example
 from bert_ner import file_io
-from bert_ner.scoring import conlleval
 import tokenization
 
 
@@ -64,7 +63,7 @@ class LabelMap(object):
   @property
   def iobes(self):
     """Whether the labels are IOBES (some have an E- or S- prefix)."""
-    return conlleval.uses_iobes(self.data_labels)
+    return uses_iobes(self.data_labels)
 
   def entity_label_ids(self):
     """Ids of the data labels other than "O": the token-level metric classes."""
@@ -148,11 +147,43 @@ def warn_unknown_labels(label_counts, label_map, path):
   return counts
 
 
-def in_scope(labels, scope):
-  """The labels as a corpus annotating the types `scope` scores them:
-  tags of other types as O (a gene found in a disease corpus is no false
-  positive there); `labels` as they are when scope is None."""
-  if scope is None:
+# ------------------------------------------------- the syntax of a tag
+
+def split_tag(tag):
+  """"B-Disease" -> ("B", "Disease"); "O" -> ("O", ""). Types may hold "-"."""
+  prefix, dash, type_ = tag.partition("-")
+  return (prefix, type_) if dash else (tag, "")
+
+
+def uses_iobes(tags):
+  """Whether tags hold an E- or S- prefix (the IOBES scheme)."""
+  return any(split_tag(tag)[0] in ("E", "S") for tag in tags)
+
+
+def label_type(label):
+  """The entity type of a tag (B-Gene -> Gene), or None (O, specials,
+  untyped tags)."""
+  prefix, type_ = split_tag(label)
+  return type_ if type_ and prefix in ("B", "I", "E", "S") else None
+
+
+def types_of(labels):
+  """The entity types of a list of labels, sorted."""
+  return sorted({t for t in map(label_type, labels) if t})
+
+
+def in_scope(labels, types):
+  """The one rule for which types count: the labels with the tags of types
+  outside `types` made O (a gene found in a disease corpus is no false
+  positive there; a type the user did not ask for is not written). Tags
+  without a type (B, I) count for every scope. `labels` as they are when
+  `types` is None (every type).
+
+  >>> in_scope(["B-Gene", "B-Disease", "I", "O"], ["Disease"])
+  ['O', 'B-Disease', 'I', 'O']
+  """
+  if types is None:
     return labels
-  return [label if conlleval.split_tag(label)[1] in ("",) + tuple(scope)
+  kept = set(types)
+  return [label if not split_tag(label)[1] or split_tag(label)[1] in kept
           else "O" for label in labels]

@@ -24,7 +24,9 @@ import os
 
 import tensorflow.compat.v1 as tf
 
+from bert_ner.corpora import offset_conversion
 from bert_ner import file_io
+from bert_ner.model import partial_labels
 
 # Google's layout (checkpoint folders) and HuggingFace's (converted from).
 BERT_CONFIG_NAME = "bert_config.json"
@@ -36,24 +38,6 @@ SAFETENSORS_NAME = "model.safetensors"
 LABEL_LIST_NAME = "label_list.txt"
 TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 RUN_INFO_NAME = "ner_run.json"
-
-# How text becomes the model's windows (tokenizer_config.json).
-INPUT_SETTINGS = ("do_lower_case", "max_seq_length", "window_stride",
-                  "context_sentences", "sentences", "entity_types")
-# The head over the encoder (ner_run.json).
-HEAD_SETTINGS = ("head", "feature_layers", "freeze_bert",
-                 "crf_iob2_constraints", "corpus_scopes", "partial_labels")
-# What a folder written before a setting was saved was trained with.
-OLDER_DEFAULTS = {"context_sentences": 0, "sentences": "syntok",
-                  "entity_types": "", "head": "softmax",
-                  "feature_layers": 1, "freeze_bert": False,
-                  "crf_iob2_constraints": False, "corpus_scopes": (),
-                  "partial_labels": "marginal"}
-# Settings whose older default is the only value older versions had (they
-# read no documents): not reported as assumed.
-ALWAYS_OLDER_DEFAULT = ("sentences", "entity_types", "corpus_scopes",
-                        "partial_labels")
-
 
 def _scopes(value):
   """corpus_scopes: ((corpus name, (type, ...)), ...) from its JSON list
@@ -69,15 +53,113 @@ def _scopes(value):
 
 _scopes.__name__ = "list of [name, [types]]"  # as errors name the type
 
+# An older folder must have saved the setting (the window's own).
+REQUIRED = object()
 
-_TYPES = {"do_lower_case": bool, "max_seq_length": int, "window_stride": int,
-          "context_sentences": int, "sentences": str, "entity_types": str,
-          "head": str, "feature_layers": int,
-          "freeze_bert": bool, "crf_iob2_constraints": bool,
-          "corpus_scopes": _scopes, "partial_labels": str}
+
+class Setting(collections.namedtuple("Setting", [
+    "name", "type", "default", "file", "older", "always_older", "choices",
+    "help"])):
+  """One setting that shapes a trained model's input or head, declared
+  once: its name (the run_ner.py flag's and the saved JSON key's), type,
+  default, the file it is saved in, the value a folder written before it
+  was saved implies (`older`, or REQUIRED), whether that older value is the
+  only one older versions had (then not reported as assumed), the
+  choices of an enum and the flag's help (None: no flag, derived by the
+  run)."""
+
+
+SETTINGS = (
+    # How text becomes the model's windows (tokenizer_config.json).
+    Setting("do_lower_case", bool, None, TOKENIZER_CONFIG_NAME, REQUIRED,
+            False, None, "Lower-case the input. Default: what the model "
+            "says (its tokenizer_config.json or name), else True."),
+    Setting("max_seq_length", int, 128, TOKENIZER_CONFIG_NAME, REQUIRED,
+            False, None, "WordPiece positions per window, [CLS] and [SEP] "
+            "included. Longer sentences are split into windows."),
+    Setting("window_stride", int, 0, TOKENIZER_CONFIG_NAME, REQUIRED, False,
+            None, "Pieces between the starts of consecutive windows of a "
+            "long sentence; 0 means half a window."),
+    Setting("context_sentences", int, 0, TOKENIZER_CONFIG_NAME, 0, False,
+            None, "Fill each window with up to this many sentences of the "
+            "same document before and after the sentence (segment id 1, "
+            "never scored), as the BERT paper's CoNLL-2003 runs and FLERT "
+            "do. Documents start at -DOCSTART- lines; a file without them "
+            "is one document. Sentences that need more than one window get "
+            "none."),
+    Setting("sentences", str, "syntok", TOKENIZER_CONFIG_NAME, "syntok",
+            True, offset_conversion.SENTENCE_MODES, "With a document format: split "
+            "passages into sentences with syntok, or make each passage one "
+            "example (cut into windows as any long sentence)."),
+    Setting("entity_types", str, "", TOKENIZER_CONFIG_NAME, "", True, None,
+            "With --input_format=pubtator/bioc: the mention types to tag, "
+            "comma-separated, each TYPE or TYPE=LABEL (\"Chemical\" for "
+            "BC5CDR's chemicals alone; \"*=Disease\" makes every type one "
+            "label). Default: every type, as named in the data. (The types "
+            "a tagging door writes are its --write_types.)"),
+    # The head over the encoder (ner_run.json).
+    Setting("head", str, "softmax", RUN_INFO_NAME, "softmax", False,
+            ("softmax", "crf"), "Tagging head: a softmax per word, or a "
+            "linear-chain CRF over the words (Viterbi decoding)."),
+    Setting("feature_layers", int, 1, RUN_INFO_NAME, 1, False, None,
+            "The head reads the concatenation of the last N encoder layers "
+            "(the BERT paper's feature-based approach uses 4)."),
+    Setting("freeze_bert", bool, False, RUN_INFO_NAME, False, False, None,
+            "Train only the head (and CRF): BERT's weights stay as loaded, "
+            "without dropout."),
+    Setting("crf_iob2_constraints", bool, False, RUN_INFO_NAME, False, False,
+            None, "With --head=crf on IOB2 data: forbid O -> I-x, B-x/I-x "
+            "-> I-y and a sentence starting with I-x."),
+    Setting("corpus_scopes", _scopes, (), RUN_INFO_NAME, (), True, None,
+            None),
+    Setting("partial_labels", str, "marginal", RUN_INFO_NAME, "marginal",
+            True, partial_labels.MECHANISMS, "With --corpora: what "
+            "a corpus's O teaches about the types outside its scope. "
+            "marginal: O or any of them (the loss sums their "
+            "probabilities); ignore_o: nothing (its O adds no loss); none: "
+            "O (as if the corpora were one)."),
+)
+BY_NAME = collections.OrderedDict((x.name, x) for x in SETTINGS)
+
+# What the declaration gives the rest: the settings of each file, what an
+# older folder implies, the types the JSON is read as.
+INPUT_SETTINGS = tuple(x.name for x in SETTINGS
+                       if x.file == TOKENIZER_CONFIG_NAME)
+HEAD_SETTINGS = tuple(x.name for x in SETTINGS if x.file == RUN_INFO_NAME)
+OLDER_DEFAULTS = {x.name: x.older for x in SETTINGS if x.older is not REQUIRED}
+ALWAYS_OLDER_DEFAULT = tuple(x.name for x in SETTINGS if x.always_older)
+_TYPES = {x.name: x.type for x in SETTINGS}
 
 ModelSettings = collections.namedtuple("ModelSettings",
                                        INPUT_SETTINGS + HEAD_SETTINGS)
+
+
+FLAG_NAMES = tuple(x.name for x in SETTINGS if x.help is not None)
+
+
+def define_flags(flags):
+  """Defines a run_ner.py flag per setting that has one (FLAG_NAMES) with
+  absl's `flags` module."""
+  for x in SETTINGS:
+    if x.help is None:
+      continue
+    if x.choices:
+      flags.DEFINE_enum(x.name, x.default, list(x.choices), x.help)
+    elif x.type is bool:
+      flags.DEFINE_bool(x.name, x.default, x.help)
+    elif x.type is int:
+      flags.DEFINE_integer(x.name, x.default, x.help)
+    else:
+      flags.DEFINE_string(x.name, x.default, x.help)
+
+
+def of(values, **changes):
+  """The ModelSettings of any object with the settings as attributes (the
+  run's RunSettings), the declared defaults for those it lacks, with
+  `changes`."""
+  out = {x.name: getattr(values, x.name, x.default) for x in SETTINGS}
+  out.update(changes)
+  return ModelSettings(**out)
 
 
 def write(folder, settings, label_map):

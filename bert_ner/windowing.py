@@ -4,6 +4,7 @@ split into overlapping windows, never truncated; each word is predicted by
 the window that gives it the most context; neighbouring sentences of the
 same document may fill the room left (--context_sentences)."""
 
+import bisect
 import collections
 
 from bert_ner import feature_spec
@@ -80,10 +81,16 @@ def best_window(position, starts, window):
   """Index of the window where `position` has the most context both sides.
 
   The score is the smaller of the left and right context; ties go to the
-  earlier window.
+  earlier window. `starts` is ascending (window_starts), so only the few
+  windows whose start lies in (position - window, position] are looked at:
+  a sentence of thousands of windows costs no more per word than one of
+  two.
   """
   best, best_score = None, -1
-  for index, start in enumerate(starts):
+  first = bisect.bisect_right(starts, position - window)
+  last = bisect.bisect_right(starts, position)
+  for index in range(first, last):
+    start = starts[index]
     if start <= position < start + window:
       score = min(position - start, start + window - 1 - position)
       if score > best_score:

@@ -135,10 +135,10 @@ def test_model_settings_of_an_older_folder_and_errors(tmp_path):
 
 
 def test_eval_history_written_and_read_back(tmp_path):
-  rows = [(10, {"precision": 50.0, "recall": 40.0, "f1": 44.44,
-                "accuracy": 90.0}),
-          (20, {"precision": 71.5, "recall": 70.25, "f1": 70.87,
-                "accuracy": 93.5})]
+  rows = [(10, {"entity_precision": 50.0, "entity_recall": 40.0,
+                "entity_f1": 44.44, "token_accuracy": 90.0}),
+          (20, {"entity_precision": 71.5, "entity_recall": 70.25,
+                "entity_f1": 70.87, "token_accuracy": 93.5})]
   table = model_selection.write_eval_history(str(tmp_path), rows, best_step=20)
   with open(os.path.join(str(tmp_path), "eval_history.txt")) as f:
     assert f.read() == table

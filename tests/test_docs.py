@@ -110,3 +110,16 @@ def test_the_readme_is_a_front_door():
   assert "\n## Contents\n" in text
   for name in ("make demo", "make test"):
     assert name in text
+
+
+def test_the_architecture_page_names_every_module():
+  """docs/architecture.md names each module of the library (by its file
+  name) and each tool at the top."""
+  with open(os.path.join(ROOT, "docs", "architecture.md"),
+            encoding="utf-8") as f:
+    text = f.read()
+  modules = glob.glob(os.path.join(ROOT, "bert_ner", "**", "*.py"),
+                      recursive=True) + glob.glob(os.path.join(ROOT, "*.py"))
+  names = {os.path.basename(p) for p in modules} - {"__init__.py"}
+  missing = sorted(n for n in names if n not in text)
+  assert not missing, "not in docs/architecture.md: " + ", ".join(missing)

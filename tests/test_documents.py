@@ -409,11 +409,17 @@ def test_predicted_documents_are_written_with_exact_offsets(tmp_path):
             (examples[1], ["O", "B-Disease", "I-Disease", "O"],
              [1.0, 0.6, 0.5, 1.0])]
   prefix = str(tmp_path / "out")
-  sink = document_output.DocumentSink(prefix, list(
-      document_output.OUTPUT_FORMATS))
+  sink = document_output.DocumentSink(prefix, list(formats.DOCUMENT_OUTPUTS))
   with sink:
     assert list(sink.tee(tagged)) == tagged
   assert sink.num_documents == 1
+  # In memory (the service's documents): the same text as each file.
+  memory = document_output.DocumentSink(None, list(formats.DOCUMENT_OUTPUTS))
+  with memory:
+    list(memory.tee(tagged))
+  for name, text in memory.texts().items():
+    extension = formats.DOCUMENT_OUTPUTS[name].extension
+    assert text == helpers.read_text(prefix + "." + extension), name
   with open(prefix + ".pubtator", encoding="utf-8") as f:
     assert f.read() == ("3|t|Breast cancer.\n3|a|A colon tumour.\n"
                         "3\t0\t13\tBreast cancer\tDisease\t-\n"

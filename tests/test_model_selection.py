@@ -11,8 +11,8 @@ def test_model_selector_keeps_the_best_and_stops_early():
   scores = [(10, 50.0), (20, 71.5), (30, 71.5), (40, 64.0), (50, 80.0)]
   kept = []
   for step, f1 in scores:
-    if selector.update(step, {"precision": f1, "recall": f1, "f1": f1,
-                              "accuracy": 90.0}):
+    if selector.update(step, {"entity_precision": f1, "entity_recall": f1,
+                              "entity_f1": f1, "token_accuracy": 90.0}):
       kept.append(step)
     if selector.should_stop():
       break
@@ -22,8 +22,8 @@ def test_model_selector_keeps_the_best_and_stops_early():
   assert [step for step, _ in selector.history] == [10, 20, 30, 40]
   never = model_selection.ModelSelector()
   for step, f1 in scores:
-    never.update(step, {"precision": 0, "recall": 0, "f1": f1,
-                        "accuracy": 0})
+    never.update(step, {"entity_precision": 0, "entity_recall": 0,
+                        "entity_f1": f1, "token_accuracy": 0})
     assert not never.should_stop()
   assert never.best_step == 50
 
@@ -52,7 +52,7 @@ def test_resumed_selector_keeps_the_previous_best(tmp_path):
   selector = model_selection.ModelSelector.resumed(out, patience=3)
   assert (selector.best_f1, selector.best_step, selector.patience) == (
       81.5, 300, 3)
-  assert not selector.update(400, {"f1": 81.5})
+  assert not selector.update(400, {"entity_f1": 81.5})
   assert model_selection.results_path(out, "dev").endswith("eval_results.txt")
   assert model_selection.results_path(out, "test").endswith(
       "test_results.txt")

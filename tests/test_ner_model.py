@@ -4,9 +4,18 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+from bert_ner import model_settings
 import helpers
 import modeling
 import run_ner
+
+
+def features(ids, label_ids, label_weights):
+  """create_model's features of int32 ids [batch, seq]: mask 1, segment 0."""
+  ids = tf.constant(ids)
+  return {"input_ids": ids, "input_mask": tf.ones_like(ids),
+          "segment_ids": tf.zeros_like(ids), "label_ids": label_ids,
+          "label_weights": label_weights}
 
 def test_create_model_loss_and_predictions():
   config = modeling.BertConfig.from_json_file(helpers.TINY_CONFIG)
@@ -16,9 +25,9 @@ def test_create_model_loss_and_predictions():
   weights = rng.randint(0, 2, (3, 6)).astype(np.int32)
   with tf.Graph().as_default():
     loss, per_token, logits, predicted, probabilities = run_ner.create_model(
-        config, False, tf.constant(ids), tf.ones_like(ids), tf.zeros_like(ids),
-        tf.constant(label_ids), tf.constant(weights), num_labels=7,
-        use_one_hot_embeddings=False, predictable_label_ids=[1, 2, 3])
+        config, False, features(ids, tf.constant(label_ids),
+                                tf.constant(weights)), 7,
+        model_settings.of(None), predictable_label_ids=[1, 2, 3])
     names = sorted(v.name for v in tf.global_variables()
                    if not v.name.startswith("bert/"))
     with tf.Session() as sess:
@@ -51,10 +60,10 @@ def test_crf_probabilities_are_marginals_of_the_decoded_positions():
   predict_mask = np.array([[0, 1, 1, 0, 1, 0], [0, 1, 0, 0, 0, 0]], np.int32)
   with tf.Graph().as_default():
     outputs = run_ner.create_model(
-        config, False, tf.constant(ids), tf.ones_like(ids), tf.zeros_like(ids),
-        tf.zeros_like(ids), tf.constant(predict_mask), num_labels=7,
-        use_one_hot_embeddings=False, predictable_label_ids=[1, 2, 3],
-        head="crf", predict_mask=tf.constant(predict_mask))
+        config, False, dict(features(ids, tf.zeros_like(ids),
+                                     tf.constant(predict_mask)),
+                            predict_mask=tf.constant(predict_mask)), 7,
+        model_settings.of(None, head="crf"), predictable_label_ids=[1, 2, 3])
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       _, _, _, predicted, probabilities = sess.run(outputs)
@@ -77,14 +86,13 @@ def test_training_graph_builds_no_probabilities():
     for head in ("softmax", "crf"):
       with tf.variable_scope(head):
         outputs = run_ner.create_model(
-            config, True, tf.constant(ids), tf.ones_like(ids),
-            tf.zeros_like(ids), tf.zeros_like(ids), tf.ones_like(ids),
-            num_labels=5, use_one_hot_embeddings=False, head=head)
+            config, True, features(ids, tf.zeros_like(ids),
+                                   tf.ones_like(ids)), 5,
+            model_settings.of(None, head=head))
       assert outputs[4] is None
       assert outputs[0].shape.as_list() == []
   with pytest.raises(ValueError, match=r"feature_layers must be in \[1, 2\]"):
     with tf.Graph().as_default():
       run_ner.create_model(
-          config, False, tf.constant(ids), tf.ones_like(ids),
-          tf.zeros_like(ids), tf.zeros_like(ids), tf.ones_like(ids),
-          num_labels=5, use_one_hot_embeddings=False, feature_layers=3)
+          config, False, features(ids, tf.zeros_like(ids), tf.ones_like(ids)),
+          5, model_settings.of(None, feature_layers=3))

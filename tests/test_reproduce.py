@@ -65,31 +65,39 @@ def test_results_file_round_trip(tmp_path):
       rows[0], dev_f1=85.13)]
 
 
-def test_flags_and_train_dev_file(tmp_path):
+def test_flags_and_the_final_run_trains_with_dev(tmp_path):
+  """The recipe's flags parsed by run_ner.py's definitions; the final run
+  is run_ner.py --train_with_dev on the corpus as given (any format: a
+  PubTator folder by --data_dir is found by run_ner.py's own rules)."""
   data = tmp_path / "data"
   data.mkdir()
-  (data / "train.tsv").write_text("a\tO\n\nb\tB\n\n\n")
-  (data / "devel.tsv").write_text("c\tI\n")
   recipe = os.path.join(helpers.ROOT, "configs", "biobert",
                         "ncbi_disease.flags")
   values = reproduce.run_ner_flags(recipe, ["--data_dir=%s" % data,
                                             "--num_train_epochs=2"])
   assert values.num_train_epochs == 2 and values.learning_rate == 1e-5
-  out = tmp_path / "out"
-  out.mkdir()
-  path = reproduce.train_dev_file(values, str(out))
-  assert path == str(out / "train_dev.tsv")
-  assert open(path).read() == "a\tO\n\nb\tB\n\nc\tI\n\n"
-  # BioBERT's data folders ship train_dev.tsv: that one is used.
-  (data / "train_dev.tsv").write_text("x\tO\n")
-  assert reproduce.train_dev_file(values, str(out)) == str(
-      data / "train_dev.tsv")
   with pytest.raises(reproduce.ReproduceError, match="Unknown command line "
                      "flag 'epochs'"):
     reproduce.run_ner_flags(recipe, ["--epochs=2"])
-  with pytest.raises(reproduce.ReproduceError, match="--nodo_eval is set by "
-                     "reproduce.py"):
-    reproduce.run_ner_flags(recipe, ["--nodo_eval"])
+  for arg in ("--nodo_eval", "--train_with_dev", "--train_file=x"):
+    if arg == "--train_file=x":
+      reproduce.run_ner_flags(recipe, [arg])  # the user's own training file
+      continue
+    with pytest.raises(reproduce.ReproduceError, match="%s is set by "
+                       "reproduce.py" % arg):
+      reproduce.run_ner_flags(recipe, [arg])
+  commands = []
+  reproduction = reproduce.Reproduction(
+      recipe, ["--data_dir=%s" % data, "--input_format=pubtator"],
+      str(tmp_path / "out"), 1, 3, log=lambda line: None)
+  reproduction.run_ner = (
+      lambda seed, step, flags: commands.append(flags) or str(tmp_path))
+  with pytest.raises(reproduce.ReproduceError):
+    reproduction.final(3, 4)  # no test results: nothing was run
+  assert commands == [["--do_train", "--do_eval=false", "--do_predict",
+                       "--train_with_dev", "--num_train_epochs=4",
+                       "--num_train_steps=0", "--eval_every_epochs=0",
+                       "--eval_every_steps=0", "--early_stopping_evals=0"]]
 
 
 @pytest.mark.slow
@@ -129,9 +137,8 @@ def test_two_seeds_then_resume(tmp_path, tiny_model_dir):
     with open(os.path.join(seed_dir, "final.log")) as f:
       log = f.read()
     assert "--num_train_epochs=%d" % row["epoch"] in log
-    assert "train: 6 sentences" in log
-  with open(os.path.join(out, "train_dev.tsv")) as f:
-    assert f.read().count("\n\n") == 6
+    assert "--train_with_dev" in log
+    assert "6 sentences in " in log  # train (3) + dev (3)
   with open(os.path.join(out, reproduce.SUMMARY_NAME)) as f:
     summary = f.read()
   f1 = [r["test_f1"] for r in rows]

@@ -129,21 +129,29 @@ def test_a_training_label_missing_from_the_labels_file_is_an_error(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("head, flag, message", [
+    ("softmax", "--do_lower_case=false",
+     "--do_lower_case=False contradicts the trained model in %s, which has "
+     "do_lower_case=True (tokenizer_config.json)."),
+    # The flag's default value, yet given: a user typed it, so it counts.
+    ("crf", "--head=softmax",
+     "--head=softmax contradicts the trained model in %s, which has "
+     "head=crf (ner_run.json)."),
+])
 def test_a_contradicting_flag_on_the_command_line_is_one_line(
-    tmp_path, trained_runs):
-  out, _, data_dir = trained_runs.copy(tmp_path)
-  # Given on the command line, even at its default value.
+    tmp_path, trained_runs, head, flag, message):
+  """A predict-only run typed on the command line: a flag given (present,
+  even at its default value) that contradicts the trained model is one
+  line and exit 2."""
+  out, _, data_dir = trained_runs.copy(tmp_path, head)
   result = subprocess.run(
       [sys.executable, os.path.join(helpers.ROOT, "run_ner.py"),
        "--do_predict", "--output_dir=" + out, "--data_dir=" + data_dir,
-       "--do_lower_case=false"],
-      capture_output=True, text=True, timeout=120, check=False)
+       flag], capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode == 2, result.stderr[-2000:]
   assert result.stderr.strip().splitlines()[-1] == (
-      "run_ner.py: error: --do_lower_case=False contradicts the trained "
-      "model in %s, which has do_lower_case=True (tokenizer_config.json). "
-      "Leave the flag out: a predict-only run uses the model's settings." %
-      out)
+      "run_ner.py: error: " + message % out + " Leave the flag out: a "
+      "predict-only run uses the model's settings.")
 
 
 def test_shard_flags_are_checked(tmp_path, tiny_model_dir, data_dir):

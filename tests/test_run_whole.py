@@ -484,9 +484,11 @@ def test_one_pass_token_figures_are_estimator_evaluates(tmp_path,
       output_dir=out, data_dir=data_dir, do_eval=True, do_predict=True,
       eval_batch_size=3, predict_batch_size=3))
   job = job_lib.Job(settings)
-  results = job.evaluate_and_predict(job.dev_split)  # the training text
-  info = job.records(job.dev_split, sort_by_length=True)
-  token = job.estimator.evaluate(input_fn=job.input_fn(info, False, 3))
+  (dev,) = job.dev_splits  # the training text
+  results = job.evaluate(dev, job.eval_checkpoint())
+  info = job.records.of(dev)
+  token = job.estimator.evaluate(input_fn=job.records.input_fn(info, False,
+                                                               3))
   for average in ("micro", "macro"):
     for key in ("precision", "recall", "f1"):
       name = "token_%s_%s" % (average, key)

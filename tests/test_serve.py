@@ -100,7 +100,7 @@ def export(tmp_path_factory, trained_runs):
 @pytest.fixture(scope="module")
 def server(export, tmp_path_factory):
   running = Server(export, str(tmp_path_factory.mktemp("log") / "serve.log"),
-                   "--max_request_bytes=20000")
+                   "--max_request_bytes=20000", "--max_text_chars=5000")
   yield running
   running.stop()
 
@@ -137,9 +137,16 @@ def test_texts_are_answered_as_predict_saved_model_tags_them(server, export,
   # One text, and a subset of the types.
   status, _, body = server.post_json("/v1/tag", {"text": SENTENCES[0]})
   assert json.loads(body)["results"] == results[:1]
+  # The types to write: these, or every type for [] (as at every door).
+  for types in (["Disease"], []):
+    status, _, body = server.post_json(
+        "/v1/tag", {"texts": SENTENCES[:2], "write_types": types})
+    assert status == 200 and json.loads(body)["results"] == results[:2]
+  # entity_types is run_ner.py's renaming, not a choice of what to write.
   status, _, body = server.post_json(
       "/v1/tag", {"texts": SENTENCES[:2], "entity_types": ["Disease"]})
-  assert status == 200 and json.loads(body)["results"] == results[:2]
+  assert status == 400 and "Unknown key(s) \"entity_types\"" in json.loads(
+      body)["error"]
 
 
 @pytest.mark.parametrize("name, content_type, output_format", [
@@ -183,7 +190,9 @@ def test_model_health_and_openapi(server, export):
   status, _, body = server.get("/healthz")
   assert (status, json.loads(body)) == (200, {"status": "ok"})
   model = json.loads(server.get("/v1/model")[2])
-  assert model["entity_types"] == ["Disease"]
+  # The types it tags, apart from the renaming it was trained with.
+  assert model["types"] == ["Disease"] and "entity_types" not in model
+  assert model["settings"]["entity_types"] == ""
   assert model["settings"]["max_seq_length"] == 8
   assert model["backend"] == "saved_model" and model["version"]
   assert model["pending_requests"] == 0
@@ -203,8 +212,8 @@ def test_model_health_and_openapi(server, export):
     (b'{"text": "a", "texts": ["b"]}', "application/json", 400,
      'Give one of "texts"'),
     (b'["a"]', "application/json", 400, "must be a JSON object"),
-    (b'{"texts": ["a"], "entity_types": ["Gene"]}', "application/json", 400,
-     "entity_types: the model tags Disease, not Gene"),
+    (b'{"texts": ["a"], "write_types": ["Gene"]}', "application/json", 400,
+     "write_types: the model tags Disease, not Gene"),
     (b"\xff\xfe", "application/json", 400, "The body is not UTF-8"),
     (b"some text", "text/plain", 400, "Content-Type 'text/plain': send "),
     (b"1|t|Bad\n1\t0\t3\tXad\tDisease\n\n", "text/x-pubtator", 400,
@@ -213,6 +222,11 @@ def test_model_health_and_openapi(server, export):
     (b"<collection><document>", "application/xml", 400, "the request body"),
     (b"x" * 20001, "text/x-pubtator", 413,
      "The body has 20001 bytes; the limit is 20000"),
+    (b"[" * 9000 + b"]" * 9000, "application/json", 400,
+     "its values nest too deep"),
+    (json.dumps({"texts": ["short", "x " * 2501]}).encode(),
+     "application/json", 413, "Text 1 has 5002 characters; the service tags "
+     "at most 5000 in one text (--max_text_chars)"),
 ])
 def test_errors_are_one_line_and_no_trace(server, body, content_type, status,
                                           message):
@@ -229,7 +243,38 @@ def test_documents_output_unknown_and_unknown_path(server):
                                    PUBTATOR.encode(), "text/x-pubtator")
   assert status == 400 and "output must be one of" in json.loads(body)[
       "error"]
+  # Texts are answered as JSON: another ?output= is refused, not ignored.
+  for output in ("csv", "pubtator"):
+    status, _, body = server.request(
+        "POST", "/v1/tag?output=" + output, b'{"texts": ["a"]}',
+        "application/json")
+    assert status == 400 and json.loads(body)["error"].startswith(
+        "output=%s: texts are answered as JSON" % output)
+  assert server.post_json("/v1/tag?output=json", {"texts": ["a"]})[0] == 200
   assert server.get("/v2/nothing")[0] == 404
+
+
+def test_a_chunked_body_over_the_limit_is_refused(server):
+  """A body sent in chunks, without Content-Length, is counted as it
+  comes: over --max_request_bytes it gets 413."""
+  def chunks(count):
+    for index in range(count):
+      yield b"%d|t|%s\n\n" % (index, b"x" * 990)
+
+  for count, status in ((21, 413), (3, 200)):
+    request = urllib.request.Request(server.url + "/v1/tag",
+                                     data=chunks(count), method="POST")
+    request.add_header("Content-Type", "text/x-pubtator")
+    request.add_header("Transfer-Encoding", "chunked")
+    try:
+      with urllib.request.urlopen(request, timeout=60) as response:
+        got, body = response.status, response.read()
+    except urllib.error.HTTPError as e:
+      got, body = e.code, e.read()
+    assert got == status, body[:300]
+    if status == 413:
+      assert json.loads(body)["error"] == (
+          "The body is over the limit of 20000 bytes (--max_request_bytes).")
 
 
 def test_concurrent_clients_get_every_answer_right(server):
@@ -407,6 +452,39 @@ def test_batching_merges_concurrent_calls_and_isolates_errors():
     batching.BatchingBackend(model, max_waiting_windows=1)(
         {"input_ids": np.ones([2, 3], np.int32),
          "input_mask": np.ones([2, 3], np.int32)})
+
+
+def test_batching_keeps_each_model_call_within_max_batch_windows():
+  """Four callers of 3 windows against a limit of 4: the first call holds
+  the model until the other three wait, yet no call takes two callers (6
+  windows); each caller gets its own rows back."""
+  rows = []
+
+  def model(arrays):
+    rows.append(sorted(set(arrays["input_ids"][:, 0].tolist())))
+    if len(rows) == 1:  # hold until the three others wait (one of them
+      deadline = time.time() + 60  # may be put back for lack of room)
+      while backend._queue.qsize() + (backend._carried is not None) < 3:
+        assert time.time() < deadline
+        time.sleep(0.005)
+    ids = arrays["input_ids"]
+    return ids * 2, np.stack([ids, -ids], axis=-1).astype(np.float32)
+
+  backend = batching.BatchingBackend(model, max_batch_windows=4,
+                                     max_wait_ms=200)
+
+  def call(index):
+    ids = np.full([3, 5], index + 1, np.int32)
+    with backend.caller():
+      return backend({"input_ids": ids, "input_mask": np.ones_like(ids)})
+
+  with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    results = list(pool.map(call, range(4)))
+  for index, (predicted, _) in enumerate(results):
+    np.testing.assert_array_equal(predicted, np.full([3, 5], 2 * (index + 1)))
+  assert len(rows) == 4 and sorted(r[0] for r in rows) == [1, 2, 3, 4]
+  assert all(len(r) == 1 for r in rows)
+  assert (backend.calls, backend.windows) == (4, 12)
 
 
 def chromium_or_skip():

@@ -27,6 +27,33 @@ INPUT_FORMATS = SENTENCE_FORMATS + DOCUMENT_FORMATS
 TRAINING_FORMATS = ("conll", "pubtator", "bioc")
 
 
+# The document formats written (and, by the service, read from a request):
+# name, the input format that reads it, the file extension of a
+# predictions file, the media type of an answer, and the content types of
+# a request body in it. The one table of them: the readers, the writers,
+# the doors and the service take their names from here.
+DocumentFormat = collections.namedtuple("DocumentFormat", [
+    "name", "input_format", "extension", "media_type", "request_types"])
+DOCUMENT_OUTPUTS = collections.OrderedDict((f.name, f) for f in (
+    DocumentFormat("pubtator", "pubtator", "pubtator",
+                   "text/x-pubtator; charset=utf-8", ("text/x-pubtator",)),
+    DocumentFormat("bioc_xml", "bioc", "bioc.xml",
+                   "application/xml; charset=utf-8",
+                   ("application/xml", "text/xml")),
+    DocumentFormat("bioc_json", "bioc", "bioc.json", "application/json",
+                   ("application/json",)),
+))
+
+
+def own_output(input_format, path):
+  """The DOCUMENT_OUTPUTS name a document input is written back in: BioC
+  XML or JSON as the file is (by its name), PubTator for PubTator and
+  PubMed XML."""
+  if input_format == "bioc":
+    return "bioc_json" if bioc_format.is_json(path) else "bioc_xml"
+  return "pubtator"
+
+
 def check_format(input_format):
   if input_format not in INPUT_FORMATS:
     raise ValueError("Unknown input format %r: use one of %s." %
@@ -37,12 +64,14 @@ def is_document_format(input_format):
   return input_format in DOCUMENT_FORMATS
 
 
-def iter_documents(path, input_format):
-  """Streams the Documents of a file of a document format."""
+def iter_documents(path, input_format, data=None):
+  """Streams the Documents of a file of a document format (of `data`, its
+  bytes, when they are in memory already: a request's body, which `path`
+  then names, BioC JSON by a name ending in .json)."""
   if input_format == "pubtator":
-    return pubtator_format.iter_documents(path)
+    return pubtator_format.iter_documents(path, data=data)
   if input_format == "bioc":
-    return bioc_format.iter_documents(path)
+    return bioc_format.iter_documents(path, data)
   if input_format == "pubmed":
     return pubmed_format.iter_documents(path)
   raise ValueError("%s is no document format (%s)." %
@@ -51,7 +80,7 @@ def iter_documents(path, input_format):
 
 def iter_file(path, input_format, split="input", require_labels=False,
               reading=offset_conversion.DEFAULT_READING, report=None,
-              labelled=True):
+              labelled=True, data=None):
   """Streams the InputExamples of a file (see conll_format.iter_conll,
   text_format.iter_text and offset_conversion.iter_examples).
 
@@ -59,6 +88,7 @@ def iter_file(path, input_format, split="input", require_labels=False,
     reading: for document formats, offset_conversion.Reading.
     report: for document formats, a ConversionReport that gets the counts.
     labelled: for document formats, tag the examples by their mentions.
+    data: for pubtator and bioc, the file's bytes when in memory already.
   """
   check_format(input_format)
   if input_format == "text":
@@ -66,7 +96,7 @@ def iter_file(path, input_format, split="input", require_labels=False,
   if input_format == "conll":
     return conll_format.iter_conll(path, split, require_labels)
   return offset_conversion.iter_examples(
-      iter_documents(path, input_format), path, split, reading, report,
+      iter_documents(path, input_format, data), path, split, reading, report,
       labelled and input_format != "pubmed")
 
 

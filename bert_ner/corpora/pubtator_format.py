@@ -136,12 +136,13 @@ def _is_offset(text):
   return text.isdigit() and text.isascii()
 
 
-def iter_documents(path, reader_out=None):
+def iter_documents(path, reader_out=None, data=None):
   """Streams the documents of a PubTator file.
 
   Args:
     reader_out: optional list that gets the PubTatorReader (for its counts
       and the blank lines after the last document).
+    data: the file's bytes, when in memory already (`path` names them).
 
   Raises:
     ValueError: see PubTatorReader; bytes that are not UTF-8.
@@ -160,7 +161,8 @@ def iter_documents(path, reader_out=None):
           document.line_number, document.id, first)
     return document
 
-  for number, line in tokenization.iter_utf8_lines(path, "PubTator file"):
+  for number, line in tokenization.iter_utf8_lines(path, "PubTator file",
+                                                   data):
     document = reader.feed(number, line)
     if document is not None:
       yield seen(document)
@@ -179,6 +181,20 @@ def mention_line(document_id, mention, predicted=False):
   elif predicted:
     columns.append(NO_CONCEPT)
   return "\t".join(columns)
+
+
+class PubTatorWriter(object):
+  """Writes documents to an open text file as PubTator, a document at a
+  time (as bioc_format.BioCWriter writes BioC)."""
+
+  def __init__(self, out):
+    self.out = out
+
+  def write(self, document, mentions=None):
+    self.out.write(format_document(document, mentions))
+
+  def close(self):
+    pass
 
 
 def format_document(document, mentions=None, blank_line=True):

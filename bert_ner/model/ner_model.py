@@ -13,32 +13,30 @@ import optimization
 import tf_metrics
 
 
-def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
-                 label_ids, label_weights, num_labels, use_one_hot_embeddings,
-                 predictable_label_ids=None, compute_dtype=tf.float32,
-                 head="softmax", feature_layers=1, freeze_bert=False,
-                 predict_mask=None, crf_allowed=None, gold_allowed=None):
+def create_model(bert_config, is_training, features, num_labels, settings,
+                 use_one_hot_embeddings=False, compute_dtype=tf.float32,
+                 predictable_label_ids=None, crf_allowed=None,
+                 gold_allowed=None):
   """BERT with a dense tagging head (softmax or CRF) over every position.
 
   Args:
     bert_config: modeling.BertConfig.
     is_training: bool; dropout only when True.
-    input_ids, input_mask, segment_ids: int32 Tensors [batch_size, seq_length].
-    label_ids: int32 Tensor [batch_size, seq_length].
-    label_weights: int32 Tensor [batch_size, seq_length], 1 where the
-      position counts in the loss (first pieces of real words).
+    features: dict of int32 Tensors [batch_size, seq_length]: input_ids,
+      input_mask, segment_ids; label_ids; label_weights, 1 where the
+      position counts in the loss (first pieces of real words); and
+      optionally predict_mask, the positions to decode with the CRF (first
+      pieces of the words this window predicts; label_weights by default).
     num_labels: int, size of the label map (specials included).
+    settings: model_settings.ModelSettings of the model; the head reads
+      head ("softmax": cross-entropy per position; "crf": a linear chain
+      over the decoded positions), feature_layers (the concatenation of
+      the last N layers) and freeze_bert (no gradient into BERT, no
+      dropout in it).
     use_one_hot_embeddings: bool (True on TPU).
+    compute_dtype: dtype of the encoder's matmuls.
     predictable_label_ids: ids the prediction may take (the data's labels);
       all by default.
-    compute_dtype: dtype of the encoder's matmuls.
-    head: "softmax" (cross-entropy per position) or "crf" (a linear chain
-      over the positions of label_weights, or predict_mask when decoding).
-    feature_layers: the head reads the concatenation of the last N layers.
-    freeze_bert: no gradient into BERT, no dropout in it.
-    predict_mask: Tensor [batch_size, seq_length], the positions to decode
-      with the CRF (first pieces of the words this window predicts);
-      label_weights by default.
     crf_allowed: optional allowed transitions (crf.iob2_allowed).
     gold_allowed: optional float32 Tensor [batch_size, seq_length,
       num_labels], 1 on the labels a position may truly have
@@ -58,32 +56,8 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
        the CRF's per-position marginals on the decoded positions (0
        elsewhere); None when training).
   """
-  model = modeling.BertModel(
-      config=bert_config, is_training=is_training and not freeze_bert,
-      input_ids=input_ids, input_mask=input_mask, token_type_ids=segment_ids,
-      use_one_hot_embeddings=use_one_hot_embeddings,
-      compute_dtype=compute_dtype)
-  layers = model.get_all_encoder_layers()
-  if not 1 <= feature_layers <= len(layers):
-    raise ValueError("feature_layers must be in [1, %d], got %d." %
-                     (len(layers), feature_layers))
-  features = (layers[-1] if feature_layers == 1 else
-              tf.concat(layers[-feature_layers:], axis=-1))
-  if freeze_bert:
-    features = tf.stop_gradient(features)
-  batch_size, seq_length, width = modeling.get_shape_list(features,
-                                                          expected_rank=3)
-  output_weights = tf.get_variable(
-      "output_weights", [num_labels, width],
-      initializer=tf.truncated_normal_initializer(stddev=0.02))
-  output_bias = tf.get_variable("output_bias", [num_labels],
-                                initializer=tf.zeros_initializer())
-  if is_training:
-    features = tf.nn.dropout(features, rate=0.1)
-  flat = tf.reshape(features, [-1, width])
-  logits = tf.nn.bias_add(tf.matmul(flat, output_weights, transpose_b=True),
-                          output_bias)
-  logits = tf.reshape(logits, [batch_size, seq_length, num_labels])
+  logits = head_logits(bert_config, is_training, features, num_labels,
+                       settings, use_one_hot_embeddings, compute_dtype)
   if predictable_label_ids is not None:
     allowed = [0.0] * num_labels
     for label_id in predictable_label_ids:
@@ -92,10 +66,11 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
     masked_logits = logits + (1.0 - tf.constant(allowed)) * crf.FORBIDDEN
   else:
     masked_logits = logits
+  label_ids, label_weights = features["label_ids"], features["label_weights"]
   weights = tf.cast(label_weights, tf.float32)
   total_weight = tf.maximum(tf.reduce_sum(weights), 1.0)
 
-  if head == "crf":
+  if settings.head == "crf":
     params = crf.CrfParams(num_labels, allowed=crf_allowed)
     log_likelihood = (
         crf.log_likelihood(masked_logits, label_ids, label_weights, params)
@@ -104,7 +79,7 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
     loss = -tf.reduce_sum(log_likelihood) / total_weight
     count = tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
     per_token_loss = (-log_likelihood / count)[:, None] * tf.ones_like(weights)
-    decode_mask = label_weights if predict_mask is None else predict_mask
+    decode_mask = features.get("predict_mask", label_weights)
     predicted_ids = crf.viterbi_decode(masked_logits, decode_mask, params)
     probabilities = (None if is_training else
                      crf.marginals(masked_logits, decode_mask, params))
@@ -116,6 +91,40 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
   probabilities = (None if is_training else
                    tf.nn.softmax(masked_logits, axis=-1))
   return loss, per_token_loss, logits, predicted_ids, probabilities
+
+
+def head_logits(bert_config, is_training, features, num_labels, settings,
+                use_one_hot_embeddings, compute_dtype):
+  """The dense layer's logits, float32 [batch_size, seq_length,
+  num_labels], over the encoder's features (see create_model)."""
+  model = modeling.BertModel(
+      config=bert_config, is_training=is_training and not settings.freeze_bert,
+      input_ids=features["input_ids"], input_mask=features["input_mask"],
+      token_type_ids=features["segment_ids"],
+      use_one_hot_embeddings=use_one_hot_embeddings,
+      compute_dtype=compute_dtype)
+  layers = model.get_all_encoder_layers()
+  feature_layers = settings.feature_layers
+  if not 1 <= feature_layers <= len(layers):
+    raise ValueError("feature_layers must be in [1, %d], got %d." %
+                     (len(layers), feature_layers))
+  encoded = (layers[-1] if feature_layers == 1 else
+             tf.concat(layers[-feature_layers:], axis=-1))
+  if settings.freeze_bert:
+    encoded = tf.stop_gradient(encoded)
+  batch_size, seq_length, width = modeling.get_shape_list(encoded,
+                                                          expected_rank=3)
+  output_weights = tf.get_variable(
+      "output_weights", [num_labels, width],
+      initializer=tf.truncated_normal_initializer(stddev=0.02))
+  output_bias = tf.get_variable("output_bias", [num_labels],
+                                initializer=tf.zeros_initializer())
+  if is_training:
+    encoded = tf.nn.dropout(encoded, rate=0.1)
+  flat = tf.reshape(encoded, [-1, width])
+  logits = tf.nn.bias_add(tf.matmul(flat, output_weights, transpose_b=True),
+                          output_bias)
+  return tf.reshape(logits, [batch_size, seq_length, num_labels])
 
 
 # Names of the training loss and learning rate in the training graph (off
@@ -182,38 +191,34 @@ def token_loss(logits, label_ids, num_labels, gold_allowed=None):
                tf.fill(tf.shape(log_probs), crf.FORBIDDEN)), axis=-1)
 
 
-def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
-                     num_train_steps, num_warmup_steps, use_tpu,
-                     use_one_hot_embeddings, head="softmax", feature_layers=1,
-                     freeze_bert=False, crf_iob2_constraints=False,
-                     compute_dtype=tf.float32, gold_allowed_table=None):
+def model_fn_builder(bert_config, label_map, settings, init_checkpoint,
+                     learning_rate, num_train_steps, num_warmup_steps,
+                     use_tpu, compute_dtype=tf.float32,
+                     gold_allowed_table=None):
   """Returns a `model_fn` for TPUEstimator (train, eval and predict).
 
-  With compute_dtype float16, training uses dynamic loss scaling.
-  gold_allowed_table: partial_labels.allowed_table of a run across
-  corpora; each record's corpus_id picks its corpus's rows.
+  settings: model_settings.ModelSettings (the head and its options; see
+  create_model). With compute_dtype float16, training uses dynamic loss
+  scaling. gold_allowed_table: partial_labels.allowed_table of a run
+  across corpora; each record's corpus_id picks its corpus's rows.
   """
   num_labels = label_map.num_labels
   crf_allowed = (crf.iob2_allowed(label_map.labels)
-                 if head == "crf" and crf_iob2_constraints else None)
+                 if settings.head == "crf" and settings.crf_iob2_constraints
+                 else None)
   predictable = label_map.data_label_ids()
   entity_ids = label_map.entity_label_ids() or predictable
 
   def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
     is_training = mode == tf.estimator.ModeKeys.TRAIN
-    if "predict_mask" in features:  # the serving signature's input
-      predict_mask = features["predict_mask"]
-    else:
-      predict_mask = feature_spec.predict_mask(features["word_ids"])
+    inputs = dict(features)
+    if "predict_mask" not in features:  # the serving signature has it
+      inputs["predict_mask"] = feature_spec.predict_mask(features["word_ids"])
     (total_loss, per_token_loss, _, predicted_ids,
      probabilities) = create_model(
-         bert_config, is_training, features["input_ids"],
-         features["input_mask"], features["segment_ids"],
-         features["label_ids"], features["label_weights"], num_labels,
-         use_one_hot_embeddings, predictable_label_ids=predictable,
-         compute_dtype=compute_dtype, head=head,
-         feature_layers=feature_layers, freeze_bert=freeze_bert,
-         predict_mask=predict_mask, crf_allowed=crf_allowed,
+         bert_config, is_training, inputs, num_labels, settings,
+         use_one_hot_embeddings=use_tpu, compute_dtype=compute_dtype,
+         predictable_label_ids=predictable, crf_allowed=crf_allowed,
          gold_allowed=gold_allowed(gold_allowed_table, features))
     scaffold_fn = (init_from_checkpoint(init_checkpoint, use_tpu)
                    if init_checkpoint and is_training else None)
@@ -237,21 +242,30 @@ def model_fn_builder(bert_config, label_map, init_checkpoint, learning_rate,
       return tf.estimator.tpu.TPUEstimatorSpec(
           mode=mode, loss=total_loss, eval_metrics=eval_metrics,
           scaffold_fn=scaffold_fn)
-    predictions = {"predicted_ids": predicted_ids,
-                   "probabilities": probabilities}
-    for name in ("word_ids", "example_index"):  # not served
-      if name in features:
-        predictions[name] = features[name]
-    if "word_ids" in features:
-      # What the token-level figures need, so that a file with gold tags is
-      # predicted and scored in one pass (run/token_scores.py).
-      predictions.update(label_ids=features["label_ids"],
-                         label_weights=features["label_weights"],
-                         token_loss=per_token_loss)
     return tf.estimator.tpu.TPUEstimatorSpec(
-        mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
+        mode=mode, predictions=prediction_outputs(
+            features, predicted_ids, probabilities, per_token_loss),
+        scaffold_fn=scaffold_fn)
 
   return model_fn
+
+
+def prediction_outputs(features, predicted_ids, probabilities,
+                       per_token_loss):
+  """What PREDICT mode returns: the predictions, and for records (not the
+  served inputs) what maps them back to words and what the token-level
+  figures need, so that a file with gold tags is predicted and scored in
+  one pass (run/token_scores.py)."""
+  predictions = {"predicted_ids": predicted_ids,
+                 "probabilities": probabilities}
+  for name in ("word_ids", "example_index"):  # not served
+    if name in features:
+      predictions[name] = features[name]
+  if "word_ids" in features:
+    predictions.update(label_ids=features["label_ids"],
+                       label_weights=features["label_weights"],
+                       token_loss=per_token_loss)
+  return predictions
 
 
 def gold_allowed(table, features):

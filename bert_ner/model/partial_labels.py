@@ -24,15 +24,9 @@ corpus.
 
 import numpy as np
 
-from bert_ner.scoring import conlleval
+from bert_ner.label_set import label_type
 
 MECHANISMS = ("marginal", "ignore_o", "none")
-
-
-def label_type(label):
-  """The entity type of a tag (B-Gene -> Gene), or None (O, specials)."""
-  prefix, type_ = conlleval.split_tag(label)
-  return type_ if type_ and prefix in ("B", "I", "E", "S") else None
 
 
 def allowed_table(labels, scopes, mechanism):
@@ -64,6 +58,12 @@ def allowed_table(labels, scopes, mechanism):
       if label_type(label) in outside:
         table[corpus, o_id, label_id] = 1.0
   return table
+
+
+def is_full(table):
+  """True if the table allows every gold label itself alone (each corpus
+  fully annotated): the plain loss, no table needed."""
+  return bool((table == np.eye(table.shape[-1], dtype=table.dtype)).all())
 
 
 def describe(table, labels, scopes, names):

@@ -13,7 +13,7 @@ The file is a JSON list, one object per corpus:
     "data_dir": "tmvar"}]
 
   name          the corpus's folder under OUTPUT_DIR/corpora/ (letters,
-                digits, - _ .), unique
+                digits, - and _), unique
   input_format  conll (the default), pubtator or bioc
   entity_types  --entity_types' syntax: the types the corpus annotates,
                 renamed to the model's shared names; tags and mentions of
@@ -27,35 +27,148 @@ The model's types are the union of the scopes.
 
 import collections
 import json
+import os
 import re
 
 import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import formats
 from bert_ner.corpora import offset_conversion
-from bert_ner.scoring import conlleval
+from bert_ner import label_set
 
 KEYS = ("name", "input_format", "entity_types", "data_dir", "train_file",
         "dev_file", "test_file")
 SPLITS = ("train", "dev", "test")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+CORPORA_DIR_NAME = "corpora"
+# Letters, digits, - and _: never "." or "..", which would put a corpus's
+# results in OUTPUT_DIR itself (or above it).
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Corpus(collections.namedtuple("Corpus", [
     "index", "name", "input_format", "entity_types", "files"])):
-  """One corpus of --corpora: its index (the records' corpus_id), name,
-  format, entity_types ({type in the data: model type}, as
-  offset_conversion.parse_entity_types gives) and files ({split: path} of
-  the splits the run uses)."""
+  """One corpus of a run: its index (the records' corpus_id), name (None for
+  the one corpus of the file flags), format, entity_types ({type in the
+  data: model type}, as offset_conversion.parse_entity_types gives; None
+  for the one corpus of the file flags, which annotates every type its
+  data has) and files ({split: path} of the splits the run uses).
+
+  A run always has a list of corpora: the file flags make a list of one
+  (`of_files`), --corpora a list of several (`read`).
+  """
 
   @property
   def scope(self):
-    """The model's types this corpus annotates, sorted."""
+    """The model's types this corpus annotates, sorted; None: every type
+    (the corpus of the file flags)."""
+    if self.entity_types is None:
+      return None
     return tuple(sorted(set(self.entity_types.values())))
 
   def reading(self, base):
     """The offset_conversion.Reading of this corpus's documents."""
+    if self.entity_types is None:
+      return base
     return base._replace(entity_types=self.entity_types)
+
+  def folder(self, output_dir):
+    """Where the corpus's outputs go: OUTPUT_DIR/corpora/<name>, or
+    OUTPUT_DIR itself for the corpus of the file flags."""
+    if self.name is None:
+      return output_dir
+    return os.path.join(output_dir, CORPORA_DIR_NAME, self.name)
+
+  def split_format(self, split):
+    """The format a split's file is read in: train and dev are CoNLL unless
+    the corpus is of a training format (a test file may be text or PubMed
+    XML)."""
+    if split == "test" or self.input_format in formats.TRAINING_FORMATS:
+      return self.input_format
+    return "conll"
+
+  def records_name(self, split):
+    """The name of a split's records: dev, or dev-<corpus>."""
+    return split if self.name is None else "%s-%s" % (split, self.name)
+
+  def reading_key(self, document_key):
+    """The records' fingerprint of a split of this corpus: the document
+    reading's key, with the corpus's index and scope if it has one."""
+    if self.entity_types is None:
+      return document_key
+    return {"reading": document_key, "corpus": self.index,
+            "entity_types": list(self.entity_types.items())}
+
+  def examples(self, stream, input_format, other_types):
+    """A split's examples as the model learns them: CoNLL tags renamed to
+    the scope's names (those of other types read as O, counted in
+    `other_types`) and each example tagged with the corpus's index.
+    Documents are renamed as they are read (`reading`)."""
+    if self.entity_types is not None and input_format == "conll":
+      stream = rename_tags(stream, self.entity_types, other_types)
+    return with_corpus(stream, self.index)
+
+
+def of_files(files, input_format):
+  """The one corpus of the file flags, as a list of one: no name (its
+  outputs in OUTPUT_DIR), every type its data has.
+
+  Args:
+    files: {split: path} of the splits the run uses.
+    input_format: --input_format.
+  """
+  return [Corpus(0, None, input_format, None, dict(files))]
+
+
+def full_scope(scope, labels):
+  """A corpus's scope, every type of `labels` for the corpus of the file
+  flags (scope None)."""
+  if scope is not None:
+    return scope
+  return tuple(label_set.types_of(labels))
+
+
+def describe(corpus):
+  """What a corpus's results line says of it: "" for the corpus of the
+  file flags."""
+  if corpus.name is None:
+    return ""
+  return " of %s, scored on its types" % corpus.name
+
+
+def scopes(corpora):
+  """((name, scope), ...) of the named corpora, as the model saves them
+  (model_settings' corpus_scopes); () for the corpus of the file flags."""
+  return tuple((c.name, c.scope) for c in corpora if c.name is not None)
+
+
+def check_scopes(corpora, saved, folder):
+  """A predict-only run across corpora against the model's saved
+  corpus_scopes: a type no corpus of the model annotated is an error
+  (the model never learned it); any other difference is returned as one
+  line to log (None when they agree).
+
+  Raises:
+    ValueError: naming the corpus, the type and the model's folder.
+  """
+  given = scopes(corpora)
+  if not given or tuple(saved) == given:
+    return None
+  learned = {t for _, scope in saved for t in scope}
+  for name, scope in given:
+    unknown = sorted(set(scope) - learned)
+    if unknown:
+      raise ValueError(
+          "--corpora, corpus %r: the model in %s was trained on no corpus "
+          "annotating %s (its corpora: %s)." % (
+              name, folder, ", ".join(unknown), describe_scopes(saved)))
+  return ("The corpora differ from those the model in %s was trained on: "
+          "%s now, %s then; each corpus is scored on its types as given." % (
+              folder, describe_scopes(given), describe_scopes(saved)))
+
+
+def describe_scopes(named_scopes):
+  return "; ".join("%s (%s)" % (name, ", ".join(scope))
+                   for name, scope in named_scopes) or "none named"
 
 
 def parse(text, path):
@@ -79,9 +192,9 @@ def parse(text, path):
       raise ValueError("%s: expected an object, got %s." % (
           where, json.dumps(item)[:80]))
     name = item.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
       raise ValueError("%s: \"name\" must be a folder name (letters, digits, "
-                       "- _ .), got %s." % (where, json.dumps(name)))
+                       "- and _), got %s." % (where, json.dumps(name)))
     where = "--corpora %s, corpus %r" % (path, name)
     if name in names:
       raise ValueError("%s: the name is given twice." % where)
@@ -162,7 +275,7 @@ def rename_tags(examples, entity_types, counts):
 
 
 def _renamed(label, entity_types, counts):
-  prefix, type_ = conlleval.split_tag(label)
+  prefix, type_ = label_set.split_tag(label)
   if not type_:
     return label
   new = entity_types.get(type_, entity_types.get(offset_conversion.ALL_TYPES))

@@ -59,6 +59,14 @@ def check_model_selection(v):
   if v["eval_every_steps"] and v["eval_every_epochs"]:
     raise ValueError("--eval_every_steps and --eval_every_epochs exclude "
                      "each other; give one.")
+  if v["train_with_dev"] and not v["do_train"]:
+    raise ValueError("--train_with_dev trains on train + dev: it needs "
+                     "--do_train.")
+  if v["train_with_dev"] and v["do_eval"]:
+    raise ValueError("--train_with_dev trains on the dev file: scoring dev "
+                     "too (--do_eval) would score the training data and "
+                     "choose the checkpoint by it. Leave out --do_eval, and "
+                     "set the epochs chosen on dev before.")
 
 
 def mirrored_devices(v):

@@ -20,10 +20,12 @@ import tensorflow.compat.v1 as tf
 from bert_ner import file_io
 from bert_ner import label_set
 from bert_ner.model import ner_model
+from bert_ner.model import partial_labels
 from bert_ner import model_input
 from bert_ner import model_settings
 from bert_ner import progress
 from bert_ner.run import cluster
+from bert_ner.run import corpus_list
 from bert_ner.run import corpus_scores
 from bert_ner.run import job_data
 from bert_ner.run import model_selection
@@ -38,12 +40,15 @@ from bert_ner.scoring import conlleval
 
 RECORDS_DIR_NAME = "records"
 
-def build_label_map(settings, train_label_counts):
-  """Label map from --labels_file, the training data's labels (label ->
-  count) or the saved list.
+def build_label_map(settings, train_splits):
+  """Label map from --labels_file, the training splits' labels or the
+  saved list (without training).
 
   A resumed training must keep the label ids of its checkpoints.
   """
+  train_label_counts = (sum((x.summary.label_counts for x in train_splits),
+                            collections.Counter())
+                        if train_splits else None)
   saved_path = os.path.join(settings.output_dir, model_settings.LABEL_LIST_NAME)
   if settings.labels_file:
     label_map = label_set.LabelMap.from_file(settings.labels_file)
@@ -55,7 +60,7 @@ def build_label_map(settings, train_label_counts):
           "list: %s. A model trained so could never predict them. Add them "
           "to the labels file, or leave --labels_file out to take the "
           "training file's labels." % (
-              settings.train_file, settings.labels_file,
+              ", ".join(x.path for x in train_splits), settings.labels_file,
               ", ".join("%s (%d of its words)" % kv for kv in sorted(
                   missing.items()))))
   elif train_label_counts is not None:
@@ -74,13 +79,29 @@ def build_label_map(settings, train_label_counts):
   return label_map
 
 
+def partial_label_table(label_map, corpora, mechanism):
+  """partial_labels.allowed_table of the corpora's scopes, its rule for
+  each corpus logged; None when every corpus annotates every type (one
+  corpus of the file flags, or corpora of full scopes: the plain loss)."""
+  labels = label_map.labels
+  scopes = [corpus_list.full_scope(c.scope, labels) for c in corpora]
+  table = partial_labels.allowed_table(labels, scopes, mechanism)
+  if partial_labels.is_full(table):
+    return None
+  for line in partial_labels.describe(table, labels, scopes,
+                                      [c.name for c in corpora]):
+    tf.logging.info("--partial_labels=%s: %s", mechanism, line)
+  return table
+
+
 def compute_dtype(settings):
   return (tf.float16 if settings.use_fp16 else
           tf.bfloat16 if settings.use_bf16 else tf.float32)
 
 
-class Job(job_data.JobData):
-  """Train, evaluate and predict with one estimator and one label map.
+class Job(object):
+  """Train, evaluate and predict with one estimator and one label map, over
+  the run's corpora (one from the file flags, or those of --corpora).
 
   The constructor does what every stage needs: it reads each split once (a
   bad line fails here, before any slow work), builds the label map,
@@ -91,47 +112,44 @@ class Job(job_data.JobData):
   def __init__(self, settings):
     s = self.settings = settings
     self.model_input = model_input.ModelInput.of_run(s)
-    self.tokenizer = self.model_input.tokenizer
-    self.reading = self.model_input.reading
+    reading = self.model_input.reading
     self.records_dir = os.path.join(s.output_dir, RECORDS_DIR_NAME)
-    self.corpora = getattr(s, "corpus_list", None) or None
-    self.train_splits = self.scan_all("train") if s.do_train else []
-    self.label_map = build_label_map(s, sum(
-        (x.summary.label_counts for x in self.train_splits),
-        collections.Counter()) if s.do_train else None)
+    self.corpora = s.corpus_list
+    read = lambda name, training=False: job_data.read_splits(
+        self.corpora, name, reading, s.output_dir, training)
+    self.train_splits = []
+    if s.do_train:
+      self.train_splits = read("train", True) + (
+          read("dev", True) if s.train_with_dev else [])
+    self.label_map = build_label_map(s, self.train_splits)
     tf.logging.info("Labels (%d with the specials): %s",
                     self.label_map.num_labels,
                     " ".join(self.label_map.labels))
-    self.dev_splits = self.scan_all("dev") if s.do_eval else []
-    self.test_splits = self.scan_all("test") if s.do_predict else []
+    self.dev_splits = read("dev") if s.do_eval else []
+    self.test_splits = read("test") if s.do_predict else []
     for split in self.dev_splits + self.test_splits:
       label_set.warn_unknown_labels(split.summary.label_counts,
                                     self.label_map, split.path)
-    table = self.partial_label_table()
+    self.records = job_data.Records(s, self.model_input.tokenizer,
+                                    self.records_dir, self.label_map, reading)
 
     self.train_info = None
     self.num_train_steps = self.num_warmup_steps = 0
     if s.do_train:
-      self.train_info = self.records(
-          self.train_splits if self.corpora else self.train_splits[0],
-          sort_by_length=False)
+      self.train_info = self.records.training(self.train_splits)
       self.num_train_steps = s.num_train_steps or int(math.ceil(
           self.train_info.num_features * s.num_train_epochs /
           s.train_batch_size))
       self.num_warmup_steps = int(self.num_train_steps * s.warmup_proportion)
 
     model_fn = ner_model.model_fn_builder(
-        bert_config=s.bert_config, label_map=self.label_map,
-        init_checkpoint=s.init_checkpoint if s.do_train else None,
-        learning_rate=s.learning_rate, num_train_steps=self.num_train_steps,
-        num_warmup_steps=self.num_warmup_steps, use_tpu=s.use_tpu,
-        use_one_hot_embeddings=s.use_tpu, head=s.head,
-        feature_layers=s.feature_layers, freeze_bert=s.freeze_bert,
-        crf_iob2_constraints=s.crf_iob2_constraints,
-        compute_dtype=compute_dtype(s), gold_allowed_table=table)
+        s.bert_config, self.label_map, model_settings.of(s),
+        s.init_checkpoint if s.do_train else None, s.learning_rate,
+        self.num_train_steps, self.num_warmup_steps, s.use_tpu,
+        compute_dtype(s), partial_label_table(self.label_map, self.corpora,
+                                              s.partial_labels))
     self.estimator = cluster.make_estimator(s, model_fn)
     self.repair = tagger.tag_repair(self.label_map, s.repair_tags)
-    # TPUEstimator hands input_fn its batch size; a plain Estimator does not.
     self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
     self.is_chief = (cluster.tf_config_is_chief(os.environ.get("TF_CONFIG"))
                      if s.num_workers else self.estimator.config.is_chief)
@@ -140,7 +158,7 @@ class Job(job_data.JobData):
 
   def run(self, train_hooks=None):
     """Trains, evaluates and predicts each split, exports; returns {split:
-    results dict}."""
+    results dict} (combined over the corpora: corpus_scores.combine)."""
     s = self.settings
     if self.is_chief:
       for folder in (s.output_dir, self.records_dir):
@@ -149,22 +167,35 @@ class Job(job_data.JobData):
     if s.do_train:
       if self.is_chief:
         self.write_model_files(s.output_dir)
-      training.train(self, train_hooks)
+      training.train(s, self.training_plan(), train_hooks)
     if not self.is_chief:
       tf.logging.info("Training done; eval and predict are the chief's.")
       return {}
     results = {}
-    for splits in (self.dev_splits, self.test_splits):
-      if not self.corpora:
-        for split in splits:
-          results[split.name] = self.evaluate_and_predict(split)
-      elif splits:
-        results[splits[0].name] = corpus_scores.write_summary(
-            s.output_dir, splits[0].name, [
-                (x.corpus.name, self.evaluate_and_predict(x)) for x in splits])
+    for name, splits in (("dev", self.dev_splits), ("test",
+                                                    self.test_splits)):
+      if splits:
+        results[name] = self.score(splits, self.eval_checkpoint(), write=True)
+        corpus_scores.write_combined(s.output_dir, name, results[name])
     if s.export_dir:
       self.export(s.export_dir)
     return results
+
+  def training_plan(self):
+    """What training.train needs: the estimator, the input, the steps and
+    the dev scoring between chunks (with --do_eval)."""
+    s = self.settings
+    # Each (re)start of training builds a new input pipeline; seeding it
+    # with the step it starts from keeps a resumed or chunked run from
+    # replaying the first batches of the shuffle.
+    input_fn = lambda first_step: self.records.input_fn(
+        self.train_info, True, s.train_batch_size // self.replicas,
+        seed=s.seed + first_step)
+    score_dev = ((lambda checkpoint: self.score(self.dev_splits, checkpoint))
+                 if self.dev_splits else None)
+    return training.Plan(self.estimator, input_fn, self.num_train_steps,
+                         self.num_warmup_steps, self.train_info,
+                         len(self.label_map.data_labels), score_dev)
 
   def write_model_files(self, folder):
     """The model's settings, vocabulary and labels beside the checkpoints
@@ -213,6 +244,16 @@ class Job(job_data.JobData):
                       "%s (--predict_with=last for the last one)", best)
     return best
 
+  def score(self, splits, checkpoint, write=False):
+    """Scores a split of each corpus at `checkpoint` and combines them
+    (corpus_scores.combine): dev between training chunks (write=False:
+    the entity-level figures alone), and dev and test after training
+    (write=True: each corpus's predictions, token-level figures and
+    results file in its folder too)."""
+    return corpus_scores.combine([
+        (split.corpus.name, self.evaluate(split, checkpoint, write))
+        for split in splits])
+
   def predict_words(self, info, split, checkpoint_path=None,
                     token_counter=None, scores=False):
     """Streams (example, one predicted label per word) for a split, in file
@@ -224,7 +265,8 @@ class Job(job_data.JobData):
     keys += ["probabilities"] if self.repair or scores else []
     keys += list(token_scores.PREDICT_KEYS) if token_counter else []
     predictions = self.estimator.predict(
-        input_fn=self.input_fn(info, False, self.settings.predict_batch_size),
+        input_fn=self.records.input_fn(info, False,
+                                       self.settings.predict_batch_size),
         yield_single_examples=True, checkpoint_path=checkpoint_path,
         predict_keys=keys)
     if token_counter:
@@ -232,8 +274,9 @@ class Job(job_data.JobData):
     if scores:
       predictions = with_scores(predictions)
     return words_back.iter_word_labels(
-        self.examples(split), predictions, self.label_map,
-        score_key="scores" if scores else None, repair=self.repair)
+        job_data.examples(split, self.model_input.reading), predictions,
+        self.label_map, score_key="scores" if scores else None,
+        repair=self.repair)
 
   def token_counter(self):
     """A token_scores.TokenCounter of this model's labels."""
@@ -241,47 +284,60 @@ class Job(job_data.JobData):
         self.label_map.num_labels,
         self.label_map.entity_label_ids() or self.label_map.data_label_ids())
 
-  def evaluate_and_predict(self, split):
-    """Token-level eval (with gold), predictions, entity-level scores."""
+  def evaluate(self, split, checkpoint, write=True):
+    """Predicts a split at `checkpoint` and scores it on its corpus's
+    types; returns its results dict ({} without gold). With `write`, the
+    predictions (CoNLL, entities of plain text, documents) go to the
+    split's folder as they come, with the token-level figures and the
+    results file."""
     s = self.settings
-    info = self.records(split, sort_by_length=True)
+    info = self.records.of(split)
     has_gold = split.summary.has_gold
-    counter = self.token_counter() if has_gold else None
-    folder = split.folder or s.output_dir
-    out_path = os.path.join(folder, "%s_predictions.txt" % split.name)
-    jsonl_path = (
-        os.path.join(folder, "%s_entities.jsonl" % split.name)
-        if split.input_format == "text" else None)
+    folder, name = split.folder, split.name
+    counter = self.token_counter() if has_gold and write else None
+    jsonl_path = (os.path.join(folder, "%s_entities.jsonl" % name)
+                  if write and split.input_format == "text" else None)
     output_formats = document_output.output_formats(
-        s.output_format, split.input_format, split.path)
+        s.output_format, split.input_format, split.path) if write else None
     documents = (document_output.DocumentSink(
-        os.path.join(folder, "%s_predictions" % split.name), output_formats,
-        scope=split.corpus.scope if split.corpus else None)
-                 if output_formats else None)
-    scores = self.write_predictions(info, split, out_path, jsonl_path,
-                                    documents, counter)
+        os.path.join(folder, "%s_predictions" % name), output_formats,
+        scope=split.corpus.scope) if output_formats else None)
+    out_path = (os.path.join(folder, "%s_predictions.txt" % name) if write
+                else None)
+    # Scores are written only with the entities and documents.
+    tagged = self.predict_words(info, split, checkpoint, counter,
+                                scores=bool(jsonl_path or documents))
+    with documents or contextlib.ExitStack():
+      scores = writers.write_word_labels(
+          documents.tee(tagged) if documents else tagged, out_path,
+          jsonl_path, score=has_gold,
+          progress_log=progress.Progress("Predicted", "sentences",
+                                         split.summary.num_examples)
+          if write else None,
+          iobes=self.label_map.iobes, scope=split.corpus.scope)
     for path in [out_path, jsonl_path] + (documents.paths if documents
                                           else []):
       if path:
         tf.logging.info("Wrote %s", path)
     if not has_gold:
       return {}
+    figures, strict = scores
+    entities = model_selection.entity_results(figures, strict)
+    if not write:
+      return entities
     results = counter.results()
     results["global_step"] = self.checkpoint_step()
     if documents:
-      figures = documents.counter.figures()
-      results.update(document_output.mention_results(figures))
-      for line in document_output.report(figures).splitlines():
+      mentions = documents.counter.figures()
+      results.update(document_output.mention_results(mentions))
+      for line in document_output.report(mentions).splitlines():
         tf.logging.info("  %s", line)
-
-    figures, strict = scores
-    results.update(model_selection.entity_results(figures, strict))
+    results.update(entities)
     model_selection.write_results(
-        model_selection.results_path(folder, split.name), results)
+        model_selection.results_path(folder, name), results)
     tf.logging.info("***** %s results%s (entity level = conlleval; strict_ "
                     "= strict IOB2; token level = per first WordPiece) *****",
-                    split.name, " of " + split.corpus.name + ", scored on "
-                    "its types" if split.corpus else "")
+                    name, corpus_list.describe(split.corpus))
     for line in conlleval.report(figures).splitlines():
       tf.logging.info("  %s", line)
     for key in sorted(results):
@@ -293,30 +349,6 @@ class Job(job_data.JobData):
     path = self.eval_checkpoint() or tf.train.latest_checkpoint(
         self.settings.output_dir)
     return int(tf.train.load_variable(path, tf.GraphKeys.GLOBAL_STEP))
-
-  def write_predictions(self, info, split, out_path, jsonl_path=None,
-                        documents=None, token_counter=None):
-    """Predicts a split and streams the words out as they come back: CoNLL
-    lines to out_path, entities to jsonl_path (plain-text input), the
-    documents to a DocumentSink (document formats), each written whole or
-    not at all.
-
-    Returns:
-      (conlleval figures, strict IOB2 figures) when the split has gold
-      labels, else None.
-    """
-    # Scores are written only with the entities and documents.
-    tagged = self.predict_words(info, split, self.eval_checkpoint(),
-                                token_counter,
-                                scores=bool(jsonl_path or documents))
-    with documents or contextlib.ExitStack():
-      return writers.write_word_labels(
-          documents.tee(tagged) if documents else tagged, out_path,
-          jsonl_path, score=split.summary.has_gold,
-          progress_log=progress.Progress("Predicted", "sentences",
-                                         split.summary.num_examples),
-          iobes=self.label_map.iobes,
-          scope=split.corpus.scope if split.corpus else None)
 
 
 def with_scores(predictions):

@@ -25,11 +25,12 @@ class ModelSelector(object):
     self.since_best = 0
     self.history = []
 
-  def update(self, step, figures):
-    """Records an evaluation; returns True if it is the new best."""
-    self.history.append((step, figures))
-    if self.best_f1 is None or figures["f1"] > self.best_f1:
-      self.best_f1, self.best_step = figures["f1"], step
+  def update(self, step, results):
+    """Records an evaluation (its results dict: entity_f1 and the rest);
+    returns True if it is the new best."""
+    self.history.append((step, results))
+    if self.best_f1 is None or results["entity_f1"] > self.best_f1:
+      self.best_f1, self.best_step = results["entity_f1"], step
       self.since_best = 0
       return True
     self.since_best += 1
@@ -54,8 +55,9 @@ class ModelSelector(object):
                 cls(patience))
     for row in read_eval_history(output_dir):
       selector.history.append((row["step"], {
-          "precision": row["dev_precision"], "recall": row["dev_recall"],
-          "f1": row["dev_f1"], "accuracy": row["token_accuracy"]}))
+          "entity_precision": row["dev_precision"],
+          "entity_recall": row["dev_recall"], "entity_f1": row["dev_f1"],
+          "token_accuracy": row["token_accuracy"]}))
     if selector.best_step is not None:
       selector.since_best = sum(1 for step, _ in selector.history
                                 if step > selector.best_step)
@@ -74,9 +76,10 @@ def eval_interval(settings, num_train_windows):
   return settings.save_checkpoints_steps
 
 
-def keep_best(output_dir, checkpoint, step, figures, strict=None, epoch=None):
-  """Copies a checkpoint into OUTPUT_DIR/best with its figures (conlleval's
-  and the strict IOB2 ones) and its epoch, replacing the previous best."""
+def keep_best(output_dir, checkpoint, step, results, epoch=None):
+  """Copies a checkpoint into OUTPUT_DIR/best with its dev results (as
+  eval_results.txt spells them) and its epoch, replacing the previous
+  best."""
   best_dir = os.path.join(output_dir, BEST_DIR_NAME)
   if tf.io.gfile.exists(best_dir):
     tf.io.gfile.rmtree(best_dir)
@@ -87,8 +90,7 @@ def keep_best(output_dir, checkpoint, step, figures, strict=None, epoch=None):
     tf.io.gfile.copy(name, os.path.join(best_dir, os.path.basename(name)))
   tf.train.update_checkpoint_state(
       best_dir, os.path.join(best_dir, os.path.basename(checkpoint)))
-  results = entity_results(figures, strict)
-  results["global_step"] = step
+  results = dict(results, global_step=step)
   if epoch is not None:
     results["epoch"] = round(epoch, 2)
   write_results(os.path.join(best_dir, BEST_RESULTS_NAME), results)
@@ -162,12 +164,12 @@ EVAL_HISTORY_COLUMNS = ("step", "dev_precision", "dev_recall", "dev_f1",
 
 def write_eval_history(folder, rows, best_step):
   """eval_history.txt: a table of the dev scores during training, one row
-  per evaluation (step and conlleval figures), `*` on the best."""
+  per evaluation (step and entity-level results), `*` on the best."""
   lines = [" ".join("%14s" % c for c in EVAL_HISTORY_COLUMNS)]
-  for step, f in rows:
+  for step, r in rows:
     lines.append("%14d %14.2f %14.2f %14.2f %14.2f%s" % (
-        step, f["precision"], f["recall"], f["f1"], f["accuracy"],
-        "  *" if step == best_step else ""))
+        step, r["entity_precision"], r["entity_recall"], r["entity_f1"],
+        r.get("token_accuracy", 0.0), "  *" if step == best_step else ""))
   text = "\n".join(lines) + "\n"
   file_io.atomic_write_text(os.path.join(folder, EVAL_HISTORY_NAME), text)
   return text

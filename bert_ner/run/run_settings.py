@@ -38,8 +38,9 @@ class RunSettings(object):
   attribute per flag of run_ner.py (less RESOLVED_FLAGS) and per DERIVED
   name.
 
-  mirrored_devices is a tuple of device names (or None); train_file,
-  dev_file and test_file the files found; bert_config_file, vocab_file and
+  mirrored_devices is a tuple of device names (or None); corpus_list the
+  run's corpora (corpus_list.Corpus, a list of one for the file flags),
+  their files found; bert_config_file, vocab_file and
   init_checkpoint the model's files; bert_config its modeling.BertConfig.
   """
 
@@ -113,40 +114,35 @@ def find_document_file(data_dir, split, flag_name, input_format):
 
 
 def read_corpora(v):
-  """The corpus_list.Corpus list of --corpora, with the files of the
-  actions asked for found (None without --corpora)."""
-  if not v["corpora"]:
-    return None
-  splits = [split for split, action in (("train", "do_train"),
-                                        ("dev", "do_eval"),
-                                        ("test", "do_predict")) if v[action]]
-  return corpus_list.read(v["corpora"], splits, split_file)
-
-
-def corpus_files(v):
-  """(train_file, dev_file, test_file) of the actions asked for (none with
-  --corpora: each corpus has its own)."""
-  train = dev = test = None
+  """The run's corpora (corpus_list.Corpus), with the files of the actions
+  asked for found: those of --corpora, or the one corpus of the file
+  flags (a list of one)."""
+  splits = [split for split, wanted in (
+      ("train", v["do_train"]),
+      ("dev", v["do_eval"] or (v["do_train"] and v["train_with_dev"])),
+      ("test", v["do_predict"])) if wanted]
   if v["corpora"]:
-    return train, dev, test
+    return corpus_list.read(v["corpora"], splits, split_file)
+  if v["labels_file"] and not tf.io.gfile.exists(v["labels_file"]):
+    raise ValueError("--labels_file %s does not exist." % v["labels_file"])
+  return corpus_list.of_files(corpus_files(v, splits), v["input_format"])
+
+
+def corpus_files(v, splits):
+  """{split: path} of the file flags (or --data_dir) for `splits`."""
   fmt = v["input_format"]
   # train and dev are CoNLL unless the corpus is of a training format.
   labelled = fmt if fmt in formats.TRAINING_FORMATS else "conll"
-  if v["do_train"]:
-    train = split_file(v["train_file"], v["data_dir"], "train", "train_file",
-                       labelled)
-  if v["do_eval"]:
-    dev = split_file(v["dev_file"], v["data_dir"], "dev", "dev_file",
-                     labelled)
-  if v["do_predict"]:
-    if v["predict_file"]:
-      test = split_file(v["predict_file"], None, "test", "predict_file", fmt)
+  files = {}
+  for split in splits:
+    flag_name = "%s_file" % split
+    if split == "test" and v["predict_file"]:
+      files[split] = split_file(v["predict_file"], None, "test",
+                                "predict_file", fmt)
     else:
-      test = split_file(v["test_file"], v["data_dir"], "test", "test_file",
-                        fmt)
-  if v["labels_file"] and not tf.io.gfile.exists(v["labels_file"]):
-    raise ValueError("--labels_file %s does not exist." % v["labels_file"])
-  return train, dev, test
+      files[split] = split_file(v[flag_name], v["data_dir"], split, flag_name,
+                                fmt if split == "test" else labelled)
+  return files
 
 
 def check_trained_model(v, trained):
@@ -292,11 +288,15 @@ def resolve(v, given=()):
   check_output_folder(output_dir)
   trained = (tf.io.gfile.isdir(output_dir) and
              bool(tf.train.latest_checkpoint(output_dir)))
-  v["train_file"], v["dev_file"], v["test_file"] = corpus_files(v)
   v["corpus_list"] = read_corpora(v)
-  v["corpus_scopes"] = tuple((c.name, c.scope) for c in v["corpus_list"] or ())
+  v["corpus_scopes"] = corpus_list.scopes(v["corpus_list"])
   check_trained_model(v, trained)
   v.update(trained_settings(v, given))
+  if not v["do_train"]:
+    line = corpus_list.check_scopes(v["corpus_list"], v["corpus_scopes"],
+                                    output_dir)
+    if line:
+      tf.logging.warning(line)
 
   tf.io.gfile.makedirs(output_dir)
   # In a multi-worker job the chief converts an HF model; the others wait.

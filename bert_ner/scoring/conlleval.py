@@ -20,6 +20,9 @@ agree.
 import collections
 import re
 
+from bert_ner.label_set import split_tag
+from bert_ner.label_set import uses_iobes
+
 BOUNDARY = "-X-"
 
 
@@ -35,14 +38,6 @@ class ChunkCounts(object):
     self.gold_by_type = collections.Counter()
     self.found_by_type = collections.Counter()
     self.correct_by_type = collections.Counter()
-
-
-def split_tag(tag):
-  """"B-Disease" -> ("B", "Disease"); "O" -> ("O", ""). Types may hold "-"."""
-  match = re.match(r"^([^-]*)-(.*)$", tag)
-  if match:
-    return match.group(1), match.group(2)
-  return tag, ""
 
 
 def end_of_chunk(prev_tag, tag, prev_type, type_):
@@ -93,9 +88,6 @@ def chunks(tags):
   return out
 
 
-IOBES_PREFIXES = ("E", "S")
-
-
 def strict_chunks(tags, iobes=False):
   """The entities of one sentence's tags under the strict rules of the
   tagging scheme. Untyped tags (B, I, E, S) have the type "".
@@ -133,11 +125,6 @@ def strict_chunks(tags, iobes=False):
     elif iobes and prefix == "S":
       out.append((type_, index, index + 1))
   return out
-
-
-def uses_iobes(tags):
-  """Whether tags hold an E- or S- prefix (the IOBES scheme)."""
-  return any(split_tag(tag)[0] in IOBES_PREFIXES for tag in tags)
 
 
 class StrictCounter(object):

@@ -2,12 +2,13 @@
 it), safe by default:
 
   POST /v1/tag    JSON {"texts": [...]} or {"text": "..."} (optional
-                  "entity_types"): {"results": [one per text]}; a PubTator
-                  (text/x-pubtator), BioC XML (application/xml) or BioC JSON
-                  (application/json with a collection's "documents") body:
-                  the documents back with their predicted mentions (?output=
-                  pubtator, bioc_xml, bioc_json or json, ?entity_types=A,B)
-  GET  /v1/model  the model's types, settings, backend and version
+                  "write_types", the types to write; none or []: all):
+                  {"results": [one per text]}; a PubTator (text/x-pubtator),
+                  BioC XML (application/xml) or BioC JSON (application/json
+                  with a collection's "documents") body: the documents back
+                  with their predicted mentions (?output= pubtator,
+                  bioc_xml, bioc_json or json, ?write_types=A,B)
+  GET  /v1/model  the types the model tags, its settings, backend, version
   GET  /healthz   {"status": "ok"}
   GET  /          a page to paste text into and look at its entities
 
@@ -28,19 +29,25 @@ import os
 import fastapi
 from fastapi import responses
 
+from bert_ner.corpora import formats
 from bert_ner.serving import batching
+from bert_ner.serving import service as service_lib
 
 LOG = logging.getLogger("bert_ner.serve")
 PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "page.html")
-TEXT_KEYS = ("text", "texts", "entity_types")
-# Content types of document bodies -> service.DOCUMENT_KINDS.
-DOCUMENT_TYPES = {"text/x-pubtator": "pubtator", "application/xml":
-                  "bioc_xml", "text/xml": "bioc_xml"}
-MEDIA_TYPES = {"pubtator": "text/x-pubtator; charset=utf-8",
-               "bioc_xml": "application/xml; charset=utf-8",
-               "bioc_json": "application/json",
-               "json": "application/x-ndjson; charset=utf-8"}
+TEXT_KEYS = ("text", "texts", "write_types")
+# A document body's format by its content type (a JSON body is BioC JSON
+# when it holds a collection's "documents"), and an answer's media type by
+# its format: from the one table of document formats.
+DOCUMENT_TYPES = {content_type: f.name
+                  for f in formats.DOCUMENT_OUTPUTS.values()
+                  for content_type in f.request_types
+                  if content_type != "application/json"}
+MEDIA_TYPES = dict({f.name: f.media_type
+                    for f in formats.DOCUMENT_OUTPUTS.values()},
+                   **{service_lib.ENTITY_LINES:
+                      "application/x-ndjson; charset=utf-8"})
 OPEN_PATHS = ("/", "/healthz")
 
 
@@ -59,16 +66,24 @@ def error_response(status, message, headers=None):
                                 headers=headers)
 
 
+# The longest text of a JSON request: a text is tagged as one paragraph,
+# and one longer than a long article section is refused up front (413)
+# rather than tagged past the time limit.
+DEFAULT_MAX_TEXT_CHARS = 100000
+
+
 class Limits(object):
   """What the server takes: body size, time per request, requests in
   flight at once; and its bearer token (None: no authentication)."""
 
   def __init__(self, max_request_bytes=1 << 20, request_timeout_s=30.0,
-               max_pending_requests=64, auth_token=None):
+               max_pending_requests=64, auth_token=None,
+               max_text_chars=DEFAULT_MAX_TEXT_CHARS):
     self.max_request_bytes = max_request_bytes
     self.request_timeout_s = request_timeout_s
     self.max_pending_requests = max_pending_requests
     self.auth_token = auth_token
+    self.max_text_chars = max_text_chars
 
 
 async def read_body(request, limit):
@@ -95,17 +110,21 @@ def parse_json(body):
     raise HTTPError(400, "The body is not UTF-8 (%s)." % e.reason)
   except ValueError as e:
     raise HTTPError(400, "The body is not JSON: %s." % e)
+  except RecursionError:
+    raise HTTPError(400, "The body is not JSON this service reads: its "
+                    "values nest too deep.")
 
 
 def is_bioc_collection(value):
   return isinstance(value, dict) and "documents" in value
 
 
-def parse_text_request(value):
-  """(texts, entity_types or None) of a JSON body's value.
+def parse_text_request(value, max_text_chars=DEFAULT_MAX_TEXT_CHARS):
+  """(texts, write_types or None) of a JSON body's value.
 
   Raises:
-    HTTPError 400: naming what is wrong.
+    HTTPError 400: naming what is wrong; 413 for a text over
+      max_text_chars characters.
   """
   if not isinstance(value, dict):
     raise HTTPError(400, "The body must be a JSON object with \"texts\" (a "
@@ -113,7 +132,7 @@ def parse_text_request(value):
   unknown = sorted(set(value) - set(TEXT_KEYS))
   if unknown:
     raise HTTPError(400, "Unknown key(s) %s: use \"texts\" or \"text\", and "
-                    "\"entity_types\"." % ", ".join(map(json.dumps, unknown)))
+                    "\"write_types\"." % ", ".join(map(json.dumps, unknown)))
   if ("text" in value) == ("texts" in value):
     raise HTTPError(400, "Give one of \"texts\" (a list of strings) or "
                     "\"text\" (a string).")
@@ -124,10 +143,16 @@ def parse_text_request(value):
     raise HTTPError(400, "\"%s\" must be %s." % (
         "text" if single else "texts",
         "a string" if single else "a list of strings"))
-  types = value.get("entity_types")
+  longest = max(range(len(texts)), key=lambda i: len(texts[i]), default=None)
+  if longest is not None and len(texts[longest]) > max_text_chars:
+    raise HTTPError(413, "Text %d has %d characters; the service tags at "
+                    "most %d in one text (--max_text_chars): send it as "
+                    "several texts, a paragraph each." % (
+                        longest, len(texts[longest]), max_text_chars))
+  types = value.get("write_types")
   if types is not None and (not isinstance(types, list) or not all(
       isinstance(t, str) for t in types)):
-    raise HTTPError(400, "\"entity_types\" must be a list of strings.")
+    raise HTTPError(400, "\"write_types\" must be a list of strings.")
   return texts, types
 
 
@@ -195,14 +220,18 @@ async def internal_error(request, error):  # pylint: disable=unused-argument
                         "details.")
 
 
-async def tag_request(service, gate, request, output, entity_types):
+async def tag_request(service, gate, request, output, write_types):
   """POST /v1/tag: texts as JSON, or a document body."""
   content_type = request.headers.get("content-type", "").split(";")[0]
   content_type = content_type.strip().lower()
   body = await read_body(request, gate.limits.max_request_bytes)
   value = parse_json(body) if content_type == "application/json" else None
   if content_type == "application/json" and not is_bioc_collection(value):
-    texts, types = parse_text_request(value)
+    if output is not None and output != "json":
+      raise HTTPError(400, "output=%s: texts are answered as JSON; ?output= "
+                      "chooses the format of documents (PubTator, BioC)." %
+                      output)
+    texts, types = parse_text_request(value, gate.limits.max_text_chars)
     results = await gate.run(service.tag_texts, texts, types)
     return responses.Response(results_json(results),
                               media_type="application/json")
@@ -212,7 +241,7 @@ async def tag_request(service, gate, request, output, entity_types):
     raise HTTPError(400, "Content-Type %r: send application/json (texts, "
                     "or a BioC JSON collection), text/x-pubtator or "
                     "application/xml (BioC)." % content_type)
-  types = [t for t in entity_types.split(",") if t] if entity_types else None
+  types = [t for t in write_types.split(",") if t] if write_types else None
   text = await gate.run(service.tag_documents, body, kind, output, types)
   return responses.Response(text, media_type=MEDIA_TYPES[output or kind])
 
@@ -252,9 +281,9 @@ def create_app(service, limits=None):
   @app.post("/v1/tag", summary="Tag texts (JSON) or documents (PubTator, "
             "BioC XML, BioC JSON)", openapi_extra=TAG_OPENAPI)
   async def tag(request: fastapi.Request, output: str = None,
-                entity_types: str = None):
+                write_types: str = None):
     gate.check_auth(request)
-    return await tag_request(service, gate, request, output, entity_types)
+    return await tag_request(service, gate, request, output, write_types)
 
   app.state.gate = gate
   return app
@@ -271,13 +300,13 @@ TAG_OPENAPI = {
                      "properties": {
                          "texts": {"type": "array",
                                    "items": {"type": "string"}},
-                         "entity_types": {"type": "array",
+                         "write_types": {"type": "array",
                                           "items": {"type": "string"}}}},
                     {"type": "object", "additionalProperties": False,
                      "required": ["text"],
                      "properties": {
                          "text": {"type": "string"},
-                         "entity_types": {"type": "array",
+                         "write_types": {"type": "array",
                                           "items": {"type": "string"}}}},
                     {"type": "object", "description": "a BioC JSON "
                      "collection", "required": ["documents"]}]}},

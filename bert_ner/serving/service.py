@@ -13,10 +13,9 @@ as its predictions.pubtator (or .bioc.xml, .bioc.json).
 """
 
 import os
-import shutil
-import tempfile
 
 import bert_ner
+from bert_ner.corpora import formats
 from bert_ner.corpora import text_format
 from bert_ner.serving import batching
 from bert_ner.tagging import document_output
@@ -26,14 +25,16 @@ from bert_ner.tagging import saved_model_backend
 from bert_ner.tagging import tagger as tagger_lib
 from bert_ner.tagging import tagging_options
 
-# A request's document format -> (the file the body is read as, the
-# format the documents come back in by default).
-DOCUMENT_KINDS = {"pubtator": ("body.pubtator", "pubtator"),
-                  "bioc_xml": ("body.xml", "bioc_xml"),
-                  "bioc_json": ("body.json", "bioc_json")}
-# What the documents may come back as: a document format, or "json", the
-# lines tag_corpus.py writes per document ({"id", "passages", "entities"}).
-DOCUMENT_OUTPUTS = tuple(document_output.OUTPUT_FORMATS) + ("json",)
+# What documents may come back as: a document format (formats.
+# DOCUMENT_OUTPUTS), or "json", the lines tag_corpus.py writes per document
+# ({"id", "passages", "entities"}).
+ENTITY_LINES = "json"
+DOCUMENT_ANSWERS = tuple(formats.DOCUMENT_OUTPUTS) + (ENTITY_LINES,)
+# How a request body is named in errors, by its format (a BioC name ending
+# in .json reads BioC JSON).
+BODY_NAME = "the request body"
+BODY_NAMES = {"pubtator": BODY_NAME, "bioc_xml": BODY_NAME,
+              "bioc_json": BODY_NAME + ".json"}
 
 
 class TaggingService(object):
@@ -61,12 +62,15 @@ class TaggingService(object):
         wrap_backend=lambda run: batching.BatchingBackend(
             run, max_batch_windows, max_wait_ms, max_waiting_windows))
     self.batcher = self.tagger.backend
-    self.entity_types = tagger_lib.entity_types(self.tagger.label_map)
+    self.types = tagger_lib.entity_types(self.tagger.label_map)
 
   def model_info(self):
-    """What GET /v1/model answers."""
+    """What GET /v1/model answers: the types the model tags (and writes
+    unless a request's write_types asks for fewer), apart from the
+    settings it was trained with (among them entity_types, its renaming of
+    the data's types)."""
     settings = self.model_input.settings
-    return {"entity_types": self.entity_types,
+    return {"types": self.types,
             "labels": list(self.tagger.label_map.data_labels),
             "settings": dict(settings._asdict()),
             "backend": self.backend_name,
@@ -77,21 +81,17 @@ class TaggingService(object):
                          "model_calls": self.batcher.calls,
                          "windows": self.batcher.windows}}
 
-  def tagger_for(self, entity_types):
-    """The tagger of the requested types (None: all): the model's, or one
-    whose labels of the other types are O; ValueError for a type the model
-    does not tag."""
-    if entity_types is None:
-      return self.tagger
-    if not entity_types:  # asked for none
-      return tagger_lib.TypeFilter(self.tagger, set())
-    return tagger_lib.of_types(self.tagger, entity_types, "entity_types")
+  def tagger_for(self, write_types):
+    """The tagger of the types to write (None or []: all, as at every
+    door): the model's, or one whose labels of the other types are O;
+    ValueError for a type the model does not tag."""
+    return tagger_lib.of_types(self.tagger, write_types, "write_types")
 
-  def tag_texts(self, texts, entity_types=None):
+  def tag_texts(self, texts, write_types=None):
     """One result per text, in order: {"text", "entities": [{"start",
     "end", "type", "text", "score"}]}, offsets into the text; only the
-    `entity_types` asked for (all by default)."""
-    tagger = self.tagger_for(entity_types)
+    types of `write_types` (all by default)."""
+    tagger = self.tagger_for(write_types)
     examples = []
     for index, text in enumerate(texts):
       example = text_format.text_example(text, index, index + 1, "request")
@@ -105,50 +105,31 @@ class TaggingService(object):
             example.text, example.offsets, labels, scores))
     return results
 
-  def tag_documents(self, body, kind, output=None, entity_types=None):
-    """Tags a document body (bytes) of a DOCUMENT_KINDS kind; returns
-    (text of the documents in `output`: a DOCUMENT_OUTPUTS name, the
+  def tag_documents(self, body, kind, output=None, write_types=None):
+    """Tags a document body (bytes) of a formats.DOCUMENT_OUTPUTS kind in
+    memory, through the code files go through (file_tagging); returns the
+    text of the documents in `output` (a DOCUMENT_ANSWERS name; the
     input's own format by default).
 
     Raises:
       ValueError: a body that does not parse, naming its line, or an
         unknown output.
     """
-    tagger = self.tagger_for(entity_types)
-    name, default = DOCUMENT_KINDS[kind]
-    output = output or default
-    if output not in DOCUMENT_OUTPUTS:
+    output = output or kind
+    if output not in DOCUMENT_ANSWERS:
       raise ValueError("output must be one of %s, got %r." % (
-          ", ".join(DOCUMENT_OUTPUTS), output))
-    folder = tempfile.mkdtemp(prefix="bert_ner_serve_")
+          ", ".join(DOCUMENT_ANSWERS), output))
+    tagger = self.tagger_for(write_types)
     lines = []
-
-    def entities(document, predicted):
-      lines.append(document_output.entities_line(document, predicted))
-
+    written = [] if output == ENTITY_LINES else [output]
+    name = BODY_NAMES[kind]
     try:
-      path = os.path.join(folder, name)
-      with open(path, "wb") as f:
-        f.write(body)
-      written = "bioc_json" if output == "json" else output
       with self.batcher.caller():
-        self._tag_file(tagger, path, kind, folder, written, entities)
-      if output == "json":
-        return "".join(lines)
-      ext = document_output.OUTPUT_FORMATS[output]
-      with open(os.path.join(folder, "out", "predictions." + ext),
-                encoding="utf-8") as f:
-        return f.read()
+        texts = file_tagging.tag_documents(
+            tagger, self.model_input.reading, body, name,
+            formats.DOCUMENT_OUTPUTS[kind].input_format, written,
+            self.batch_size, on_document=lambda document, predicted:
+            lines.append(document_output.entities_line(document, predicted)))
     except ValueError as e:
-      raise ValueError(str(e).replace(path, "the request body"))
-    finally:
-      shutil.rmtree(folder, ignore_errors=True)
-
-  def _tag_file(self, tagger, path, kind, folder, output, on_document):
-    file_tagging.tag_file(
-        self.export_dir, path, os.path.join(folder, "out"),
-        "pubtator" if kind == "pubtator" else "bioc",
-        batch_size=self.batch_size, repair_tags=self.repair_tags,
-        output_format=output, tagger=tagger, model_input=self.model_input,
-        on_document=on_document,
-        log=lambda line: None)
+      raise ValueError(str(e).replace(name, BODY_NAME)) from None
+    return "".join(lines) if output == ENTITY_LINES else texts[output]

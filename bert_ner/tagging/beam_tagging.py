@@ -51,7 +51,7 @@ TagOptions = collections.namedtuple(
     "TagOptions", ["export_dir", "output_dir", "num_shards", "input_format",
                    "batch_size", "conll_output", "threads", "repair_tags",
                    "output_formats", "backend", "use_bf16", "model_input",
-                   "entity_types"])
+                   "write_types"])
 
 
 class TagPiece(object):
@@ -74,7 +74,7 @@ class TagPiece(object):
         self.options.export_dir, self.options.repair_tags,
         backend=self.options.backend, use_bf16=self.options.use_bf16,
         threads=threads, model_input=self.options.model_input)
-    self.tagger = tagger_lib.of_types(self.tagger, self.options.entity_types)
+    self.tagger = tagger_lib.of_types(self.tagger, self.options.write_types)
 
   def path(self, kind, index, extension):
     return corpus_shards.shard_path(self.options.output_dir, kind, index,
@@ -229,7 +229,7 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log,
 def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
              conll_output, repair_tags, output_formats=(),
              backend="saved_model", use_bf16=False, log=None,
-             entity_types=""):
+             write_types=""):
   """Checks the arguments and the export's input (read once, as
   model_input), plans the pieces and records the plan (see check_plan);
   returns (files, pieces)."""
@@ -239,7 +239,7 @@ def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
   export_dir = model_input.folder
   model_input.check_repair_tags(repair_tags)
   wanted = tagger_lib.wanted_types(label_set.LabelMap.from_file(
-      os.path.join(export_dir, model_settings.LABEL_LIST_NAME)), entity_types)
+      os.path.join(export_dir, model_settings.LABEL_LIST_NAME)), write_types)
   files = corpus_shards.expand_inputs(inputs)
   corpus_shards.check_input_mentions(files, input_format,
                                      model_input.reading, log)
@@ -253,7 +253,7 @@ def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
   if output_formats:
     plan["output_formats"] = list(output_formats)
   if wanted:
-    plan["entity_types"] = sorted(wanted)
+    plan["write_types"] = sorted(wanted)
   if backend != "saved_model" or use_bf16:
     # Another backend or precision gives (slightly) other answers.
     plan["backend"] = backend + ("+bf16" if use_bf16 else "")
@@ -306,7 +306,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
         lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
         conll_output=False, beam_args=(), log=None, repair_tags=False,
         output_format=None, backend="saved_model", use_bf16=False,
-        skip_bad_mentions=False, entity_types=""):
+        skip_bad_mentions=False, write_types=""):
   """Plans and runs the tagging pipeline; returns the job's counts.
 
   Args:
@@ -319,7 +319,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
     skip_bad_mentions: with PubTator or BioC input, skip a mention that
       does not fit its document (else the job is refused before it starts,
       as the other doors refuse such a file; see check_input_mentions).
-    entity_types: the types to write, comma-separated (all by default);
+    write_types: the types to write, comma-separated (all by default);
       part of the plan, so a resumed job writes the same.
   """
   tagging_options.check(batch_size, export_dir, backend, use_bf16)
@@ -334,7 +334,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
   files, pieces = plan_job(model_input, inputs, output_dir, input_format,
                            lines_per_shard, conll_output, repair_tags,
                            output_formats, backend, use_bf16, log,
-                           entity_types)
+                           write_types)
   num_shards = len(pieces)
   todo = [p for p in pieces if not tf.io.gfile.exists(corpus_shards.shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
@@ -348,7 +348,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
   tag_options = TagOptions(export_dir, output_dir, num_shards, input_format,
                            batch_size, conll_output, threads, repair_tags,
                            tuple(output_formats), backend, use_bf16,
-                           model_input, entity_types)
+                           model_input, write_types)
   start = time.time()
   stop = threading.Event()
   threading.Thread(target=watch_progress, args=(

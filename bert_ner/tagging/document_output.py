@@ -10,6 +10,7 @@ written as PubTator, BioC XML or BioC JSON.
 
 import collections
 import contextlib
+import io
 import json
 
 from bert_ner.corpora import bioc_format
@@ -19,20 +20,23 @@ from bert_ner.corpora import pubtator_format
 from bert_ner import file_io
 from bert_ner.tagging import entity_offsets
 
-# --output_format: file extension of each.
-OUTPUT_FORMATS = collections.OrderedDict([
-    ("pubtator", "pubtator"), ("bioc_xml", "bioc.xml"),
-    ("bioc_json", "bioc.json")])
-
-
 def parse_output_formats(value):
-  """--output_format as a list of names (comma-separated), checked."""
+  """--output_format as a list of formats.DOCUMENT_OUTPUTS names
+  (comma-separated), checked."""
   names = [v.strip() for v in (value or "").split(",") if v.strip()]
   for name in names:
-    if name not in OUTPUT_FORMATS:
+    if name not in formats.DOCUMENT_OUTPUTS:
       raise ValueError("Unknown --output_format %r: use %s (comma-separated)."
-                       % (name, ", ".join(OUTPUT_FORMATS)))
+                       % (name, ", ".join(formats.DOCUMENT_OUTPUTS)))
   return names
+
+
+def document_writer(name, out):
+  """The writer of a formats.DOCUMENT_OUTPUTS format on an open text file:
+  write(document, mentions), then close() once all are written."""
+  if name == "pubtator":
+    return pubtator_format.PubTatorWriter(out)
+  return bioc_format.BioCWriter(out, as_json=name == "bioc_json")
 
 
 def predicted_mentions(example, labels, scores=None):
@@ -85,11 +89,7 @@ def output_formats(value, input_format, path):
       raise ValueError("--output_format needs a document format "
                        "(--input_format=pubtator, bioc or pubmed).")
     return []
-  if names:
-    return names
-  if input_format == "bioc":
-    return ["bioc_json" if path.lower().endswith(".json") else "bioc_xml"]
-  return ["pubtator"]
+  return names or [formats.own_output(input_format, path)]
 
 
 class MentionCounter(object):
@@ -172,15 +172,19 @@ def entities_line(document, mentions):
                    for m in mentions]}, ensure_ascii=False) + "\n"
 
 
-def output_paths(prefix, formats):
-  """{format name: prefix.extension} of OUTPUT_FORMATS names."""
+def output_paths(prefix, names):
+  """{format name: prefix.extension} of formats.DOCUMENT_OUTPUTS names; with
+  prefix None, {format name: None}: the documents kept in memory."""
   return collections.OrderedDict(
-      (name, "%s.%s" % (prefix, OUTPUT_FORMATS[name])) for name in formats)
+      (name, None if prefix is None else "%s.%s" % (
+          prefix, formats.DOCUMENT_OUTPUTS[name].extension))
+      for name in names)
 
 
 class DocumentWriters(object):
-  """Writes tagged documents to `paths` ({OUTPUT_FORMATS name: path}),
-  each file whole or not at all.
+  """Writes tagged documents to `paths` ({formats.DOCUMENT_OUTPUTS name:
+  path}), each file whole or not at all; a format whose path is None is
+  written in memory (`texts`).
 
       with DocumentWriters(output_paths("OUT/test_predictions",
                                         ["pubtator"])) as out:
@@ -188,31 +192,33 @@ class DocumentWriters(object):
   """
 
   def __init__(self, paths):
-    self.paths = list(paths.values())
+    self.paths = [p for p in paths.values() if p is not None]
     self._formats = list(paths.items())
     self._stack = contextlib.ExitStack()
     self._out = []
+    self._memory = {}
 
   def __enter__(self):
     for name, path in self._formats:
-      f = self._stack.enter_context(file_io.AtomicTextFile(path))
-      writer = (bioc_format.BioCWriter(f, name == "bioc_json")
-                if name.startswith("bioc") else None)
-      self._out.append((f, writer))
+      if path is None:
+        f = self._memory[name] = io.StringIO()
+      else:
+        f = self._stack.enter_context(file_io.AtomicTextFile(path))
+      self._out.append(document_writer(name, f))
     return self
 
   def write(self, document, mentions):
-    for f, writer in self._out:
-      if writer is None:
-        f.write(pubtator_format.format_document(document, mentions))
-      else:
-        writer.write(document, mentions)
+    for writer in self._out:
+      writer.write(document, mentions)
+
+  def texts(self):
+    """{format name: text} of the formats written in memory."""
+    return {name: f.getvalue() for name, f in self._memory.items()}
 
   def __exit__(self, exc_type, exc, tb):
     if exc_type is None:
-      for _, writer in self._out:
-        if writer is not None:
-          writer.close()
+      for writer in self._out:
+        writer.close()
     return self._stack.__exit__(exc_type, exc, tb)
 
 
@@ -227,11 +233,12 @@ class DocumentSink(object):
           ...
       figures = sink.counter.figures()
 
-  `finish` writes the last document (leaving the block does it too).
+  `finish` writes the last document (leaving the block does it too). With
+  prefix None the documents are written in memory: `texts()` gives them.
   """
 
-  def __init__(self, prefix, formats, on_document=None, scope=None):
-    self.writers = DocumentWriters(output_paths(prefix, formats))
+  def __init__(self, prefix, names, on_document=None, scope=None):
+    self.writers = DocumentWriters(output_paths(prefix, names))
     self.paths = self.writers.paths
     self.counter = MentionCounter(scope)
     self.grouper = DocumentGrouper()
@@ -257,6 +264,10 @@ class DocumentSink(object):
       self.num_documents += 1
       if self.on_document:
         self.on_document(document, predicted)
+
+  def texts(self):
+    """{format name: text} of the documents written in memory."""
+    return self.writers.texts()
 
   def tee(self, tagged):
     for item in tagged:

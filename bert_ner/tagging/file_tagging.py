@@ -1,8 +1,12 @@
-"""Tagging one file with an export: its sentences or documents through the
-tagging core, the outputs streamed to a folder (predictions.txt,
-entities.jsonl for text, predictions.<format> for documents, results.txt
-when the file has gold). predict_saved_model.py is its command line; the
-HTTP service tags document bodies through it too.
+"""Tagging a file or a request's documents with an export: sentences or
+documents through the tagging core, the outputs streamed out as they come
+(tag_examples), to a folder for a file (predictions.txt, entities.jsonl
+for text, predictions.<format> for documents, results.txt when the file
+has gold) or to memory for the HTTP service's documents.
+
+    figures = tag_file(export_dir, "abstracts.txt", "OUT")   # the command
+    texts = tag_documents(tagger, reading, body, "body.pubtator",
+                          "pubtator", ["pubtator"])          # the service
 """
 
 import contextlib
@@ -31,34 +35,40 @@ def _log(line):
 def tag_file(export_dir, input_file, output_dir, input_format="text",
              batch_size=32, repair_tags=False, output_format=None,
              backend="saved_model", use_bf16=False, skip_bad_mentions=False,
-             tagger=None, model_input=None, on_document=None, log=_log,
-             entity_types=None):
-  """Tags `input_file`; streams the outputs to `output_dir`, each file
-  written whole or not at all. The options are tagging_options.OPTIONS.
+             log=_log, write_types=None):
+  """Loads an export and tags `input_file` with it (predict_saved_model.py);
+  see tag_with for the outputs. The options are tagging_options.OPTIONS.
 
   Args:
-    tagger, model_input: the export's loaded Tagger and its ModelInput (a
-      service tags many files with one), else read here.
-    on_document: with a document format, called with (document, predicted
-      Mentions) for each document written.
     log: where the progress and the assumed settings are told.
-    entity_types: the types to write (comma-separated or a list; all by
-      default).
+    write_types: the types to write (comma-separated or a list; empty or
+      None: every type the model tags).
 
   Returns:
-    conlleval figures for a tagged input with gold tags or mentions, else
-    None.
+    conlleval figures for an input with gold tags or mentions, else None.
   """
   tagging_options.check(batch_size, export_dir, backend, use_bf16)
-  model_input = model_input or saved_model_backend.export_input(
-      export_dir, skip_bad_mentions)
-  output_formats = document_output.output_formats(output_format,
-                                                  input_format, input_file)
-  tagger = tagger or saved_model_backend.load_tagger(
+  model_input = saved_model_backend.export_input(export_dir,
+                                                 skip_bad_mentions)
+  document_output.output_formats(output_format, input_format, input_file)
+  tagger = saved_model_backend.load_tagger(
       export_dir, repair_tags, log=log, backend=backend, use_bf16=use_bf16,
       model_input=model_input)
-  tagger = tagger_lib.of_types(tagger, entity_types)
-  reading = model_input.reading
+  return tag_with(tagger_lib.of_types(tagger, write_types), model_input.reading,
+                  input_file, output_dir, input_format, batch_size,
+                  output_format, log)
+
+
+def tag_with(tagger, reading, input_file, output_dir, input_format="text",
+             batch_size=32, output_format=None, log=_log):
+  """Tags `input_file` with a loaded tagger; streams the outputs to
+  `output_dir`, each file written whole or not at all.
+
+  Returns:
+    conlleval figures for an input with gold tags or mentions, else None.
+  """
+  output_formats = document_output.output_formats(output_format,
+                                                  input_format, input_file)
 
   def examples(labelled=True, report=None):
     return formats.iter_file(input_file, input_format, reading=reading,
@@ -72,18 +82,15 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
   sink = (document_output.DocumentSink(
-      os.path.join(output_dir, "predictions"), output_formats,
-      on_document=on_document) if output_formats else None)
-  with sink or contextlib.ExitStack():
-    tagged = tagger.tag_stream(examples(labelled), batch_size)
-    scores = writers.write_word_labels(
-        sink.tee(tagged) if sink else tagged,
-        os.path.join(output_dir, "predictions.txt"),
-        os.path.join(output_dir, "entities.jsonl")
-        if input_format == "text" else None, score=summary.has_gold,
-        progress_log=progress.Progress("Tagged", "lines/sentences",
-                                       summary.num_examples, log=log),
-        iobes=tagger.label_map.iobes)
+      os.path.join(output_dir, "predictions"), output_formats)
+          if output_formats else None)
+  scores = tag_examples(
+      tagger, examples(labelled), batch_size, sink,
+      os.path.join(output_dir, "predictions.txt"),
+      os.path.join(output_dir, "entities.jsonl")
+      if input_format == "text" else None, score=summary.has_gold,
+      progress_log=progress.Progress("Tagged", "lines/sentences",
+                                     summary.num_examples, log=log))
   if not scores:
     return None
   figures, strict = scores
@@ -93,3 +100,46 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     text += document_output.report(sink.counter.figures())
   file_io.atomic_write_text(os.path.join(output_dir, "results.txt"), text)
   return figures
+
+
+def tag_documents(tagger, reading, data, name, input_format, output_formats,
+                  batch_size=32, on_document=None):
+  """Tags the documents of a file's bytes in memory (a request's body) and
+  returns them written in each of `output_formats` ({name: text}).
+
+  Args:
+    data: the bytes of a pubtator or bioc file; `name` names them in
+      errors (and a BioC name ending in .json reads BioC JSON).
+    on_document: called with (document, predicted Mentions) for each.
+
+  Raises:
+    ValueError: for documents that do not parse, naming `name` and the
+      line, before any is tagged.
+  """
+  def examples():
+    return formats.iter_file(name, input_format, reading=reading,
+                             labelled=False, data=data)
+
+  # One pass first, so a bad line fails before any tagging.
+  if not input_example.summarize(examples()).num_examples:
+    raise ValueError("%s holds no sentences." % name)
+  sink = document_output.DocumentSink(None, output_formats, on_document)
+  tag_examples(tagger, examples(), batch_size, sink)
+  return sink.texts()
+
+
+def tag_examples(tagger, examples, batch_size, sink=None, out_path=None,
+                 jsonl_path=None, score=False, progress_log=None):
+  """The one way tagged examples go out, for a file or in memory: through
+  a document_output.DocumentSink (documents) and writers.write_word_labels
+  (CoNLL lines to out_path, entities to jsonl_path, scored with `score`).
+
+  Returns:
+    with score, (conlleval figures, strict IOB2 figures); else None.
+  """
+  with sink or contextlib.ExitStack():
+    tagged = tagger.tag_stream(examples, batch_size)
+    return writers.write_word_labels(
+        sink.tee(tagged) if sink else tagged, out_path, jsonl_path,
+        score=score, progress_log=progress_log,
+        iobes=tagger.label_map.iobes)

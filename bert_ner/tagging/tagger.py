@@ -18,7 +18,7 @@ num_labels]); the SavedModel is one (saved_model_backend.py).
 
 from bert_ner import feature_spec
 from bert_ner.model import crf
-from bert_ner.scoring import conlleval
+from bert_ner import label_set
 from bert_ner import tfrecords
 from bert_ner import windowing
 from bert_ner import words_back
@@ -111,15 +111,13 @@ class Tagger(object):
 
 def entity_types(label_map):
   """The entity types a label map tags, sorted."""
-  return sorted({conlleval.split_tag(label)[1]
-                 for label in label_map.data_labels
-                 if label != "O" and conlleval.split_tag(label)[1]})
+  return label_set.types_of(label_map.data_labels)
 
 
-def wanted_types(label_map, wanted, source="--entity_types"):
-  """The types `wanted` (a list, a comma-separated string, or None / ""
-  for all) as a list ([] for all); ValueError naming `source` for a type
-  the model does not tag."""
+def wanted_types(label_map, wanted, source="--write_types"):
+  """The types `wanted` (a list, a comma-separated string; None, "" or []
+  for all, at every door) as a list ([] for all); ValueError naming
+  `source` for a type the model does not tag."""
   if isinstance(wanted, str):
     wanted = [t.strip() for t in wanted.split(",") if t.strip()]
   known = entity_types(label_map)
@@ -130,7 +128,7 @@ def wanted_types(label_map, wanted, source="--entity_types"):
   return list(wanted or ())
 
 
-def of_types(tagger, wanted, source="--entity_types"):
+def of_types(tagger, wanted, source="--write_types"):
   """The tagger of the types `wanted` (see wanted_types): `tagger` itself
   for all, else a TypeFilter."""
   wanted = wanted_types(tagger.label_map, wanted, source)
@@ -150,5 +148,4 @@ class TypeFilter(object):
   def tag_stream(self, examples, batch_size=32):
     for example, labels, scores in self._tagger.tag_stream(examples,
                                                            batch_size):
-      yield example, [label if conlleval.split_tag(label)[1] in self._wanted
-                      else "O" for label in labels], scores
+      yield example, label_set.in_scope(labels, self._wanted), scores

@@ -44,14 +44,23 @@ OPTIONS = (
            "offsets or text do not fit its document, as run_ner.py "
            "--skip_bad_mentions does; without it such a file is refused, "
            "naming the line.", None),
-    Option("entity_types", "",
-           "The entity types to write, comma-separated (default: every "
-           "type the model tags; a model trained across corpora tags them "
-           "all in one pass).", None),
+    Option("write_types", "",
+           "The entity types to write, comma-separated (empty, the "
+           "default: every type the model tags; a model trained across "
+           "corpora tags them all in one pass). Not run_ner.py's "
+           "--entity_types, which renames the data's types for training.",
+           None),
     Option("verbose", False,
            "Show the Python trace of an error (as BERT_NER_TRACE=1 does).",
            None),
 )
+
+
+# The tagging doors' --write_types was called --entity_types, the name of
+# run_ner.py's renaming of the data's types: one name, one meaning.
+RENAMED_ENTITY_TYPES = (
+    "--entity_types is run_ner.py's renaming of the data's types; the types "
+    "to write are --write_types here (comma-separated; empty: all).")
 
 
 def define_absl_flags(flags):

@@ -25,7 +25,7 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
                       progress_log=None, iobes=None, scope=None):
   """Streams tagged sentences out as they come: CoNLL lines to out_path,
   entities to jsonl_path (plain-text input), each file written whole or not
-  at all.
+  at all; with out_path None (dev scored while training), only scored.
 
   Args:
     tagged: iterable of (example, one label per word[, per word the
@@ -43,12 +43,14 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
   """
   counter = conlleval.ChunkCounter(iobes) if score else None
   with contextlib.ExitStack() as files:
-    out = files.enter_context(file_io.AtomicTextFile(out_path))
+    out = (files.enter_context(file_io.AtomicTextFile(out_path))
+           if out_path else None)
     jsonl = (files.enter_context(file_io.AtomicTextFile(jsonl_path))
              if jsonl_path else None)
     for item in tagged:
       example, labels = item[0], item[1]
-      out.write(conll_lines(example, labels))
+      if out:
+        out.write(conll_lines(example, labels))
       if jsonl:
         jsonl.write(entity_offsets.entities_json_line(
             example.text, example.offsets, labels,
