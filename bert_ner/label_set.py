@@ -1,13 +1,15 @@
 """Labels: the data's own, from the training file or a labels file, and the
-special labels around them; label <-> id."""
+special labels around them; label <-> id; and the syntax of a tag.
+
+The scorer (scoring/conlleval.py) reads tags through this module, and
+conlleval.py runs without TensorFlow: the file reading and writing below
+loads it only when called.
+"""
 
 import collections
-
-import tensorflow.compat.v1 as tf
+import logging
 
 from bert_ner.corpora import input_example
-from bert_ner import file_io
-import tokenization
 
 
 # Label ids, in this order: [PAD] = 0, then the data's own labels (from the
@@ -90,6 +92,7 @@ class LabelMap(object):
       ValueError: for a missing or empty file, a repeated label, or a
         special label in a list of data labels, naming the lines.
     """
+    import tokenization  # pylint: disable=g-import-not-at-top
     lines = tokenization.read_utf8_lines(path, "labels file")
     numbered = [(n, line.strip()) for n, line in enumerate(lines, 1)
                 if line.strip()]
@@ -119,6 +122,7 @@ class LabelMap(object):
 
   def save(self, path):
     """Writes every label, one per line, line number = id + 1."""
+    from bert_ner import file_io  # pylint: disable=g-import-not-at-top
     file_io.atomic_write_text(path, "".join(l + "\n" for l in self.labels))
 
 
@@ -140,7 +144,7 @@ def warn_unknown_labels(label_counts, label_map, path):
   """
   counts = count_unknown_labels(label_counts, label_map)
   if counts:
-    tf.logging.warning(
+    logging.getLogger("tensorflow").warning(
         "%s holds label(s) the training data never had; they are scored as "
         "gold labels but cannot be predicted: %s", path,
         ", ".join("%s (%d)" % kv for kv in sorted(counts.items())))

@@ -149,6 +149,8 @@ def define_flags(flags):
       flags.DEFINE_bool(x.name, x.default, x.help)
     elif x.type is int:
       flags.DEFINE_integer(x.name, x.default, x.help)
+    elif x.type is float:
+      flags.DEFINE_float(x.name, x.default, x.help)
     else:
       flags.DEFINE_string(x.name, x.default, x.help)
 

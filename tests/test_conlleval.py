@@ -226,3 +226,11 @@ def test_strict_report_on_the_command_line(tmp_path):
                           "phrases; correct: 1.")
   assert second.startswith("processed 3 tokens with 1 phrases; found: 1 "
                            "phrases; correct: 1.")
+
+
+def test_the_scorer_loads_no_tensorflow():
+  """conlleval.py scores a file in a blink: its library, and the tag
+  syntax it reads through label_set, import no TensorFlow."""
+  code = ("import sys; from bert_ner.scoring import conlleval; "
+          "assert 'tensorflow' not in sys.modules, 'tensorflow loaded'")
+  subprocess.run([sys.executable, "-c", code], cwd=helpers.ROOT, check=True)

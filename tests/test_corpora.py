@@ -239,7 +239,7 @@ def test_one_corpus_by_the_file_flags_or_by_corpora_is_one_run(tmp_path,
   of a --corpora file (annotating every type it has) gives the same
   predictions and figures, in OUTPUT_DIR and in OUTPUT_DIR/corpora/<name>."""
   data = helpers.write_tiny_corpus(str(tmp_path / "data"))
-  flags = dict(num_train_epochs=2.0, save_checkpoints_steps=1000,
+  flags = dict(num_train_epochs=1.0, save_checkpoints_steps=1000,
                eval_every_epochs=1.0)
   single = str(tmp_path / "single")
   run_ner.run(run_ner.validate_flags_or_throw(helpers.tiny_values(

@@ -13,7 +13,7 @@ ROOT = helpers.ROOT
 # tokenization.py, optimization.py and tf_metrics.py are library files).
 SCRIPTS = ("run_ner", "predict_saved_model", "tag_corpus", "reproduce",
            "export_onnx", "conlleval", "convert_checkpoint", "plot_training",
-           "serve")
+           "serve", "run_linker")
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_CODE_LINES = 60
 MAX_IMPORTS_IN_FUNCTIONS = 10

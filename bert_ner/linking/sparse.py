@@ -1,0 +1,109 @@
+"""Candidates by character n-gram TF-IDF: the sparse half of the linker,
+and the field's baseline (BioSyn's sparse scores, scispaCy's linker).
+
+    index = SparseIndex.fit(dictionary.names)          # n-grams of 1 and 2
+    scores, rows = index.top_k(["breast cancer"], 5)   # cosine, best first
+
+A name's vector counts its character n-grams (spaces included), weighted by
+the smoothed inverse document frequency ln((1 + N) / (1 + df)) + 1 over the
+dictionary's N names, and is scaled to unit length, so a score is a cosine
+in [0, 1]. An n-gram the dictionary never has adds nothing.
+"""
+
+import numpy as np
+from scipy import sparse
+
+
+def char_ngrams(text, sizes=(1, 2)):
+  """The character n-grams of `text` for each size, with repeats:
+  "abc" -> a, b, c, ab, bc."""
+  return [text[i:i + n] for n in sizes for i in range(len(text) - n + 1)]
+
+
+class SparseIndex(object):
+  """TF-IDF vectors of a dictionary's names and cosine top-k over them.
+
+  Attributes:
+    vocabulary: {n-gram: column}.
+    idf: float32 [columns].
+    matrix: scipy CSR float32 [names, columns], rows of unit length.
+  """
+
+  def __init__(self, vocabulary, idf, matrix, sizes=(1, 2)):
+    self.vocabulary = vocabulary
+    self.idf = idf
+    self.matrix = matrix
+    self.sizes = tuple(sizes)
+
+  @classmethod
+  def fit(cls, names, sizes=(1, 2)):
+    """The index of `names` (normalised dictionary names)."""
+    vocabulary = {}
+    counts = _counts(names, sizes, lambda g: vocabulary.setdefault(
+        g, len(vocabulary)), lambda: len(vocabulary))
+    df = np.asarray((counts > 0).sum(axis=0), np.float32).ravel()
+    idf = (np.log((1.0 + len(names)) / (1.0 + df)) + 1.0).astype(np.float32)
+    index = cls(vocabulary, idf, None, sizes)
+    index.matrix = index._weighted(counts)
+    return index
+
+  def vectors(self, texts):
+    """CSR float32 [texts, columns]: the unit TF-IDF vectors of texts."""
+    return self._weighted(_counts(texts, self.sizes, self.vocabulary.get,
+                                  lambda: len(self.vocabulary)))
+
+  def _weighted(self, counts):
+    """Counts [texts, columns] weighted by idf, rows of unit length."""
+    matrix = counts @ sparse.diags(self.idf)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix,
+                             dtype=np.float32)
+
+  def scores(self, texts):
+    """float32 [texts, names]: the cosine of each text with each name."""
+    return np.asarray((self.vectors(texts) @ self.matrix.T).todense(),
+                      np.float32)
+
+  def top_k(self, texts, k, chunk=256):
+    """(scores float32 [texts, k], rows int64 [texts, k]) of the k best
+    names of each text, best first (ties: the earlier name)."""
+    out_scores, out_rows = [], []
+    for start in range(0, len(texts), chunk):
+      scores = self.scores(texts[start:start + chunk])
+      out_scores_chunk, out_rows_chunk = best_k(scores, k)
+      out_scores.append(out_scores_chunk)
+      out_rows.append(out_rows_chunk)
+    if not out_scores:
+      return np.zeros([0, k], np.float32), np.zeros([0, k], np.int64)
+    return np.concatenate(out_scores), np.concatenate(out_rows)
+
+
+def _counts(texts, sizes, column_of, width):
+  """CSR float32 [texts, width()] of each text's n-gram counts; column_of
+  gives an n-gram's column (None: not counted)."""
+  rows, columns = [], []
+  for row, text in enumerate(texts):
+    for gram in char_ngrams(text, sizes):
+      column = column_of(gram)
+      if column is not None:
+        rows.append(row)
+        columns.append(column)
+  return sparse.csr_matrix(
+      (np.ones(len(rows), np.float32), (rows, columns)),
+      shape=(len(texts), width()), dtype=np.float32)
+
+
+def best_k(scores, k):
+  """(values, indices) of the k largest of each row, best first; ties go
+  to the lower index (so results do not depend on the partition's
+  order)."""
+  k = min(k, scores.shape[1])
+  kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+  rows = np.zeros([len(scores), k], np.int64)
+  for i, row in enumerate(scores):
+    above = np.flatnonzero(row > kth[i])
+    tied = np.flatnonzero(row == kth[i])[:k - len(above)]
+    chosen = np.concatenate([above, tied])
+    rows[i] = chosen[np.lexsort((chosen, -row[chosen]))]
+  return np.take_along_axis(scores, rows, axis=1), rows
