@@ -76,7 +76,8 @@ def tag_and_report():
                      FLAGS.input_format, FLAGS.batch_size, FLAGS.repair_tags,
                      FLAGS.output_format, FLAGS.backend, FLAGS.use_bf16,
                      FLAGS.skip_bad_mentions,
-                     write_types=FLAGS.write_types)
+                     write_types=FLAGS.write_types,
+                     linker_dir=FLAGS.linker_dir)
   if figures:
     sys.stdout.write(conlleval.report(figures))
   print("Wrote %s" % FLAGS.output_dir)

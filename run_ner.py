@@ -65,6 +65,12 @@ flags.DEFINE_string("output_format", None,
                     "documents, comma-separated: pubtator, bioc_xml, "
                     "bioc_json (default: the input's); written to "
                     "OUT/<split>_predictions.<pubtator|bioc.xml|bioc.json>.")
+flags.DEFINE_string("linker_dir", None,
+                    "Linker folders (run_linker.py --export_dir), "
+                    "comma-separated: the mentions of the splits written are "
+                    "linked to concept ids (PubTator's id column, BioC's "
+                    "identifier infon, the entities' \"id\"), and a split "
+                    "with gold ids is also scored by span and id.")
 flags.DEFINE_string("corpora", None,
                     "A JSON file listing several corpora to train one model "
                     "on, each with its format, files and the entity types it "

@@ -40,7 +40,8 @@ def parse_args(argv):
                       "loopback needs --auth_token_file or --no_auth).")
   parser.add_argument("--port", type=int, default=8080)
   tagging_options.add_to_parser(parser, ("backend", "use_bf16",
-                                         "repair_tags", "verbose"))
+                                         "repair_tags", "verbose",
+                                         "linker_dir"))
   parser.add_argument("--max_batch_windows", type=int, default=64,
                       help="The most windows one call of the model takes.")
   parser.add_argument("--max_wait_ms", type=float, default=5.0,
@@ -104,7 +105,8 @@ def serve(args):
   token = check_args(args)
   service = service_lib.TaggingService(
       args.export_dir, args.backend, args.use_bf16, args.repair_tags,
-      args.max_batch_windows, args.max_wait_ms)
+      args.max_batch_windows, args.max_wait_ms,
+      linker_dir=args.linker_dir)
   app = http_app.create_app(service, http_app.Limits(
       args.max_request_bytes, args.request_timeout_s,
       args.max_pending_requests, token, args.max_text_chars))

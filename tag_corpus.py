@@ -102,7 +102,8 @@ def tag(args, beam_args):
                            output_format=args.output_format,
                            backend=args.backend, use_bf16=args.use_bf16,
                            skip_bad_mentions=args.skip_bad_mentions,
-                           write_types=args.write_types)
+                           write_types=args.write_types,
+                           linker_dir=args.linker_dir)
   if not (total["sentences"] or total["documents"]):
     sys.stderr.write(
         "tag_corpus.py: error: no sentence was tagged: the input holds %s "

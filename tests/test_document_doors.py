@@ -25,7 +25,9 @@ from bert_ner.corpora import bioc_format  # pylint: disable=g-import-not-at-top,
 from bert_ner.corpora import documents  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.corpora import pubtator_format  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bert_ner.tagging import beam_tagging  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_ner.serving import service as service_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_linker  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_ner  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 pytestmark = pytest.mark.slow
@@ -265,3 +267,100 @@ def test_one_file_with_a_bad_mention_has_one_verdict_at_every_door(
   assert [d.id for d in pubtator_format.iter_documents(
       os.path.join(model, "test_predictions.pubtator"))] == [
           d.id for d in docs]
+
+
+# The concepts of PHRASES, and two linkers' dictionaries: the diseases'
+# (with a synonym) and the genes'.
+PHRASE_IDS = {"breast cancer": "MESH:D001943", "colon tumour": "D003110",
+              "syndrome": "D013577", "BRCA1": "672", "BRCA2": "675"}
+DISEASE_DICTIONARY = ("D001943||breast cancer|breast neoplasms\n"
+                      "D003110||colonic neoplasms|colon tumour\n"
+                      "D013577||syndrome\n")
+GENE_DICTIONARY = "672||brca1\n675||brca2\n"
+
+
+def sparse_linker(tmp_path, name, text, entity_types):
+  """A TF-IDF linker folder of a dictionary, for the types given."""
+  path = tmp_path / (name + ".txt")
+  path.write_text(text, encoding="utf-8")
+  folder = str(tmp_path / name)
+  run_linker.run(run_linker.values_of(
+      dictionary=[str(path)], output_dir=str(tmp_path / (name + "_out")),
+      export_dir=folder, entity_types=entity_types, dense=False),
+                 log=lambda line: None)
+  return folder
+
+
+def test_every_door_links_the_same_ids(trained, tmp_path):
+  """A PubTator file with gold ids through run_ner.py --do_predict,
+  predict_saved_model.py, tag_corpus.py and the service, each with a
+  disease and a gene linker: the same documents, each mention found
+  carrying its concept's id, and scored by span and by span and id."""
+  out, export, data, _ = trained
+  docs = make_documents(2, 8)
+  for document in docs:
+    for mention in document.mentions:
+      mention.identifier = PHRASE_IDS[mention.text]
+  path = str(tmp_path / "test_ids.txt")
+  write_pubtator(path, docs)
+  linkers = ",".join([
+      sparse_linker(tmp_path, "diseases", DISEASE_DICTIONARY, "Disease"),
+      sparse_linker(tmp_path, "genes", GENE_DICTIONARY, "Gene")])
+  model = str(tmp_path / "model")
+  shutil.copytree(out, model)
+  values = run_ner.flag_defaults()
+  values.update(output_dir=model, data_dir=data, do_predict=True,
+                test_file=path, input_format="pubtator", linker_dir=linkers)
+  run_ner.run(run_ner.validate_flags_or_throw(values))
+  predict_saved_model.tag_file(export, path, str(tmp_path / "saved"),
+                               "pubtator", linker_dir=linkers)
+  beam_tagging.run(export, [path], str(tmp_path / "corpus"), "pubtator",
+                   beam_args=["--direct_num_workers=1"], linker_dir=linkers)
+  with open(path, "rb") as f:
+    served = service_lib.TaggingService(export, linker_dir=linkers.split(
+        ",")).tag_documents(f.read(), "pubtator")
+  written = []
+  for name in (os.path.join(model, "test_predictions.pubtator"),
+               str(tmp_path / "saved" / "predictions.pubtator"),
+               str(tmp_path / "corpus" / "documents-00000-of-00001.pubtator")):
+    with open(name, encoding="utf-8") as f:
+      written.append(f.read())
+  assert written[0] == written[1] == written[2] == served
+  predicted = [m for d in read_docs_pubtator(os.path.join(
+      model, "test_predictions.pubtator")) for m in d.mentions]
+  assert predicted
+  for mention in predicted:
+    expected = PHRASE_IDS.get(mention.text, "").replace("MESH:", "")
+    # A span the model cut elsewhere still links to its nearest name.
+    if expected:
+      assert mention.identifier == expected, mention
+  # By span and id: every span found right links right here, so the two
+  # counts agree; a gold id in another form (MESH:D001943) still matches.
+  scores = helpers.read_results(os.path.join(model, "test_results.txt"))
+  assert int(scores["correct_linked_mentions"]) == int(
+      scores["correct_mentions"]) > 0
+  assert scores["linked_mention_f1"] == scores["mention_f1"]
+  with open(str(tmp_path / "saved" / "results.txt")) as f:
+    assert "by offsets and concept id: %s correct" % scores[
+        "correct_mentions"] in f.read()
+  with open(str(tmp_path / "corpus" / "entities-00000-of-00001.jsonl"),
+            encoding="utf-8") as f:
+    entities = [e for line in f for e in json.loads(line)["entities"]]
+  assert [e["id"] for e in entities] == [m.identifier for m in predicted]
+  assert {e["concept"] for e in entities if e["id"] == "D003110"} <= {
+      "colonic neoplasms", "colon tumour"}
+
+
+def test_a_linker_of_a_type_the_model_does_not_tag_is_refused(trained,
+                                                              tmp_path):
+  _, export, data, _ = trained
+  folder = sparse_linker(tmp_path, "chemicals", "D002244||carbon\n",
+                         "Chemical")
+  with pytest.raises(ValueError) as error:
+    predict_saved_model.tag_file(export, os.path.join(data, "test.txt"),
+                                 str(tmp_path / "out"), "pubtator",
+                                 linker_dir=folder)
+  assert str(error.value) == (
+      "--linker_dir %s links Chemical, which the model does not tag (it "
+      "tags Disease, Gene). Train the linker with run_linker.py "
+      "--entity_types naming the tagger's types." % folder)

@@ -1,6 +1,8 @@
 """Linking mentions to concepts (bert_ner/linking, run_linker.py): the id
 rules, the dictionary readers and their errors, TF-IDF by hand, BioSyn's
-scoring rule, and a whole run on a tiny corpus and on NCBI-disease."""
+scoring rule, a whole run on a tiny corpus and on NCBI-disease; the dense
+encoder trained on a tiny BERT, the linker folder and its checks, the NIL
+threshold. The doors' ids: test_document_doors.py."""
 
 import json
 import math
@@ -11,8 +13,13 @@ import sys
 import numpy as np
 import pytest
 
+from bert_ner.corpora import documents
 from bert_ner.linking import concept_ids
 from bert_ner.linking import dictionary as dictionary_lib
+from bert_ner.linking import linker as linker_lib
+from bert_ner.linking import linker_folder
+from bert_ner.linking import mention_linking
+from bert_ner.linking import mention_rules
 from bert_ner.linking import queries as queries_lib
 from bert_ner.linking import sparse
 import helpers
@@ -158,7 +165,7 @@ def test_run_linker_on_a_tiny_corpus(tmp_path):
   out = str(tmp_path / "out")
   results = run_linker.run(run_linker.values_of(
       do_predict=True, dictionary=[dictionary], data_dir=data,
-      output_dir=out), log=lambda line: None)["test"]
+      output_dir=out, dense=False), log=lambda line: None)["test"]
   # Right at 1: "breast cancer", the composite (each part's first name
   # is right); "colorectal cancer" ranks "colorectal neoplasms" (cosine
   # 0.742) before its gold "colon cancer" (0.724): right at 5 only; NIL is
@@ -190,7 +197,7 @@ def test_run_linker_on_a_tiny_corpus(tmp_path):
 def test_run_linker_errors_are_one_line(tmp_path):
   data, dictionary = tiny_layout(tmp_path)
   for given, message in (
-      ({}, "Give --do_eval and/or --do_predict."),
+      ({}, "Give --do_train, --do_eval, --do_predict and/or --export_dir."),
       ({"do_eval": True, "dictionary": [dictionary], "data_dir": data,
         "output_dir": str(tmp_path)},
        "--data_dir %s has no processed_dev/ (the dev split, for --do_eval)." %
@@ -205,7 +212,7 @@ def test_run_linker_errors_are_one_line(tmp_path):
   result = subprocess.run(
       [sys.executable, os.path.join(helpers.ROOT, "run_linker.py"),
        "--do_predict", "--dictionary=" + str(tmp_path / "none.txt"),
-       "--data_dir=" + data, "--output_dir=" + str(tmp_path)],
+       "--data_dir=" + data, "--output_dir=" + str(tmp_path), "--nodense"],
       capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode == 2, result.stderr[-1000:]
   assert result.stderr.strip().splitlines()[-1] == (
@@ -223,8 +230,195 @@ def test_tfidf_on_ncbi_disease_as_biosyn_scores_it(tmp_path):
   for name in ("train_dictionary.txt", "test_dictionary.txt"):
     results = run_linker.run(run_linker.values_of(
         do_predict=True, dictionary=[os.path.join(data, name)],
-        data_dir=data, output_dir=str(tmp_path / name)),
+        data_dir=data, output_dir=str(tmp_path / name), dense=False),
                              log=lambda line: None)["test"]
     figures[name] = (results["acc1"], results["acc5"], results["exact_acc1"])
   assert figures == {"train_dictionary.txt": (76.35, 82.19, 60.0),
                      "test_dictionary.txt": (87.71, 90.52, 76.88)}
+
+
+# Synonyms that share no n-gram worth the name: TF-IDF cannot link them,
+# an encoder trained on them must.
+SYNONYMS_TRAIN = ("1||0|14||Disease||kidney failure||D001\n"
+                  "1||15|21||Disease||tumour||D002\n"
+                  "1||22|34||Disease||heart attack||D003\n"
+                  "1||35|54||Disease||high blood pressure||D004\n")
+SYNONYMS_DICTIONARY = ("D001||renal insufficiency\nD002||neoplasms\n"
+                       "D003||myocardial infarction\nD004||hypertension\n"
+                       "D005||kidney stone\nD006||heart failure\n"
+                       "D007||blood disorder\nD008||tumor lysis syndrome\n")
+
+
+def synonyms_layout(tmp_path):
+  data = tmp_path / "synonyms"
+  for split in ("processed_train", "processed_test"):
+    (data / split).mkdir(parents=True)
+    (data / split / "1.concept").write_text(SYNONYMS_TRAIN)
+  return str(data), write(tmp_path, "synonyms.txt", SYNONYMS_DICTIONARY)
+
+
+def dense_values(tmp_path, model_dir, name, **overrides):
+  data, dictionary = synonyms_layout(tmp_path) if not (
+      tmp_path / "synonyms").exists() else (str(tmp_path / "synonyms"),
+                                            str(tmp_path / "synonyms.txt"))
+  values = dict(do_predict=True, dictionary=[dictionary], data_dir=data,
+                output_dir=str(tmp_path / name), bert_model_dir=model_dir,
+                learning_rate=1e-3, train_batch_size=4,
+                add_training_mentions=False, entity_types="*=Disease",
+                export_dir=str(tmp_path / name / "linker"))
+  values.update(overrides)
+  return run_linker.values_of(**values)
+
+
+def test_the_encoder_learns_synonyms_tfidf_cannot_link(tmp_path,
+                                                       tiny_model_dir):
+  """A tiny random BERT links none of four synonyms by the fused score;
+  trained 60 steps on them it links all four (TF-IDF alone: none). The
+  trained linker's folder, loaded, links as the run did; a second run
+  resumes from the last checkpoint and trains no further."""
+  quiet = lambda line: None
+  before = run_linker.run(dense_values(tmp_path, tiny_model_dir, "before"),
+                          log=quiet)["test"]
+  assert (before["sparse_acc1"], before["acc1"]) == (0.0, 0.0)
+  after = run_linker.run(dense_values(tmp_path, tiny_model_dir, "after",
+                                      do_train=True, train_steps=60),
+                         log=quiet)["test"]
+  assert (after["sparse_acc1"], after["dense_acc1"], after["acc1"]) == (
+      0.0, 100.0, 100.0)
+  assert sorted(os.listdir(str(tmp_path / "after" / "encoder"))) == [
+      "checkpoint", "model.ckpt-60.data-00000-of-00001",
+      "model.ckpt-60.index", "model.ckpt-60.meta"]
+  loaded = linker_folder.load(str(tmp_path / "after" / "linker"))
+  assert loaded.types == ("Disease",)
+  assert [l.id for l in loaded.linker.link(
+      ["kidney failure", "tumour", "heart attack", "high blood pressure"])
+         ] == ["D001", "D002", "D003", "D004"]
+  lines = []
+  again = run_linker.run(dense_values(tmp_path, tiny_model_dir, "after",
+                                      do_train=True, train_steps=60),
+                         log=lines.append)["test"]
+  assert again == dict(after, seconds=again["seconds"])
+  assert any(l.startswith("Resuming the encoder's training from ")
+             for l in lines)
+  assert not any(l.startswith("Encoder step") for l in lines)
+
+
+def test_a_linker_folder_whose_files_were_mixed_is_refused(tmp_path,
+                                                          tiny_model_dir):
+  run_linker.run(dense_values(tmp_path, tiny_model_dir, "run"),
+                 log=lambda line: None)
+  folder = str(tmp_path / "run" / "linker")
+  vectors = np.load(os.path.join(folder, "embeddings.npy"))
+  np.save(os.path.join(folder, "embeddings.npy"), vectors[::-1].copy())
+  with pytest.raises(ValueError) as error:
+    linker_folder.load(folder)
+  assert str(error.value).startswith(
+      "The linker folder %s: its encoder (encoder.ckpt) does not give its "
+      "saved vectors (embeddings.npy; the first names differ by up to " %
+      folder)
+  np.save(os.path.join(folder, "embeddings.npy"), vectors[:3])
+  with pytest.raises(ValueError, match="embeddings.npy holds 3x32 vectors, "
+                     "its dictionary 8 names"):
+    linker_folder.load(folder)
+  with pytest.raises(ValueError, match="is not a linker folder: it has no "
+                     "linker.json"):
+    linker_folder.load(str(tmp_path))
+
+
+def test_nil_threshold_and_types_by_hand(tmp_path):
+  dictionary = dictionary_lib.read(write(tmp_path, "d.txt", TINY_DICTIONARY))
+  linker = linker_lib.Linker(dictionary, nil_threshold=0.9)
+  # "breast cancer" is a name (cosine 1); "colorectal cancer" is nearest
+  # to "colorectal neoplasms" at 0.742, under the threshold: NIL.
+  links = linker.link(["breast cancer", "colorectal cancer"])
+  assert links[0] == linker_lib.Link("D001943", "breast cancer", 1.0)
+  assert links[1] is None
+  # The doors: a mention goes to the linker of its type; NIL keeps no id.
+  linkers = mention_linking.MentionLinkers([
+      linker_folder.Loaded(linker, ("Disease",), "diseases")])
+  mentions = [documents.Mention(0, 13, "Breast Cancer", "Disease"),
+              documents.Mention(14, 31, "colorectal cancer", "Disease"),
+              documents.Mention(32, 45, "breast cancer", "Gene"),
+              documents.Mention(46, 47, "-", "Disease")]
+  linkers.link_mentions(mentions)
+  assert [m.identifier for m in mentions] == ["D001943", None, None, None]
+  entities = linkers.link_entities([{"text": "breast cancer",
+                                     "type": "Disease"}])
+  assert entities == [{"text": "breast cancer", "type": "Disease",
+                       "id": "D001943", "concept": "breast cancer",
+                       "link_score": 1.0}]
+
+
+def test_abbreviations_by_hand():
+  found = mention_rules.abbreviations(
+      "Duchenne muscular dystrophy (DMD) is rare. Spinocerebellar ataxia "
+      "type 1 (SCA1), adrenoleukodystrophy (ALD) and the gene (BRCA1) and "
+      "a note (see below).")
+  assert found == {"DMD": "Duchenne muscular dystrophy",
+                   "SCA1": "Spinocerebellar ataxia type 1",
+                   "ALD": "adrenoleukodystrophy"}
+  assert mention_rules.expand("DMD", found) == "Duchenne muscular dystrophy"
+  assert mention_rules.expand("ALD patients", found) == (
+      "adrenoleukodystrophy patients")
+  assert mention_rules.expand("BRCA1", found) == "BRCA1"
+
+
+@pytest.mark.parametrize("mention, parts, expected", [
+    ("breast and ovarian cancer", 2, ["breast cancer", "ovarian cancer"]),
+    ("colon or rectal cancers", 2, ["colon cancers", "rectal cancers"]),
+    ("breast cancer and ovarian cancer", 2, ["breast cancer",
+                                             "ovarian cancer"]),
+    ("breast, ovarian and colon tumours", 3, ["breast tumours",
+                                              "ovarian tumours",
+                                              "colon tumours"]),
+    ("breast and ovarian cancer", 3, ["breast and ovarian cancer"]),
+    ("breast cancer", 1, ["breast cancer"]),
+])
+def test_composite_mentions_split_by_hand(mention, parts, expected):
+  assert mention_rules.split_composite(mention, parts) == expected
+
+
+def test_a_released_corpus_gives_queries_with_both_rules(tmp_path):
+  """PubTator as released: the id column read (MESH: dropped, + as |), an
+  abbreviation expanded, a composite split, a mention without id left
+  out; a split without any id is an error naming the file."""
+  data = tmp_path / "released"
+  data.mkdir()
+  text = ("1|t|Duchenne muscular dystrophy (DMD) and breast and ovarian "
+          "cancer.\n1|a|DMD boys.\n")
+  (data / "test.txt").write_text(
+      text + "1\t0\t27\tDuchenne muscular dystrophy\tSpecificDisease\t"
+      "D020388\n1\t39\t64\tbreast and ovarian cancer\tCompositeMention\t"
+      "MESH:D001943+D010051\n1\t66\t69\tDMD\tSpecificDisease\tD020388\n"
+      "1\t74\t78\tboys\tModifier\t-1\n\n")
+  values = run_linker.values_of(
+      do_predict=True, dictionary=[write(tmp_path, "d.txt",
+                                         "D020388||duchenne muscular "
+                                         "dystrophy\nD001943||breast "
+                                         "cancer\nD010051||ovarian cancer\n"
+                                         "D003920||dm\n")],
+      data_dir=str(data), input_format="pubtator", dense=False,
+      output_dir=str(tmp_path / "out"), entity_types="*=Disease")
+  results = run_linker.run(values, log=lambda line: None)["test"]
+  assert (results["queries"], results["composite"], results["acc1"]) == (
+      3, 1, 100.0)
+  with open(str(tmp_path / "out" / "test_predictions.jsonl")) as f:
+    lines = [json.loads(line) for line in f]
+  assert [(l["start"], l["mention"], l["gold"], [p["text"] for p in
+                                                 l["parts"]])
+          for l in lines] == [
+              (0, "Duchenne muscular dystrophy", "D020388",
+               ["duchenne muscular dystrophy"]),
+              (39, "breast and ovarian cancer", "MESH:D001943|D010051",
+               ["breast cancer", "ovarian cancer"]),
+              (66, "DMD", "D020388", ["duchenne muscular dystrophy"])]
+  # Without the rules: "dmd" and the whole composite are linked as they
+  # are ("dmd" is nearest to "dm", another concept; the composite's one
+  # part is scored against either id).
+  values.abbreviations = values.split_composites = False
+  results = run_linker.run(values, log=lambda line: None)["test"]
+  assert (results["composite"], results["acc1"]) == (0, 66.67)
+  (data / "test.txt").write_text(text + "1\t74\t78\tboys\tModifier\n\n")
+  with pytest.raises(ValueError, match="test.txt: no mention has a concept "
+                     "id"):
+    run_linker.run(values, log=lambda line: None)

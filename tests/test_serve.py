@@ -23,6 +23,7 @@ pytest.importorskip("fastapi", reason="needs requirements-serve.txt (make "
 from bert_ner.serving import batching  # pylint: disable=g-import-not-at-top,wrong-import-position
 import helpers  # pylint: disable=g-import-not-at-top,wrong-import-position
 import predict_saved_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_linker  # pylint: disable=g-import-not-at-top,wrong-import-position
 import serve  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SENTENCES = ["Familial breast cancer in the colon.",
@@ -105,14 +106,16 @@ def server(export, tmp_path_factory):
   running.stop()
 
 
-def offline(export, tmp_path, name, text, input_format, output_format=None):
+def offline(export, tmp_path, name, text, input_format, output_format=None,
+            linker_dir=None):
   """predict_saved_model.py's outputs for a file holding `text`."""
   path = str(tmp_path / name)
   with open(path, "w", encoding="utf-8") as f:
     f.write(text)
   out = str(tmp_path / (name + "_out"))
   predict_saved_model.tag_file(export, path, out, input_format,
-                               output_format=output_format)
+                               output_format=output_format,
+                               linker_dir=linker_dir)
   return out
 
 
@@ -541,3 +544,41 @@ def test_the_page_marks_the_apis_entities_in_a_browser(server, tmp_path):
   finally:
     browser.quit()
   assert os.path.getsize(tmp_path / "page.png") > 1000
+
+
+def test_linked_texts_carry_the_ids_predict_saved_model_writes(export,
+                                                               tmp_path):
+  """serve.py --linker_dir: each entity of a text carries the id, concept
+  name and link score that predict_saved_model.py --linker_dir writes in
+  entities.jsonl; /v1/model names the linker and its types."""
+  dictionary = tmp_path / "diseases.txt"
+  dictionary.write_text("D001943||breast cancer\nD003110||colon cancer\n"
+                        "D009369||tumour|neoplasms\nD013577||syndrome\n")
+  linker = str(tmp_path / "linker")
+  run_linker.run(run_linker.values_of(
+      dictionary=[str(dictionary)], output_dir=str(tmp_path / "linking"),
+      export_dir=linker, entity_types="Disease", dense=False),
+                 log=lambda line: None)
+  out = offline(export, tmp_path, "texts.txt",
+                "\n".join(s for s in SENTENCES if s) + "\n", "text",
+                linker_dir=linker)
+  lines = helpers.read_text(os.path.join(out, "entities.jsonl")).splitlines()
+  linked = [e for line in lines for e in json.loads(line)["entities"]]
+  # Every entity with a word links (no threshold); one of punctuation
+  # alone (the tiny model tags a ";") has nothing to link: NIL, no id.
+  assert [e.get("id") is not None for e in linked] == [
+      any(c.isalnum() for c in e["text"]) for e in linked]
+  assert {e["id"] for e in linked if "id" in e} <= {
+      "D001943", "D003110", "D009369", "D013577"}
+  running = Server(export, str(tmp_path / "serve.log"),
+                   "--linker_dir=" + linker)
+  try:
+    status, _, body = running.post_json("/v1/tag", {"texts": SENTENCES})
+    assert status == 200
+    answered = [json.dumps(r, ensure_ascii=False)
+                for r in json.loads(body)["results"] if r["text"]]
+    assert answered == lines  # to the byte
+    model = json.loads(running.get("/v1/model")[2])
+    assert model["linkers"] == {linker: ["Disease"]}
+  finally:
+    running.stop()

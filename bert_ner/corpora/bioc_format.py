@@ -20,6 +20,9 @@ import tensorflow as tf
 from bert_ner.corpora import documents
 
 TYPE_INFON = "type"
+# The infon of an annotation's concept id (BioC's convention; PubTator's id
+# column when converted): a gold mention's id, scored at the doors.
+IDENTIFIER_INFON = "identifier"
 
 
 def is_json(path):
@@ -126,6 +129,7 @@ def from_bioc(bioc_document, path):
                        (path, document.id, annotation.id, annotation.text))
     document.mentions.append(documents.Mention(
         locations[0][0], locations[-1][1], annotation.text or "", type_,
+        identifier=annotation.infons.get(IDENTIFIER_INFON),
         locations=locations, infons=dict(annotation.infons)))
   document.mentions.sort(key=lambda m: (m.start, m.end))
   document.relations = list(bioc_document.relations)
@@ -153,7 +157,8 @@ def to_bioc(document, mentions=None):
     annotation.infons.update(mention.infons or {})
     annotation.infons[TYPE_INFON] = mention.type
     if mention.identifier is not None:
-      annotation.infons.setdefault("identifier", mention.identifier.strip())
+      annotation.infons.setdefault(IDENTIFIER_INFON,
+                                   mention.identifier.strip())
     if mention.score is not None:
       annotation.infons["score"] = "%.4f" % mention.score
     for start, end in mention.locations:

@@ -22,7 +22,8 @@ class Mention(object):
   """
 
   def __init__(self, start, end, text, type_, identifier=None,
-               line_number=None, locations=None, score=None, infons=None):
+               line_number=None, locations=None, score=None, infons=None,
+               link=None):
     self.start = start
     self.end = end
     self.text = text
@@ -34,6 +35,9 @@ class Mention(object):
     self.locations = locations or [(start, end)]
     self.score = score
     self.infons = infons
+    # A predicted mention's concept (linker.Link: id, name, score), when a
+    # linker linked it.
+    self.link = link
 
   @property
   def is_discontinuous(self):

@@ -194,7 +194,8 @@ def document_examples(document, document_index, reading, report, split,
       report.counts["other_types"] += 1
       continue
     gold.append(documents.Mention(mention.start, mention.end, mention.text,
-                                  label, locations=mention.locations))
+                                  label, identifier=mention.identifier,
+                                  locations=mention.locations))
     start, end = mention.start, mention.end
     if mention.is_discontinuous:
       report.counts["discontinuous"] += 1

@@ -1,36 +1,104 @@
-"""The linker: a dictionary and the ways of ranking its names for a
-mention, and the scores and predictions of a split.
+"""The linker: a dictionary, its two indexes and their fused ranking, and
+the scores and predictions of a split.
 
-    linker = Linker(dictionary.read(paths))
+    linker = Linker(dictionary.read(paths), encoder, embeddings)
     ranked = linker.rank(["breast cancer", "ovarian cancer"], k=5)
     results, lines = score_queries(linker, queries, k=10)
 
-Ranking is by character n-gram TF-IDF (sparse.SparseIndex); an exact
-match of the normalised name (the field's simplest baseline) is scored
-beside it.
+A name's score for a mention is its dense cosine (encoder.NameEncoder,
+the dictionary's `embeddings` computed once) plus `sparse_weight` times its
+character n-gram TF-IDF cosine (sparse.SparseIndex); without an encoder,
+the TF-IDF cosine alone. Both are exact over every name (a matrix product
+per chunk of mentions), so the fused ranking needs no candidate union.
+A mention whose best fused score is under `nil_threshold` links to no
+concept (NIL).
 """
 
+import collections
 import json
+
+import numpy as np
 
 from bert_ner.linking import concept_ids
 from bert_ner.linking import queries as queries_lib
 from bert_ner.linking import sparse
 
-class Linker(object):
-  """A dictionary and its sparse index."""
+# The weight of the TF-IDF cosine beside the dense one, chosen on
+# NCBI-disease's dev mentions against train_dictionary.txt (docs/linking.md).
+DEFAULT_SPARSE_WEIGHT = 0.25
+# Mentions scored per matrix product: [chunk, names] floats, twice.
+CHUNK = 128
+MODES = ("fused", "sparse", "dense")
 
-  def __init__(self, dictionary):
+Link = collections.namedtuple("Link", ["id", "name", "score"])
+
+
+class Linker(object):
+  """A dictionary, its sparse index and (optionally) the dense encoder and
+  the dictionary's embeddings."""
+
+  def __init__(self, dictionary, encoder=None, embeddings=None,
+               sparse_weight=DEFAULT_SPARSE_WEIGHT, nil_threshold=None,
+               index=None):
+    if (encoder is None) != (embeddings is None):
+      raise ValueError("A dense linker needs both its encoder and the "
+                       "dictionary's embeddings.")
+    if embeddings is not None and len(embeddings) != len(dictionary):
+      raise ValueError("%d embeddings for a dictionary of %d names." % (
+          len(embeddings), len(dictionary)))
     self.dictionary = dictionary
-    self.index = sparse.SparseIndex.fit(dictionary.names)
+    self.index = index or sparse.SparseIndex.fit(dictionary.names)
+    self.encoder = encoder
+    self.embeddings = embeddings
+    self.sparse_weight = sparse_weight
+    self.nil_threshold = nil_threshold
     self._exact = {}
     for row, entry in enumerate(dictionary.entries):
       self._exact.setdefault(entry.name, row)
 
+  @property
+  def modes(self):
+    """The rankings this linker has: fused, sparse and dense, or sparse."""
+    return MODES if self.encoder is not None else ("sparse",)
+
+  def rank_modes(self, texts, k, modes=None):
+    """{mode: per text, its k best entries as [(row, score)], best first}
+    for each of `modes` (default: self.modes; the first is the linker's
+    own ranking)."""
+    modes = modes or self.modes
+    out = {mode: [] for mode in modes}
+    texts = list(texts)
+    for start in range(0, len(texts), CHUNK):
+      chunk = texts[start:start + CHUNK]
+      matrices = {"sparse": self.index.scores(chunk)}
+      if self.encoder is not None:
+        matrices["dense"] = self.encoder.embed(chunk) @ self.embeddings.T
+        matrices["fused"] = (matrices["dense"] +
+                             self.sparse_weight * matrices["sparse"])
+      for mode in modes:
+        scores, rows = sparse.best_k(matrices[mode], k)
+        out[mode].extend(list(zip(r.tolist(), s.tolist()))
+                         for r, s in zip(rows, scores))
+    return out
+
   def rank(self, texts, k):
-    """Per text (a normalised mention or part), its k best entries as
-    (row, score), best first."""
-    scores, rows = self.index.top_k(list(texts), k)
-    return [list(zip(r.tolist(), s.tolist())) for r, s in zip(rows, scores)]
+    """Per text, its k best entries as [(row, score)] by the linker's own
+    ranking (fused, or sparse alone), best first."""
+    mode = self.modes[0]
+    return self.rank_modes(texts, k, [mode])[mode]
+
+  def link(self, texts):
+    """Per text (normalised), its Link, or None (NIL: no name scores
+    `nil_threshold` or more)."""
+    out = []
+    for ranked in self.rank(texts, 1):
+      row, score = ranked[0]
+      if self.nil_threshold is not None and score < self.nil_threshold:
+        out.append(None)
+      else:
+        entry = self.dictionary.entries[row]
+        out.append(Link(entry.ids[0], entry.shown, round(float(score), 4)))
+    return out
 
   def exact(self, text):
     """The row of the first entry whose name is `text`, or None."""
@@ -46,19 +114,25 @@ def score_queries(linker, queries, k):
   """Links every part of every query and scores them (BioSyn's rule).
 
   Returns:
-    (results dict: acc@1, acc@5 (of the ranking), exact_acc1, queries,
-     composite; one JSON line per query, in order: {"document", "start",
-     "end", "mention", "gold", "parts": [{"text", "candidates": [...]}]}).
+    (results dict: acc1, acc5 (of the linker's own ranking), per mode
+     <mode>_acc1, exact_acc1, queries, composite, dictionary sizes; one
+     JSON line per query, in order: {"document", "start", "end",
+     "mention", "gold", "parts": [{"text", "candidates": [...]}]}).
   """
   parts = [p for q in queries for p in q.parts]
-  ranked = iter(linker.rank(parts, k))
-  hits, exact_hits, lines = [], [], []
+  ranked = linker.rank_modes(parts, k)
+  own = linker.modes[0]
+  hits = {mode: [] for mode in ranked}
+  exact_hits, lines = [], []
+  position = 0
   for query in queries:
+    span = range(position, position + len(query.parts))
+    position += len(query.parts)
     gold = concept_ids.gold_parts(query.gold)
-    query_ranked = [next(ranked) for _ in query.parts]
-    hits.append(queries_lib.part_hits(query, [
-        [linker.dictionary.entries[row].ids for row, _ in r]
-        for r in query_ranked]))
+    for mode, mode_ranked in ranked.items():
+      hits[mode].append(queries_lib.part_hits(query, [
+          [linker.dictionary.entries[row].ids for row, _ in mode_ranked[i]]
+          for i in span]))
     exact_rows = [linker.exact(p) for p in query.parts]
     exact_hits.append([[row is not None and concept_ids.is_hit(
         linker.dictionary.entries[row].ids, gold)] for row in exact_rows])
@@ -66,15 +140,19 @@ def score_queries(linker, queries, k):
         "document": query.document, "start": query.start, "end": query.end,
         "mention": query.mention, "gold": query.gold,
         "parts": [{"text": text, "candidates": [
-            linker.candidate(row, score) for row, score in r]}
-                  for text, r in zip(query.parts, query_ranked)]},
+            linker.candidate(row, score) for row, score in ranked[own][i]]}
+                  for text, i in zip(query.parts, span)]},
                             ensure_ascii=False) + "\n")
-  results = {"acc1": round(queries_lib.accuracy_at(hits, 1), 2),
-             "acc5": round(queries_lib.accuracy_at(hits, 5), 2),
-             "sparse_acc1": round(queries_lib.accuracy_at(hits, 1), 2),
-             "exact_acc1": round(queries_lib.accuracy_at(exact_hits, 1), 2),
-             "queries": len(queries),
-             "composite": sum(len(q.parts) > 1 for q in queries),
-             "dictionary_names": len(linker.dictionary),
-             "dictionary_concepts": linker.dictionary.concepts()}
+  results = {"acc1": round(queries_lib.accuracy_at(hits[own], 1), 2),
+             "acc5": round(queries_lib.accuracy_at(hits[own], 5), 2)}
+  for mode in MODES:
+    if mode in hits:
+      results["%s_acc1" % mode] = round(queries_lib.accuracy_at(hits[mode],
+                                                                1), 2)
+  results.update({
+      "exact_acc1": round(queries_lib.accuracy_at(exact_hits, 1), 2),
+      "queries": len(queries),
+      "composite": sum(len(q.parts) > 1 for q in queries),
+      "dictionary_names": len(linker.dictionary),
+      "dictionary_concepts": linker.dictionary.concepts()})
   return results, lines

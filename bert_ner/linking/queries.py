@@ -10,6 +10,12 @@ the mention lower-cased, punctuation removed, abbreviations expanded; a
 composite mention's parts joined by | in MENTION and their ids by | in
 IDS ("pineal tumours|retinal tumors||D019572|D010871").
 
+A corpus as released (`document_queries`: PubTator's id column, BioC's
+`identifier` infon) gives the same queries: a mention's short forms
+expanded by the abbreviations its document defines, a composite mention
+(several gold ids) split into its parts (mention_rules), each part
+normalised; the offsets are the document's.
+
 A query is right at k (`accuracy_at`) when each of its parts has, among
 its k best candidates, one whose ids hold one of the query's gold ids.
 """
@@ -23,6 +29,7 @@ import tokenization
 
 from bert_ner.linking import concept_ids
 from bert_ner.linking import dictionary as dictionary_lib
+from bert_ner.linking import mention_rules
 
 Query = collections.namedtuple("Query", [
     "document", "start", "end", "type", "mention", "gold", "parts"])
@@ -67,6 +74,37 @@ def parse_concept_line(line, path, number):
         where, mention))
   return Query(document.strip(), int(start), int(end), type_.strip(),
                mention, ids.strip().replace("+", "|"), tuple(parts))
+
+
+def document_queries(docs, path, abbreviations=True, composites=True):
+  """The Queries of the mentions of documents (documents.Document) read
+  from `path`, in order; mentions without an id are left out.
+
+  Raises:
+    ValueError: when no mention of the file has an id.
+  """
+  queries = []
+  for document in docs:
+    text = " ".join(p.text for p in document.passages)
+    found = mention_rules.abbreviations(text) if abbreviations else {}
+    for mention in document.mentions:
+      gold = (mention.identifier or "").strip().replace("+", "|")
+      if gold in concept_ids.NIL:
+        continue
+      expanded = mention_rules.expand(mention.text, found)
+      count = len(concept_ids.gold_parts(gold))
+      pieces = (mention_rules.split_composite(expanded, count)
+                if composites else [expanded])
+      parts = tuple(p for p in map(dictionary_lib.normalize_name, pieces)
+                    if p)
+      if parts:
+        queries.append(Query(document.id, mention.start, mention.end,
+                             mention.type, mention.text, gold, parts))
+  if not queries:
+    raise ValueError("%s: no mention has a concept id (PubTator's sixth "
+                     "column, BioC's identifier infon): it cannot train or "
+                     "score a linker." % path)
+  return queries
 
 
 def accuracy_at(hits, k):

@@ -19,6 +19,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner import file_io
 from bert_ner import label_set
+from bert_ner.linking import mention_linking
 from bert_ner.model import ner_model
 from bert_ner.model import partial_labels
 from bert_ner import model_input
@@ -150,6 +151,7 @@ class Job(object):
                                               s.partial_labels))
     self.estimator = cluster.make_estimator(s, model_fn)
     self.repair = tagger.tag_repair(self.label_map, s.repair_tags)
+    self._linkers = None
     self.replicas = len(s.mirrored_devices or ()) or s.num_workers or 1
     self.is_chief = (cluster.tf_config_is_chief(os.environ.get("TF_CONFIG"))
                      if s.num_workers else self.estimator.config.is_chief)
@@ -278,6 +280,14 @@ class Job(object):
         self.label_map, score_key="scores" if scores else None,
         repair=self.repair)
 
+  def linkers(self):
+    """The linkers of --linker_dir (mention_linking.MentionLinkers,
+    loaded at the first split written), or None."""
+    if self._linkers is None and self.settings.linker_dir:
+      self._linkers = mention_linking.MentionLinkers.load(
+          self.settings.linker_dir, tagger.entity_types(self.label_map))
+    return self._linkers
+
   def token_counter(self):
     """A token_scores.TokenCounter of this model's labels."""
     return token_scores.TokenCounter(
@@ -299,9 +309,11 @@ class Job(object):
                   if write and split.input_format == "text" else None)
     output_formats = document_output.output_formats(
         s.output_format, split.input_format, split.path) if write else None
+    linkers = self.linkers() if write else None
     documents = (document_output.DocumentSink(
         os.path.join(folder, "%s_predictions" % name), output_formats,
-        scope=split.corpus.scope) if output_formats else None)
+        scope=split.corpus.scope, linkers=linkers)
+                 if output_formats else None)
     out_path = (os.path.join(folder, "%s_predictions.txt" % name) if write
                 else None)
     # Scores are written only with the entities and documents.
@@ -314,7 +326,8 @@ class Job(object):
           progress_log=progress.Progress("Predicted", "sentences",
                                          split.summary.num_examples)
           if write else None,
-          iobes=self.label_map.iobes, scope=split.corpus.scope)
+          iobes=self.label_map.iobes, scope=split.corpus.scope,
+          linkers=linkers)
     for path in [out_path, jsonl_path] + (documents.paths if documents
                                           else []):
       if path:

@@ -17,6 +17,7 @@ import os
 import bert_ner
 from bert_ner.corpora import formats
 from bert_ner.corpora import text_format
+from bert_ner.linking import mention_linking
 from bert_ner.serving import batching
 from bert_ner.tagging import document_output
 from bert_ner.tagging import entity_offsets
@@ -45,11 +46,13 @@ class TaggingService(object):
     backend, use_bf16, repair_tags: as predict_saved_model.py's options.
     max_batch_windows, max_wait_ms, max_waiting_windows: the batching
       (batching.BatchingBackend).
+    linker_dir: linker folders (run_linker.py --export_dir), loaded once:
+      each entity they link carries "id", "concept" and "link_score".
   """
 
   def __init__(self, export_dir, backend="saved_model", use_bf16=False,
                repair_tags=False, max_batch_windows=64, max_wait_ms=5.0,
-               max_waiting_windows=4096):
+               max_waiting_windows=4096, linker_dir=None):
     tagging_options.check(max_batch_windows, export_dir, backend, use_bf16)
     self.export_dir = export_dir
     self.backend_name = backend + ("+bf16" if use_bf16 else "")
@@ -63,6 +66,8 @@ class TaggingService(object):
             run, max_batch_windows, max_wait_ms, max_waiting_windows))
     self.batcher = self.tagger.backend
     self.types = tagger_lib.entity_types(self.tagger.label_map)
+    self.linkers = mention_linking.MentionLinkers.load(linker_dir,
+                                                       self.types)
 
   def model_info(self):
     """What GET /v1/model answers: the types the model tags (and writes
@@ -75,6 +80,7 @@ class TaggingService(object):
             "settings": dict(settings._asdict()),
             "backend": self.backend_name,
             "repair_tags": self.repair_tags,
+            "linkers": self.linkers.describe() if self.linkers else {},
             "export_dir": os.path.abspath(self.export_dir),
             "version": bert_ner.__version__,
             "batching": {"max_batch_windows": self.batch_size,
@@ -102,7 +108,7 @@ class TaggingService(object):
       for example, labels, scores in tagger.tag_stream(examples,
                                                        self.batch_size):
         results.append(entity_offsets.entities_record(
-            example.text, example.offsets, labels, scores))
+            example.text, example.offsets, labels, scores, self.linkers))
     return results
 
   def tag_documents(self, body, kind, output=None, write_types=None):
@@ -129,7 +135,8 @@ class TaggingService(object):
             tagger, self.model_input.reading, body, name,
             formats.DOCUMENT_OUTPUTS[kind].input_format, written,
             self.batch_size, on_document=lambda document, predicted:
-            lines.append(document_output.entities_line(document, predicted)))
+            lines.append(document_output.entities_line(document, predicted)),
+            linkers=self.linkers)
     except ValueError as e:
       raise ValueError(str(e).replace(name, BODY_NAME)) from None
     return "".join(lines) if output == ENTITY_LINES else texts[output]

@@ -28,6 +28,8 @@ from bert_ner.corpora import formats
 from bert_ner.corpora import offset_conversion
 from bert_ner import file_io
 from bert_ner import label_set
+from bert_ner.linking import linker_folder
+from bert_ner.linking import mention_linking
 from bert_ner import machine
 from bert_ner import model_settings
 from bert_ner import progress
@@ -51,7 +53,7 @@ TagOptions = collections.namedtuple(
     "TagOptions", ["export_dir", "output_dir", "num_shards", "input_format",
                    "batch_size", "conll_output", "threads", "repair_tags",
                    "output_formats", "backend", "use_bf16", "model_input",
-                   "write_types"])
+                   "write_types", "linker_dirs"])
 
 
 class TagPiece(object):
@@ -61,6 +63,7 @@ class TagPiece(object):
   def __init__(self, options):
     self.options = options
     self.tagger = None
+    self.linkers = None
 
   def setup(self):
     threads = self.options.threads
@@ -75,6 +78,9 @@ class TagPiece(object):
         backend=self.options.backend, use_bf16=self.options.use_bf16,
         threads=threads, model_input=self.options.model_input)
     self.tagger = tagger_lib.of_types(self.tagger, self.options.write_types)
+    # Loaded once per worker, beside the tagger.
+    self.linkers = mention_linking.MentionLinkers.load(
+        self.options.linker_dirs, threads=threads)
 
   def path(self, kind, index, extension):
     return corpus_shards.shard_path(self.options.output_dir, kind, index,
@@ -106,6 +112,8 @@ class TagPiece(object):
         counts["sentences"] += 1
         counts["words"] += len(example.words)
         counts["entities"] += len(entities)
+        if self.linkers is not None:
+          self.linkers.link_entities(entities)
         out["entities"].write(json.dumps(
             {"id": example.id, "text": example.text, "entities": entities},
             ensure_ascii=False) + "\n")
@@ -132,7 +140,8 @@ class TagPiece(object):
       sink = files.enter_context(document_output.DocumentSink(
           corpus_shards.shard_prefix(self.options.output_dir, "documents",
                                      piece.index, self.options.num_shards),
-          self.options.output_formats, on_document=entities))
+          self.options.output_formats, on_document=entities,
+          linkers=self.linkers))
       for example, labels, _ in sink.tee(self.tagger.tag_stream(
           self.document_examples(piece, counts, out["dead_letter"]),
           self.options.batch_size)):
@@ -229,7 +238,7 @@ def watch_progress(output_dir, num_shards, total_lines, stop, log,
 def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
              conll_output, repair_tags, output_formats=(),
              backend="saved_model", use_bf16=False, log=None,
-             write_types=""):
+             write_types="", linker_dirs=()):
   """Checks the arguments and the export's input (read once, as
   model_input), plans the pieces and records the plan (see check_plan);
   returns (files, pieces)."""
@@ -238,8 +247,12 @@ def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
                      lines_per_shard)
   export_dir = model_input.folder
   model_input.check_repair_tags(repair_tags)
-  wanted = tagger_lib.wanted_types(label_set.LabelMap.from_file(
-      os.path.join(export_dir, model_settings.LABEL_LIST_NAME)), write_types)
+  label_map = label_set.LabelMap.from_file(
+      os.path.join(export_dir, model_settings.LABEL_LIST_NAME))
+  wanted = tagger_lib.wanted_types(label_map, write_types)
+  for folder in linker_dirs:
+    mention_linking.check_types(linker_folder.read_settings(folder), folder,
+                                tagger_lib.entity_types(label_map))
   files = corpus_shards.expand_inputs(inputs)
   corpus_shards.check_input_mentions(files, input_format,
                                      model_input.reading, log)
@@ -254,6 +267,8 @@ def plan_job(model_input, inputs, output_dir, input_format, lines_per_shard,
     plan["output_formats"] = list(output_formats)
   if wanted:
     plan["write_types"] = sorted(wanted)
+  if linker_dirs:
+    plan["linker_dirs"] = [os.path.abspath(f) for f in linker_dirs]
   if backend != "saved_model" or use_bf16:
     # Another backend or precision gives (slightly) other answers.
     plan["backend"] = backend + ("+bf16" if use_bf16 else "")
@@ -306,7 +321,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
         lines_per_shard=DEFAULT_LINES_PER_SHARD, batch_size=32,
         conll_output=False, beam_args=(), log=None, repair_tags=False,
         output_format=None, backend="saved_model", use_bf16=False,
-        skip_bad_mentions=False, write_types=""):
+        skip_bad_mentions=False, write_types="", linker_dir=""):
   """Plans and runs the tagging pipeline; returns the job's counts.
 
   Args:
@@ -321,6 +336,9 @@ def run(export_dir, inputs, output_dir, input_format="text",
       as the other doors refuse such a file; see check_input_mentions).
     write_types: the types to write, comma-separated (all by default);
       part of the plan, so a resumed job writes the same.
+    linker_dir: linker folders, comma-separated, loaded once per worker;
+      checked against the export's types before the workers start, and
+      part of the plan.
   """
   tagging_options.check(batch_size, export_dir, backend, use_bf16)
   output_formats = document_output.output_formats(output_format,
@@ -331,10 +349,11 @@ def run(export_dir, inputs, output_dir, input_format="text",
   assumed = model_input.assumed_line()
   if assumed:
     log(assumed)
+  linker_dirs = tuple(mention_linking.parse_folders(linker_dir))
   files, pieces = plan_job(model_input, inputs, output_dir, input_format,
                            lines_per_shard, conll_output, repair_tags,
                            output_formats, backend, use_bf16, log,
-                           write_types)
+                           write_types, linker_dirs)
   num_shards = len(pieces)
   todo = [p for p in pieces if not tf.io.gfile.exists(corpus_shards.shard_path(
       output_dir, "entities", p.index, num_shards, "jsonl"))]
@@ -348,7 +367,7 @@ def run(export_dir, inputs, output_dir, input_format="text",
   tag_options = TagOptions(export_dir, output_dir, num_shards, input_format,
                            batch_size, conll_output, threads, repair_tags,
                            tuple(output_formats), backend, use_bf16,
-                           model_input, write_types)
+                           model_input, write_types, linker_dirs)
   start = time.time()
   stop = threading.Event()
   threading.Thread(target=watch_progress, args=(

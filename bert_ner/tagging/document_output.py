@@ -18,6 +18,7 @@ from bert_ner.corpora import documents
 from bert_ner.corpora import formats
 from bert_ner.corpora import pubtator_format
 from bert_ner import file_io
+from bert_ner.linking import concept_ids
 from bert_ner.tagging import entity_offsets
 
 def parse_output_formats(value):
@@ -97,13 +98,17 @@ class MentionCounter(object):
   its span and type are those of a gold mention (a discontinuous gold
   mention is matched by no contiguous prediction). With a scope (the
   types a corpus of --corpora annotates), predictions of other types are
-  not counted."""
+  not counted. With `linked`, a second score by span, type and concept:
+  correct when the predicted id is one of the gold mention's ids
+  (concept_ids.gold_parts of its identifier)."""
 
-  def __init__(self, scope=None):
+  def __init__(self, scope=None, linked=False):
     self.scope = set(scope) if scope is not None else None
+    self.linked = linked
     self.gold = collections.Counter()
     self.found = collections.Counter()
     self.correct = collections.Counter()
+    self.correct_ids = collections.Counter()
 
   def add(self, gold, predicted):
     gold_keys = collections.Counter(m.key() for m in gold)
@@ -115,6 +120,25 @@ class MentionCounter(object):
     for key, n in found_keys.items():
       self.found[key[1]] += n
       self.correct[key[1]] += min(n, gold_keys.get(key, 0))
+    if self.linked:
+      self._add_ids(gold, predicted)
+
+  def _add_ids(self, gold, predicted):
+    gold_ids = collections.defaultdict(list)
+    for m in gold:
+      gold_ids[m.key()].append(set(concept_ids.gold_parts(
+          m.identifier or "")))
+    for m in predicted:
+      if self.scope is not None and m.type not in self.scope:
+        continue
+      if m.identifier is None:
+        continue
+      found = concept_ids.normalize_id(m.identifier)
+      waiting = gold_ids.get(m.key(), [])
+      hit = next((ids for ids in waiting if found in ids), None)
+      if hit is not None:
+        waiting.remove(hit)
+        self.correct_ids[m.type] += 1
 
   def figures(self):
     """{"precision", "recall", "f1" (percent), "gold", "found", "correct",
@@ -129,6 +153,9 @@ class MentionCounter(object):
               sum(self.correct.values()))
     out["per_type"] = {t: prf(self.gold[t], self.found[t], self.correct[t])
                        for t in sorted(set(self.gold) | set(self.found))}
+    if self.linked:
+      out["linked"] = prf(sum(self.gold.values()), sum(self.found.values()),
+                          sum(self.correct_ids.values()))
     return out
 
 
@@ -144,6 +171,10 @@ def mention_results(figures):
   for type_, t in figures["per_type"].items():
     for key in ("precision", "recall", "f1"):
       out["mention_%s_%s" % (type_, key)] = round(t[key], 2)
+  if "linked" in figures:
+    for key in ("precision", "recall", "f1"):
+      out["linked_mention_%s" % key] = round(figures["linked"][key], 2)
+    out["correct_linked_mentions"] = figures["linked"]["correct"]
   return out
 
 
@@ -156,7 +187,25 @@ def report(figures):
   for type_, t in figures["per_type"].items():
     lines.append("%17s: precision: %6.2f%%; recall: %6.2f%%; F1: %6.2f  %d\n"
                  % (type_, t["precision"], t["recall"], t["f1"], t["found"]))
+  if "linked" in figures:
+    t = figures["linked"]
+    lines.append("mention level, by offsets and concept id: %d correct; "
+                 "precision: %6.2f%%; recall: %6.2f%%; F1: %6.2f\n" % (
+                     t["correct"], t["precision"], t["recall"], t["f1"]))
   return "".join(lines)
+
+
+def entity_record(mention):
+  """A predicted Mention as an entity: start, end, type, text, and its
+  score, concept id ("id"), concept name and link score when it has them."""
+  out = {"start": mention.start, "end": mention.end, "type": mention.type,
+         "text": mention.text}
+  if mention.score is not None:
+    out["score"] = mention.score
+  if mention.link is not None:
+    out.update({"id": mention.link.id, "concept": mention.link.name,
+                "link_score": mention.link.score})
+  return out
 
 
 def entities_line(document, mentions):
@@ -166,10 +215,8 @@ def entities_line(document, mentions):
       "id": document.id,
       "passages": [{"type": p.kind, "offset": p.offset, "text": p.text}
                    for p in document.passages],
-      "entities": [dict({"start": m.start, "end": m.end, "type": m.type,
-                         "text": m.text}, **({"score": m.score}
-                                             if m.score is not None else {}))
-                   for m in mentions]}, ensure_ascii=False) + "\n"
+      "entities": [entity_record(m) for m in mentions]},
+                    ensure_ascii=False) + "\n"
 
 
 def output_paths(prefix, names):
@@ -237,10 +284,12 @@ class DocumentSink(object):
   prefix None the documents are written in memory: `texts()` gives them.
   """
 
-  def __init__(self, prefix, names, on_document=None, scope=None):
+  def __init__(self, prefix, names, on_document=None, scope=None,
+               linkers=None):
     self.writers = DocumentWriters(output_paths(prefix, names))
     self.paths = self.writers.paths
-    self.counter = MentionCounter(scope)
+    self.linkers = linkers
+    self.counter = MentionCounter(scope, linked=linkers is not None)
     self.grouper = DocumentGrouper()
     self.on_document = on_document
     self.num_documents = 0
@@ -259,6 +308,8 @@ class DocumentSink(object):
 
   def _write(self, done):
     for document, predicted, gold in done:
+      if self.linkers is not None:
+        self.linkers.link_mentions(predicted)
       self.counter.add(gold, predicted)
       self.writers.write(document, predicted)
       self.num_documents += 1

@@ -34,13 +34,17 @@ def entity_spans(text, offsets, labels, scores=None):
   return spans
 
 
-def entities_record(line, offsets, labels, scores=None):
-  """{"text", "entities": entity_spans} of one tagged line."""
-  return {"text": line, "entities": entity_spans(line, offsets, labels,
-                                                 scores)}
+def entities_record(line, offsets, labels, scores=None, linkers=None):
+  """{"text", "entities": entity_spans} of one tagged line; with linkers
+  (mention_linking.MentionLinkers) each entity linked carries its "id",
+  "concept" and "link_score"."""
+  entities = entity_spans(line, offsets, labels, scores)
+  if linkers is not None:
+    linkers.link_entities(entities)
+  return {"text": line, "entities": entities}
 
 
-def entities_json_line(line, offsets, labels, scores=None):
+def entities_json_line(line, offsets, labels, scores=None, linkers=None):
   """One JSON line of entities_record (the lines of entities.jsonl)."""
-  return json.dumps(entities_record(line, offsets, labels, scores),
+  return json.dumps(entities_record(line, offsets, labels, scores, linkers),
                     ensure_ascii=False) + "\n"

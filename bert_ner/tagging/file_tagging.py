@@ -20,6 +20,7 @@ from bert_ner.corpora import input_example
 from bert_ner.corpora import offset_conversion
 from bert_ner import file_io
 from bert_ner import progress
+from bert_ner.linking import mention_linking
 from bert_ner.scoring import conlleval
 from bert_ner.tagging import document_output
 from bert_ner.tagging import saved_model_backend
@@ -35,7 +36,7 @@ def _log(line):
 def tag_file(export_dir, input_file, output_dir, input_format="text",
              batch_size=32, repair_tags=False, output_format=None,
              backend="saved_model", use_bf16=False, skip_bad_mentions=False,
-             log=_log, write_types=None):
+             log=_log, write_types=None, linker_dir=None):
   """Loads an export and tags `input_file` with it (predict_saved_model.py);
   see tag_with for the outputs. The options are tagging_options.OPTIONS.
 
@@ -43,6 +44,8 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
     log: where the progress and the assumed settings are told.
     write_types: the types to write (comma-separated or a list; empty or
       None: every type the model tags).
+    linker_dir: linker folders (comma-separated or a list) that link the
+      mentions written.
 
   Returns:
     conlleval figures for an input with gold tags or mentions, else None.
@@ -54,14 +57,17 @@ def tag_file(export_dir, input_file, output_dir, input_format="text",
   tagger = saved_model_backend.load_tagger(
       export_dir, repair_tags, log=log, backend=backend, use_bf16=use_bf16,
       model_input=model_input)
+  linkers = mention_linking.MentionLinkers.load(
+      linker_dir, tagger_lib.entity_types(tagger.label_map))
   return tag_with(tagger_lib.of_types(tagger, write_types), model_input.reading,
                   input_file, output_dir, input_format, batch_size,
-                  output_format, log)
+                  output_format, log, linkers)
 
 
 def tag_with(tagger, reading, input_file, output_dir, input_format="text",
-             batch_size=32, output_format=None, log=_log):
-  """Tags `input_file` with a loaded tagger; streams the outputs to
+             batch_size=32, output_format=None, log=_log, linkers=None):
+  """Tags `input_file` with a loaded tagger (its mentions linked by
+  `linkers`, mention_linking.MentionLinkers); streams the outputs to
   `output_dir`, each file written whole or not at all.
 
   Returns:
@@ -82,15 +88,16 @@ def tag_with(tagger, reading, input_file, output_dir, input_format="text",
     raise ValueError("The input file %s holds no sentences." % input_file)
   tf.io.gfile.makedirs(output_dir)
   sink = (document_output.DocumentSink(
-      os.path.join(output_dir, "predictions"), output_formats)
-          if output_formats else None)
+      os.path.join(output_dir, "predictions"), output_formats,
+      linkers=linkers) if output_formats else None)
   scores = tag_examples(
       tagger, examples(labelled), batch_size, sink,
       os.path.join(output_dir, "predictions.txt"),
       os.path.join(output_dir, "entities.jsonl")
       if input_format == "text" else None, score=summary.has_gold,
       progress_log=progress.Progress("Tagged", "lines/sentences",
-                                     summary.num_examples, log=log))
+                                     summary.num_examples, log=log),
+      linkers=linkers)
   if not scores:
     return None
   figures, strict = scores
@@ -103,7 +110,7 @@ def tag_with(tagger, reading, input_file, output_dir, input_format="text",
 
 
 def tag_documents(tagger, reading, data, name, input_format, output_formats,
-                  batch_size=32, on_document=None):
+                  batch_size=32, on_document=None, linkers=None):
   """Tags the documents of a file's bytes in memory (a request's body) and
   returns them written in each of `output_formats` ({name: text}).
 
@@ -123,13 +130,15 @@ def tag_documents(tagger, reading, data, name, input_format, output_formats,
   # One pass first, so a bad line fails before any tagging.
   if not input_example.summarize(examples()).num_examples:
     raise ValueError("%s holds no sentences." % name)
-  sink = document_output.DocumentSink(None, output_formats, on_document)
+  sink = document_output.DocumentSink(None, output_formats, on_document,
+                                      linkers=linkers)
   tag_examples(tagger, examples(), batch_size, sink)
   return sink.texts()
 
 
 def tag_examples(tagger, examples, batch_size, sink=None, out_path=None,
-                 jsonl_path=None, score=False, progress_log=None):
+                 jsonl_path=None, score=False, progress_log=None,
+                 linkers=None):
   """The one way tagged examples go out, for a file or in memory: through
   a document_output.DocumentSink (documents) and writers.write_word_labels
   (CoNLL lines to out_path, entities to jsonl_path, scored with `score`).
@@ -142,4 +151,4 @@ def tag_examples(tagger, examples, batch_size, sink=None, out_path=None,
     return writers.write_word_labels(
         sink.tee(tagged) if sink else tagged, out_path, jsonl_path,
         score=score, progress_log=progress_log,
-        iobes=tagger.label_map.iobes)
+        iobes=tagger.label_map.iobes, linkers=linkers)

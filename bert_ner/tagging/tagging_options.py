@@ -50,6 +50,12 @@ OPTIONS = (
            "corpora tags them all in one pass). Not run_ner.py's "
            "--entity_types, which renames the data's types for training.",
            None),
+    Option("linker_dir", "",
+           "Linker folders (run_linker.py --export_dir), comma-separated: "
+           "each links the mentions of the types it was trained for to "
+           "concept ids, written in PubTator's id column, BioC's "
+           "identifier infon and the entities' \"id\" (none for NIL).",
+           None),
     Option("verbose", False,
            "Show the Python trace of an error (as BERT_NER_TRACE=1 does).",
            None),

@@ -22,7 +22,8 @@ def conll_lines(example, predicted):
 
 
 def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
-                      progress_log=None, iobes=None, scope=None):
+                      progress_log=None, iobes=None, scope=None,
+                      linkers=None):
   """Streams tagged sentences out as they come: CoNLL lines to out_path,
   entities to jsonl_path (plain-text input), each file written whole or not
   at all; with out_path None (dev scored while training), only scored.
@@ -37,6 +38,7 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
       tags when None.
     scope: the types scored (a corpus of --corpora scores its own types
       only: label_set.in_scope); every type when None.
+    linkers: mention_linking.MentionLinkers linking jsonl_path's entities.
 
   Returns:
     with score, (conlleval figures, strict IOB2 figures); else None.
@@ -54,7 +56,7 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
       if jsonl:
         jsonl.write(entity_offsets.entities_json_line(
             example.text, example.offsets, labels,
-            item[2] if len(item) > 2 else None))
+            item[2] if len(item) > 2 else None, linkers))
       if counter:
         counter.add_sentence(example.labels,
                              label_set.in_scope(labels, scope))

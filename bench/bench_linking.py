@@ -1,0 +1,214 @@
+"""Linking: accuracy against the field's figures, training time, load time
+and what linking adds to tagging.
+
+    python bench/bench_linking.py [--work /tmp/bench_linking] \
+      [--parts biosyn,released,load,pubmed,end_to_end] \
+      [--ner_output_dir OUT --ner_export EXPORT]
+
+Parts (each run as a user runs it, in its own process):
+  biosyn      NCBI-disease's 960 test mentions as BioSyn preprocessed them:
+              exact match and TF-IDF with MEDIC's names alone
+              (train_dictionary.txt) and with the training mentions
+              (test_dictionary.txt); MiniLM as released, dense; MiniLM
+              fine-tuned (--do_train), fused, with the training time.
+  released    NCBI-disease as released (PubTator) against MEDIC as CTD
+              released it: TF-IDF with both rules, without abbreviations,
+              without composite splitting; the encoder trained on the
+              release's training mentions, fused.
+  load        the seconds to load the fine-tuned linker (73k names) in a
+              fresh process.
+  pubmed      tag_corpus.py over ../shared/data/pubmed_xml with
+              --ner_export, with and without the linker, back to back.
+  end_to_end  run_ner.py --do_predict on NCBI-disease's PubTator test file
+              with --ner_output_dir (a MiniLM tagger trained on the
+              release) and the released-data linker: mention F1 by span and
+              by span and id.
+Prints a table, then one JSON line with every figure.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+LINKING = os.path.join(SHARED, "data", "ncbi_disease_linking")
+PUBTATOR = os.path.join(SHARED, "data", "ncbi_disease_pubtator")
+MEDIC = os.path.join(SHARED, "data", "medic", "medic_06Jul2012.txt")
+PUBMED = os.path.join(SHARED, "data", "pubmed_xml")
+
+
+def parse_args():
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--work", default="/tmp/bench_linking")
+  p.add_argument("--parts", default="biosyn,released,load,pubmed,end_to_end")
+  p.add_argument("--ner_output_dir", default=None,
+                 help="A run_ner.py output folder of a tagger of Disease "
+                 "trained on NCBI-disease's PubTator release (end_to_end).")
+  p.add_argument("--ner_export", default=None,
+                 help="Its export (pubmed).")
+  return p.parse_args()
+
+
+def run(command, log_path):
+  """Runs a command from the project's root; returns (seconds, output)."""
+  start = time.time()
+  result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+  with open(log_path, "w") as f:
+    f.write(result.stdout + result.stderr)
+  if result.returncode:
+    sys.exit("failed: %s\n%s" % (" ".join(command), result.stderr[-3000:]))
+  return time.time() - start, result.stdout + result.stderr
+
+
+def results(folder, split="test"):
+  out = {}
+  with open(os.path.join(folder, split + "_results.txt")) as f:
+    for line in f:
+      key, _, value = line.strip().partition(" = ")
+      out[key] = float(value) if re.match(r"^-?[\d.]+$", value) else value
+  return out
+
+
+def linker(work, name, *flags):
+  """run_linker.py with flags into work/name; (results, seconds)."""
+  out = os.path.join(work, name)
+  seconds, _ = run([sys.executable, "run_linker.py", "--output_dir=" + out] +
+                   list(flags), out + ".log")
+  return results(out), seconds
+
+
+def biosyn(work, figures):
+  common = ["--data_dir=" + LINKING, "--do_predict"]
+  for dictionary in ("train_dictionary.txt", "test_dictionary.txt"):
+    r, _ = linker(work, "sparse_" + dictionary[:-4], "--nodense",
+                  "--dictionary=" + os.path.join(LINKING, dictionary),
+                  *common)
+    figures["biosyn_sparse_" + dictionary[:-4]] = r
+  test_dictionary = "--dictionary=" + os.path.join(LINKING,
+                                                   "test_dictionary.txt")
+  r, _ = linker(work, "minilm_released", test_dictionary, *common)
+  figures["biosyn_minilm_released"] = r
+  r, seconds = linker(work, "minilm_trained", test_dictionary, "--do_train",
+                      "--entity_types=*=Disease",
+                      "--export_dir=" + os.path.join(work, "biosyn_linker"),
+                      *common)
+  r["command_seconds"] = round(seconds, 1)
+  figures["biosyn_minilm_trained"] = r
+
+
+def released(work, figures):
+  common = ["--input_format=pubtator", "--data_dir=" + PUBTATOR,
+            "--dictionary=" + MEDIC, "--do_predict",
+            "--entity_types=*=Disease"]
+  for name, flags in (("both_rules", []),
+                      ("no_abbreviations", ["--noabbreviations"]),
+                      ("no_composites", ["--nosplit_composites"])):
+    r, _ = linker(work, "released_sparse_" + name, "--nodense", *(common +
+                                                                 flags))
+    figures["released_sparse_" + name] = r
+  r, seconds = linker(work, "released_trained", "--do_train",
+                      "--export_dir=" + os.path.join(work, "released_linker"),
+                      *common)
+  r["command_seconds"] = round(seconds, 1)
+  figures["released_trained"] = r
+
+
+LOAD_SCRIPT = r"""
+import sys, time
+start = time.time()
+sys.path.insert(0, sys.argv[1])
+from bert_ner.linking import linker_folder
+imported = time.time()
+loaded = linker_folder.load(sys.argv[2])
+print("RESULT %.2f %.2f %d" % (imported - start, time.time() - imported,
+                               len(loaded.linker.dictionary)))
+"""
+
+
+def load(work, figures):
+  folder = os.path.join(work, "biosyn_linker")
+  seconds, output = run([sys.executable, "-c", LOAD_SCRIPT, ROOT, folder],
+                        os.path.join(work, "load.log"))
+  imported, loaded, names = re.search(r"RESULT ([\d.]+) ([\d.]+) (\d+)",
+                                      output).groups()
+  figures["load"] = {"names": int(names), "import_seconds": float(imported),
+                     "load_seconds": float(loaded),
+                     "process_seconds": round(seconds, 2)}
+
+
+def pubmed(work, figures, export):
+  paths = ",".join(os.path.join(PUBMED, n) for n in sorted(os.listdir(PUBMED))
+                   if n.endswith(".xml.gz"))
+  rows = {}
+  for name, flags in (("tagging", []), ("tagging_and_linking", [
+      "--linker_dir=" + os.path.join(work, "released_linker")]), (
+          "tagging_again", [])):
+    out = os.path.join(work, "pubmed_" + name)
+    subprocess.run(["rm", "-rf", out], check=True)
+    seconds, _ = run([sys.executable, "tag_corpus.py", "--export_dir=" + export,
+                      "--input=" + paths, "--input_format=pubmed",
+                      "--output_dir=" + out, "--direct_num_workers=2"] + flags,
+                     out + ".log")
+    with open(os.path.join(out, "summary.json")) as f:
+      summary = json.load(f)
+    rows[name] = {"seconds": round(seconds, 1), "documents":
+                  summary["documents"], "entities": summary["entities"]}
+  alone = min(rows["tagging"]["seconds"], rows["tagging_again"]["seconds"])
+  rows["ratio"] = round(rows["tagging_and_linking"]["seconds"] / alone, 3)
+  figures["pubmed"] = rows
+
+
+def end_to_end(work, figures, ner_output_dir):
+  out = os.path.join(work, "end_to_end")
+  subprocess.run(["rm", "-rf", out], check=True)
+  subprocess.run(["cp", "-r", ner_output_dir, out], check=True)
+  run([sys.executable, "run_ner.py", "--do_predict", "--input_format=pubtator",
+       "--data_dir=" + PUBTATOR, "--entity_types=*=Disease",
+       "--output_dir=" + out,
+       "--linker_dir=" + os.path.join(work, "released_linker")],
+      out + ".log")
+  r = results(out)
+  figures["end_to_end"] = {
+      k: r[k] for k in ("mention_f1", "linked_mention_f1", "gold_mentions",
+                        "found_mentions", "correct_mentions",
+                        "correct_linked_mentions")}
+  figures["end_to_end"]["ratio"] = round(
+      r["linked_mention_f1"] / r["mention_f1"], 3)
+
+
+def main():
+  args = parse_args()
+  os.makedirs(args.work, exist_ok=True)
+  parts = args.parts.split(",")
+  figures = {}
+  if "biosyn" in parts:
+    biosyn(args.work, figures)
+  if "released" in parts:
+    released(args.work, figures)
+  if "load" in parts:
+    load(args.work, figures)
+  if "pubmed" in parts:
+    if not args.ner_export:
+      sys.exit("--parts=pubmed needs --ner_export.")
+    pubmed(args.work, figures, args.ner_export)
+  if "end_to_end" in parts:
+    if not args.ner_output_dir:
+      sys.exit("--parts=end_to_end needs --ner_output_dir.")
+    end_to_end(args.work, figures, args.ner_output_dir)
+  for name, row in figures.items():
+    shown = {k: v for k, v in row.items() if k in (
+        "acc1", "acc5", "sparse_acc1", "dense_acc1", "exact_acc1",
+        "command_seconds", "names", "load_seconds", "ratio", "mention_f1",
+        "linked_mention_f1", "seconds")} if isinstance(row, dict) else row
+    print("%-32s %s" % (name, shown or row))
+  print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+  main()

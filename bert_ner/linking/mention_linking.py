@@ -1,0 +1,99 @@
+"""Linking at the doors: the linker folders of --linker_dir, each linking
+the mentions of the types it was trained for, in one pass with tagging.
+
+    linkers = MentionLinkers.load(["OUT/disease_linker"], tagger_types)
+    linkers.link_mentions(mentions)      # documents.Mention: identifier, link
+    linkers.link_entities(entities)      # entity dicts: id, concept, link_score
+
+A mention linked gets its concept's id (the PubTator id column, BioC's
+`identifier` infon, "id" in entities.jsonl and the service) and
+`link = linker.Link(id, name, score)`; a NIL mention (under the linker's
+threshold, or no words to link) keeps no id.
+"""
+
+from bert_ner.linking import dictionary as dictionary_lib
+from bert_ner.linking import linker_folder
+
+
+def parse_folders(value):
+  """--linker_dir's folders (a list, or a comma-separated string)."""
+  if not value:
+    return []
+  if isinstance(value, str):
+    value = value.split(",")
+  return [v.strip() for v in value if v and v.strip()]
+
+
+def check_types(settings, folder, tagger_types):
+  """Raises ValueError when a linker folder's settings name a type the
+  tagger does not tag (naming both lists)."""
+  foreign = sorted(set(settings["types"]) - set(tagger_types))
+  if foreign:
+    raise ValueError(
+        "--linker_dir %s links %s, which the model does not tag (it tags "
+        "%s). Train the linker with run_linker.py --entity_types naming the "
+        "tagger's types." % (folder, ", ".join(foreign),
+                             ", ".join(sorted(tagger_types)) or "no type"))
+
+
+class MentionLinkers(object):
+  """Loaded linker folders; a mention goes to the first whose types hold
+  its type (a folder without types links every type)."""
+
+  def __init__(self, loaded):
+    self.loaded = list(loaded)
+
+  @classmethod
+  def load(cls, folders, tagger_types=None, threads=None):
+    """The linkers of `folders`, checked against the tagger's types; None
+    when no folder is given.
+
+    Raises:
+      ValueError: a folder that is no linker; a linker of a type the
+        tagger does not tag, naming both lists.
+    """
+    folders = parse_folders(folders)
+    if not folders:
+      return None
+    if tagger_types is not None:
+      for folder in folders:
+        check_types(linker_folder.read_settings(folder), folder,
+                    tagger_types)
+    return cls([linker_folder.load(folder, threads) for folder in folders])
+
+  def describe(self):
+    """{folder: [types]} for /v1/model and the logs."""
+    return {item.folder: list(item.types) for item in self.loaded}
+
+  def _links(self, texts, types):
+    """Per (text, type), its Link or None."""
+    out = [None] * len(texts)
+    for item in self.loaded:
+      rows = [i for i, t in enumerate(types)
+              if out[i] is None and (not item.types or t in item.types)]
+      names = [dictionary_lib.normalize_name(texts[i]) for i in rows]
+      kept = [(i, n) for i, n in zip(rows, names) if n]
+      if not kept:
+        continue
+      for (i, _), link in zip(kept, item.linker.link([n for _, n in kept])):
+        out[i] = link
+    return out
+
+  def link_mentions(self, mentions):
+    """Sets each Mention's identifier and link (None: NIL)."""
+    links = self._links([m.text for m in mentions],
+                        [m.type for m in mentions])
+    for mention, link in zip(mentions, links):
+      mention.link = link
+      mention.identifier = link.id if link else None
+    return mentions
+
+  def link_entities(self, entities):
+    """Adds "id", "concept" and "link_score" to each entity dict linked."""
+    links = self._links([e["text"] for e in entities],
+                        [e["type"] for e in entities])
+    for entity, link in zip(entities, links):
+      if link is not None:
+        entity.update({"id": link.id, "concept": link.name,
+                       "link_score": link.score})
+    return entities
