@@ -62,6 +62,10 @@ def define_flags():
                     "Fine-tune the encoder on the training mentions.")
   flags.DEFINE_bool("do_eval", False, "Link and score the dev mentions.")
   flags.DEFINE_bool("do_predict", False, "Link and score the test mentions.")
+  flags.DEFINE_bool("train_with_dev", False,
+                    "With --do_train: the dev mentions train too (and join "
+                    "the dictionary), as run_ner.py --train_with_dev; "
+                    "excludes --do_eval.")
   flags.DEFINE_enum("input_format", linker_build.BIOSYN_FORMAT,
                     list(linker_build.INPUT_FORMATS),
                     "biosyn: BioSyn's preprocessed folders; pubtator, bioc: "

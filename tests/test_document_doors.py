@@ -343,6 +343,18 @@ def test_every_door_links_the_same_ids(trained, tmp_path):
   with open(str(tmp_path / "saved" / "results.txt")) as f:
     assert "by offsets and concept id: %s correct" % scores[
         "correct_mentions"] in f.read()
+  # BioC in: the gold ids read from the identifier infon, scored alike.
+  bioc_in = str(tmp_path / "test_ids.bioc.xml")
+  with open(bioc_in, "w", encoding="utf-8") as f:
+    writer = bioc_format.BioCWriter(f, as_json=False)
+    for document in docs:
+      writer.write(document)
+    writer.close()
+  predict_saved_model.tag_file(export, bioc_in, str(tmp_path / "bioc"),
+                               "bioc", linker_dir=linkers)
+  with open(str(tmp_path / "bioc" / "results.txt")) as f:
+    assert "by offsets and concept id: %s correct" % scores[
+        "correct_mentions"] in f.read()
   with open(str(tmp_path / "corpus" / "entities-00000-of-00001.jsonl"),
             encoding="utf-8") as f:
     entities = [e for line in f for e in json.loads(line)["entities"]]
@@ -364,3 +376,18 @@ def test_a_linker_of_a_type_the_model_does_not_tag_is_refused(trained,
       "--linker_dir %s links Chemical, which the model does not tag (it "
       "tags Disease, Gene). Train the linker with run_linker.py "
       "--entity_types naming the tagger's types." % folder)
+  # run_ner.py checks the folder before any work, the types once the
+  # model's labels are known.
+  out, _, data, _ = trained
+  model = str(tmp_path / "model")
+  shutil.copytree(out, model)
+  values = run_ner.flag_defaults()
+  values.update(output_dir=model, data_dir=data, do_predict=True,
+                input_format="pubtator", linker_dir=str(tmp_path))
+  with pytest.raises(ValueError, match="--linker_dir %s is not a linker "
+                     "folder: it has no linker.json" % tmp_path):
+    run_ner.run(run_ner.validate_flags_or_throw(values))
+  values["linker_dir"] = folder
+  with pytest.raises(ValueError, match="links Chemical, which the model "
+                     "does not tag"):
+    run_ner.run(run_ner.validate_flags_or_throw(values))

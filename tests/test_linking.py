@@ -204,7 +204,15 @@ def test_run_linker_errors_are_one_line(tmp_path):
        data),
       ({"do_predict": True, "dictionary": [dictionary], "data_dir": data,
         "output_dir": str(tmp_path), "num_candidates": 3},
-       "--num_candidates must be 5 or more")):
+       "--num_candidates must be 5 or more"),
+      ({"do_train": True, "do_eval": True, "train_with_dev": True,
+        "dictionary": [dictionary], "data_dir": data,
+        "output_dir": str(tmp_path)},
+       "--train_with_dev trains on the dev mentions too: it needs "
+       "--do_train and excludes --do_eval."),
+      ({"do_train": True, "dense": False, "dictionary": [dictionary],
+        "data_dir": data, "output_dir": str(tmp_path)},
+       "--do_train trains the dense encoder: drop --nodense.")):
     with pytest.raises(ValueError) as e:
       run_linker.run(run_linker.values_of(**given), log=lambda line: None)
     assert message in str(e.value)
@@ -331,7 +339,8 @@ def test_nil_threshold_and_types_by_hand(tmp_path):
   # "breast cancer" is a name (cosine 1); "colorectal cancer" is nearest
   # to "colorectal neoplasms" at 0.742, under the threshold: NIL.
   links = linker.link(["breast cancer", "colorectal cancer"])
-  assert links[0] == linker_lib.Link("D001943", "breast cancer", 1.0)
+  assert links[0] == linker_lib.Link("D001943", "breast cancer", 1.0,
+                                     ("D001943",))
   assert links[1] is None
   # The doors: a mention goes to the linker of its type; NIL keeps no id.
   linkers = mention_linking.MentionLinkers([
@@ -361,6 +370,16 @@ def test_abbreviations_by_hand():
   assert mention_rules.expand("ALD patients", found) == (
       "adrenoleukodystrophy patients")
   assert mention_rules.expand("BRCA1", found) == "BRCA1"
+  # A mention followed by a short form in parentheses defines it, even
+  # when its letters are not in the short form's order.
+  passages = [documents.Passage("t", 0, "Myotonic dystrophy (DM) and "
+                                "Duchenne muscular dystrophy (DMD)."),
+              documents.Passage("a", 63, "DM and DMD.")]
+  mentions = [documents.Mention(0, 18, "Myotonic dystrophy", "Disease")]
+  assert mention_rules.document_abbreviations(passages, mentions) == {
+      "DM": "Myotonic dystrophy", "DMD": "Duchenne muscular dystrophy"}
+  assert mention_rules.document_abbreviations(passages, []) == {
+      "DMD": "Duchenne muscular dystrophy"}
 
 
 @pytest.mark.parametrize("mention, parts, expected", [
@@ -422,3 +441,19 @@ def test_a_released_corpus_gives_queries_with_both_rules(tmp_path):
   with pytest.raises(ValueError, match="test.txt: no mention has a concept "
                      "id"):
     run_linker.run(values, log=lambda line: None)
+
+
+
+def test_train_with_dev_trains_on_the_dev_mentions_too(tmp_path,
+                                                       tiny_model_dir):
+  data, _ = synonyms_layout(tmp_path)
+  (tmp_path / "synonyms" / "processed_dev").mkdir()
+  (tmp_path / "synonyms" / "processed_dev" / "2.concept").write_text(
+      "2||0|6||Disease||cancer||D002\n")
+  lines = []
+  results = run_linker.run(dense_values(
+      tmp_path, tiny_model_dir, "with_dev", do_train=True, train_steps=2,
+      train_with_dev=True, add_training_mentions=True), log=lines.append)
+  assert "Training the encoder on 5 mention parts, 2 steps of 4" in lines
+  # The dev mention joined the dictionary: 8 names and 4 mentions + 1.
+  assert results["test"]["dictionary_names"] == 13

@@ -8,8 +8,10 @@ the scores and predictions of a split.
 A name's score for a mention is its dense cosine (encoder.NameEncoder,
 the dictionary's `embeddings` computed once) plus `sparse_weight` times its
 character n-gram TF-IDF cosine (sparse.SparseIndex); without an encoder,
-the TF-IDF cosine alone. Both are exact over every name (a matrix product
-per chunk of mentions), so the fused ranking needs no candidate union.
+the TF-IDF cosine alone. The dense cosine is exact over every name (a
+matrix product per chunk of mentions); the fused score is computed for
+the FUSED_CANDIDATES best names by it, the TF-IDF cosine alone (scored
+beside) over every name.
 A mention whose best fused score is under `nil_threshold` links to no
 concept (NIL).
 """
@@ -29,8 +31,13 @@ DEFAULT_SPARSE_WEIGHT = 0.25
 # Mentions scored per matrix product: [chunk, names] floats, twice.
 CHUNK = 128
 MODES = ("fused", "sparse", "dense")
+# Names re-scored by the fused score per mention: its best by the dense
+# score (an exact name scores 1 there, so it is always among them).
+FUSED_CANDIDATES = 64
 
-Link = collections.namedtuple("Link", ["id", "name", "score"])
+# A mention's concept: the id written (the name's first), the name matched,
+# the score, and all ids of the name (its alternatives, MeSH and OMIM).
+Link = collections.namedtuple("Link", ["id", "name", "score", "ids"])
 
 
 class Linker(object):
@@ -70,16 +77,30 @@ class Linker(object):
     texts = list(texts)
     for start in range(0, len(texts), CHUNK):
       chunk = texts[start:start + CHUNK]
-      matrices = {"sparse": self.index.scores(chunk)}
-      if self.encoder is not None:
-        matrices["dense"] = self.encoder.embed(chunk) @ self.embeddings.T
-        matrices["fused"] = (matrices["dense"] +
-                             self.sparse_weight * matrices["sparse"])
+      ranked = {}
+      if "sparse" in modes:
+        ranked["sparse"] = sparse.best_k(self.index.scores(chunk), k)
+      if self.encoder is not None and ({"dense", "fused"} & set(modes)):
+        dense = self.encoder.embed(chunk) @ self.embeddings.T
+        if "dense" in modes:
+          ranked["dense"] = sparse.best_k(dense, k)
+        if "fused" in modes:
+          ranked["fused"] = self._fused(chunk, dense, k)
       for mode in modes:
-        scores, rows = sparse.best_k(matrices[mode], k)
+        scores, rows = ranked[mode]
         out[mode].extend(list(zip(r.tolist(), s.tolist()))
                          for r, s in zip(rows, scores))
     return out
+
+  def _fused(self, texts, dense, k):
+    """(scores, rows) of the k best by the fused score among each text's
+    FUSED_CANDIDATES best names by the dense score (their TF-IDF cosines
+    computed for those names alone; ties to the lower row)."""
+    scores, rows = sparse.best_k(dense, max(k, FUSED_CANDIDATES))
+    fused = scores + self.sparse_weight * self.index.pair_scores(texts, rows)
+    order = np.lexsort((rows, -fused), axis=1)[:, :k]
+    return (np.take_along_axis(fused, order, axis=1),
+            np.take_along_axis(rows, order, axis=1))
 
   def rank(self, texts, k):
     """Per text, its k best entries as [(row, score)] by the linker's own
@@ -89,15 +110,22 @@ class Linker(object):
 
   def link(self, texts):
     """Per text (normalised), its Link, or None (NIL: no name scores
-    `nil_threshold` or more)."""
+    `nil_threshold` or more). A text that is a name of the dictionary
+    takes that name without ranking: both of its cosines are 1, the most
+    any name scores (ties go to the earlier name, as in the ranking)."""
+    exact = [self.exact(t) for t in texts]
+    ranked = iter(self.rank([t for t, row in zip(texts, exact)
+                             if row is None], 1))
+    best = 1.0 + (self.sparse_weight if self.encoder is not None else 0.0)
     out = []
-    for ranked in self.rank(texts, 1):
-      row, score = ranked[0]
+    for row in exact:
+      row, score = (row, best) if row is not None else next(ranked)[0]
       if self.nil_threshold is not None and score < self.nil_threshold:
         out.append(None)
       else:
         entry = self.dictionary.entries[row]
-        out.append(Link(entry.ids[0], entry.shown, round(float(score), 4)))
+        out.append(Link(entry.ids[0], entry.shown, round(float(score), 4),
+                        entry.ids))
     return out
 
   def exact(self, text):

@@ -53,7 +53,7 @@ DEFAULTS = {
     "max_name_length": 32, "seed": 1,
     "sparse_weight": linker_lib.DEFAULT_SPARSE_WEIGHT, "nil_threshold": None,
     "input_format": BIOSYN_FORMAT, "abbreviations": True,
-    "split_composites": True}
+    "split_composites": True, "train_with_dev": False}
 
 Built = collections.namedtuple("Built", ["linker", "types", "scored",
                                          "model"])
@@ -74,16 +74,21 @@ def check_values(values):
                      "not negative, got %g and %g." % (values.temperature,
                                                        values.sparse_weight))
   offset_conversion.parse_entity_types(values.entity_types)
+  if values.train_with_dev and (values.do_eval or not values.do_train):
+    raise ValueError("--train_with_dev trains on the dev mentions too: it "
+                     "needs --do_train and excludes --do_eval.")
 
 
 def read_queries(values):
   """{split: [Query]} of the splits the --do_ flags ask for, their types
-  renamed by --entity_types (mentions of other types left out)."""
+  renamed by --entity_types (mentions of other types left out); with
+  --train_with_dev the dev mentions join the training ones."""
   reading = offset_conversion.Reading(
       offset_conversion.parse_entity_types(values.entity_types), None, False)
   out = collections.OrderedDict()
   for split, folder_name in SPLIT_FOLDERS.items():
-    if not getattr(values, SPLIT_FLAGS[split], False):
+    if not (getattr(values, SPLIT_FLAGS[split], False) or (
+        split == "dev" and values.train_with_dev)):
       continue
     queries = []
     for query in split_queries(values, split, folder_name):
@@ -91,9 +96,12 @@ def read_queries(values):
       if label is not None:
         queries.append(query._replace(type=label))
     if not queries:
-      raise ValueError("%s holds no mention of --entity_types %s." % (
-          folder, values.entity_types))
+      raise ValueError("The %s split of %s holds no mention of "
+                       "--entity_types %s." % (split, values.data_dir,
+                                               values.entity_types))
     out[split] = queries
+  if values.train_with_dev:
+    out["train"] = out["train"] + out.pop("dev")
   return out
 
 

@@ -13,6 +13,11 @@ threshold, or no words to link) keeps no id.
 
 from bert_ner.linking import dictionary as dictionary_lib
 from bert_ner.linking import linker_folder
+from bert_ner.linking import mention_rules
+
+
+# Texts a linker keeps the links of (then starts again).
+CACHE_SIZE = 200000
 
 
 def parse_folders(value):
@@ -42,6 +47,9 @@ class MentionLinkers(object):
 
   def __init__(self, loaded):
     self.loaded = list(loaded)
+    # Per linker, {normalised text: Link or None}: a corpus names the same
+    # diseases again and again; each text is linked once.
+    self._cache = [{} for _ in self.loaded]
 
   @classmethod
   def load(cls, folders, tagger_types=None, threads=None):
@@ -68,25 +76,43 @@ class MentionLinkers(object):
   def _links(self, texts, types):
     """Per (text, type), its Link or None."""
     out = [None] * len(texts)
-    for item in self.loaded:
+    for item, cache in zip(self.loaded, self._cache):
       rows = [i for i, t in enumerate(types)
               if out[i] is None and (not item.types or t in item.types)]
-      names = [dictionary_lib.normalize_name(texts[i]) for i in rows]
-      kept = [(i, n) for i, n in zip(rows, names) if n]
-      if not kept:
-        continue
-      for (i, _), link in zip(kept, item.linker.link([n for _, n in kept])):
-        out[i] = link
+      names = {i: dictionary_lib.normalize_name(texts[i]) for i in rows}
+      new = sorted({n for n in names.values() if n and n not in cache})
+      if len(cache) + len(new) > CACHE_SIZE:
+        cache.clear()
+      cache.update(zip(new, item.linker.link(new)))
+      for i, name in names.items():
+        out[i] = cache.get(name) if name else None
     return out
 
-  def link_mentions(self, mentions):
-    """Sets each Mention's identifier and link (None: NIL)."""
-    links = self._links([m.text for m in mentions],
-                        [m.type for m in mentions])
+  def link_mentions(self, mentions, document=None):
+    """Sets each Mention's identifier and link (None: NIL); with the
+    document, a short form it defines is linked as its long form
+    (mention_rules.document_abbreviations over the mentions found)."""
+    if document is not None:
+      return self.link_documents([(document, mentions)])[0]
+    self._set(mentions, [m.text for m in mentions])
+    return mentions
+
+  def link_documents(self, documents):
+    """link_mentions of each (document, mentions), in one pass."""
+    mentions, texts = [], []
+    for document, found in documents:
+      short_forms = mention_rules.document_abbreviations(document.passages,
+                                                         found)
+      mentions.extend(found)
+      texts.extend(mention_rules.expand(m.text, short_forms) for m in found)
+    self._set(mentions, texts)
+    return [found for _, found in documents]
+
+  def _set(self, mentions, texts):
+    links = self._links(texts, [m.type for m in mentions])
     for mention, link in zip(mentions, links):
       mention.link = link
       mention.identifier = link.id if link else None
-    return mentions
 
   def link_entities(self, entities):
     """Adds "id", "concept" and "link_score" to each entity dict linked."""

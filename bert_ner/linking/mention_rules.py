@@ -6,6 +6,9 @@ abbreviations resolved within its document, composite mentions split.
     split_composite("breast and ovarian cancer", 2)
                                  ["breast cancer", "ovarian cancer"]
 
+`document_abbreviations` adds the short forms that follow a mention
+("myotonic dystrophy (DM)") to those of the text alone.
+
 Abbreviations are found as Schwartz and Hearst (2003) define them: a short
 form in parentheses after its long form, "long form (SF)", the short form
 of 2 to 10 characters, one word (or two), starting with a letter or digit
@@ -69,6 +72,31 @@ def abbreviations(text):
     long_form = _long_form(short, words) if words else None
     if long_form:
       found[short] = long_form.strip(" ,")
+  return found
+
+
+_AFTER_MENTION = re.compile(r"\s*\(\s*([^()]{1,12}?)\s*\)")
+
+
+def document_abbreviations(passages, mentions):
+  """{short form: long form} of a document: Schwartz and Hearst's in each
+  passage, and, over them, a mention followed by a short form in
+  parentheses ("myotonic dystrophy (DM)", whose letters are not in the
+  short form's order) defines it as the mention's text."""
+  found = {}
+  for passage in passages:
+    for short, long_form in abbreviations(passage.text).items():
+      found.setdefault(short, long_form)
+  for mention in mentions:
+    for passage in passages:
+      start = mention.start - passage.offset
+      end = mention.end - passage.offset
+      if 0 <= start and end <= len(passage.text):
+        match = _AFTER_MENTION.match(passage.text, end)
+        if (match and _short_form_ok(match.group(1)) and
+            match.group(1) != mention.text):
+          found[match.group(1)] = mention.text
+        break
   return found
 
 

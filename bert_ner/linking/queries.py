@@ -85,8 +85,9 @@ def document_queries(docs, path, abbreviations=True, composites=True):
   """
   queries = []
   for document in docs:
-    text = " ".join(p.text for p in document.passages)
-    found = mention_rules.abbreviations(text) if abbreviations else {}
+    found = (mention_rules.document_abbreviations(document.passages,
+                                                  document.mentions)
+             if abbreviations else {})
     for mention in document.mentions:
       gold = (mention.identifier or "").strip().replace("+", "|")
       if gold in concept_ids.NIL:

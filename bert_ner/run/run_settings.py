@@ -16,6 +16,8 @@ import tensorflow.compat.v1 as tf
 
 from bert_ner.corpora import conll_format
 from bert_ner.corpora import formats
+from bert_ner.linking import linker_folder
+from bert_ner.linking import mention_linking
 from bert_ner import machine
 from bert_ner import model_input
 from bert_ner import model_settings
@@ -291,6 +293,9 @@ def resolve(v, given=()):
   v["corpus_list"] = read_corpora(v)
   v["corpus_scopes"] = corpus_list.scopes(v["corpus_list"])
   check_trained_model(v, trained)
+  # Before any training: a --linker_dir that is no linker folder.
+  for folder in mention_linking.parse_folders(v["linker_dir"]):
+    linker_folder.read_settings(folder)
   v.update(trained_settings(v, given))
   if not v["do_train"]:
     line = corpus_list.check_scopes(v["corpus_list"], v["corpus_scopes"],

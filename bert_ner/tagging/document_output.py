@@ -99,8 +99,8 @@ class MentionCounter(object):
   mention is matched by no contiguous prediction). With a scope (the
   types a corpus of --corpora annotates), predictions of other types are
   not counted. With `linked`, a second score by span, type and concept:
-  correct when the predicted id is one of the gold mention's ids
-  (concept_ids.gold_parts of its identifier)."""
+  correct when one of the linked name's ids is one of the gold mention's
+  (concept_ids.gold_parts of its identifier), BioSyn's rule."""
 
   def __init__(self, scope=None, linked=False):
     self.scope = set(scope) if scope is not None else None
@@ -133,9 +133,12 @@ class MentionCounter(object):
         continue
       if m.identifier is None:
         continue
-      found = concept_ids.normalize_id(m.identifier)
+      # The linked name's ids (its MeSH and OMIM alternatives), as
+      # run_linker.py scores.
+      found = set(m.link.ids if m.link is not None else
+                  [concept_ids.normalize_id(m.identifier)])
       waiting = gold_ids.get(m.key(), [])
-      hit = next((ids for ids in waiting if found in ids), None)
+      hit = next((ids for ids in waiting if found & ids), None)
       if hit is not None:
         waiting.remove(hit)
         self.correct_ids[m.type] += 1
@@ -269,6 +272,10 @@ class DocumentWriters(object):
     return self._stack.__exit__(exc_type, exc, tb)
 
 
+# Predicted mentions linked in one pass by a DocumentSink with linkers.
+LINK_BATCH = 256
+
+
 class DocumentSink(object):
   """The tagged examples of a document format on their way out: regrouped
   into documents, written (DocumentWriters) and scored by offsets against
@@ -289,6 +296,7 @@ class DocumentSink(object):
     self.writers = DocumentWriters(output_paths(prefix, names))
     self.paths = self.writers.paths
     self.linkers = linkers
+    self._pending, self._pending_mentions = [], 0
     self.counter = MentionCounter(scope, linked=linkers is not None)
     self.grouper = DocumentGrouper()
     self.on_document = on_document
@@ -305,11 +313,27 @@ class DocumentSink(object):
 
   def finish(self):
     self._write(self.grouper.finish())
+    self._link_pending()
 
   def _write(self, done):
+    """Writes done documents; with linkers, once LINK_BATCH mentions are
+    waiting (linked together: one encoder call, one product)."""
+    if self.linkers is None:
+      self._emit(done)
+      return
+    self._pending.extend(done)
+    self._pending_mentions += sum(len(p) for _, p, _ in done)
+    if self._pending_mentions >= LINK_BATCH:
+      self._link_pending()
+
+  def _link_pending(self):
+    if self._pending:
+      self.linkers.link_documents([(d, p) for d, p, _ in self._pending])
+      self._emit(self._pending)
+    self._pending, self._pending_mentions = [], 0
+
+  def _emit(self, done):
     for document, predicted, gold in done:
-      if self.linkers is not None:
-        self.linkers.link_mentions(predicted)
       self.counter.add(gold, predicted)
       self.writers.write(document, predicted)
       self.num_documents += 1
