@@ -356,6 +356,16 @@ def test_nil_threshold_and_types_by_hand(tmp_path):
   assert entities == [{"text": "breast cancer", "type": "Disease",
                        "id": "D001943", "concept": "breast cancer",
                        "link_score": 1.0}]
+  # A text's entities: a short form it defines links as its long form.
+  text = "Ovarian cancer (OC) and OC."
+  entities = linkers.link_entities(
+      [{"start": 0, "end": 14, "text": "Ovarian cancer", "type": "Disease"},
+       {"start": 24, "end": 26, "text": "OC", "type": "Disease"}], text)
+  assert [(e["id"], e["concept"]) for e in entities] == [
+      ("D010051", "ovarian cancer")] * 2
+  # Without the text, "oc" alone is near no name (NIL under 0.9).
+  assert "id" not in linkers.link_entities([{
+      "start": 24, "end": 26, "text": "OC", "type": "Disease"}])[0]
 
 
 def test_abbreviations_by_hand():

@@ -11,6 +11,7 @@ A mention linked gets its concept's id (the PubTator id column, BioC's
 threshold, or no words to link) keeps no id.
 """
 
+from bert_ner.corpora import documents
 from bert_ner.linking import dictionary as dictionary_lib
 from bert_ner.linking import linker_folder
 from bert_ner.linking import mention_rules
@@ -114,10 +115,18 @@ class MentionLinkers(object):
       mention.link = link
       mention.identifier = link.id if link else None
 
-  def link_entities(self, entities):
-    """Adds "id", "concept" and "link_score" to each entity dict linked."""
-    links = self._links([e["text"] for e in entities],
-                        [e["type"] for e in entities])
+  def link_entities(self, entities, text=None):
+    """Adds "id", "concept" and "link_score" to each entity dict linked
+    (offsets into `text`: a short form the text defines is linked as its
+    long form, as in a document)."""
+    found = {}
+    if text is not None:
+      found = mention_rules.document_abbreviations(
+          [documents.Passage("text", 0, text)],
+          [documents.Mention(e["start"], e["end"], e["text"], e["type"])
+           for e in entities])
+    links = self._links([mention_rules.expand(e["text"], found)
+                         for e in entities], [e["type"] for e in entities])
     for entity, link in zip(entities, links):
       if link is not None:
         entity.update({"id": link.id, "concept": link.name,

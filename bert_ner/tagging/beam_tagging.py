@@ -113,7 +113,7 @@ class TagPiece(object):
         counts["words"] += len(example.words)
         counts["entities"] += len(entities)
         if self.linkers is not None:
-          self.linkers.link_entities(entities)
+          self.linkers.link_entities(entities, example.text)
         out["entities"].write(json.dumps(
             {"id": example.id, "text": example.text, "entities": entities},
             ensure_ascii=False) + "\n")

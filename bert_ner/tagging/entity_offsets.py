@@ -40,7 +40,7 @@ def entities_record(line, offsets, labels, scores=None, linkers=None):
   "concept" and "link_score"."""
   entities = entity_spans(line, offsets, labels, scores)
   if linkers is not None:
-    linkers.link_entities(entities)
+    linkers.link_entities(entities, line)
   return {"text": line, "entities": entities}
 
 
