@@ -32,6 +32,7 @@ from bert_ner import errors
 from bert_ner import file_io
 from bert_ner.linking import linker as linker_lib
 from bert_ner.linking import linker_build
+from bert_ner.run import model_files
 from bert_ner.run import model_selection
 
 FLAGS = flags.FLAGS
@@ -95,14 +96,8 @@ def define_encoder_flags():
   flags.DEFINE_bool("add_training_mentions", True,
                     "With --do_train: add each training mention to the "
                     "dictionary under its gold concept.")
-  flags.DEFINE_string("bert_model_dir", None,
-                      "The encoder to start from: a folder in Google's BERT "
-                      "layout or HF's (model.safetensors); default: the "
-                      "embedded MiniLM.")
-  flags.DEFINE_string("bert_config_file", None, "BERT's config, instead.")
-  flags.DEFINE_string("vocab_file", None, "BERT's vocabulary, instead.")
-  flags.DEFINE_string("init_checkpoint", None,
-                      "BERT's checkpoint prefix, instead.")
+  # The encoder starts from the model run_ner.py would train from.
+  model_files.define_model_flags(flags)
   flags.DEFINE_integer("train_steps", None,
                        "Encoder training steps (default: 3 epochs of the "
                        "training mentions).")

