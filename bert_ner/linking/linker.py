@@ -41,6 +41,12 @@ FUSED_CANDIDATES = 64
 Link = collections.namedtuple("Link", ["id", "name", "score", "ids"])
 
 
+def link_fields(link):
+  """The keys a linked entity carries in entities.jsonl and the service:
+  "id", "concept" (the name matched) and "link_score"."""
+  return {"id": link.id, "concept": link.name, "link_score": link.score}
+
+
 class Linker(object):
   """A dictionary, its sparse index and (optionally) the dense encoder and
   the dictionary's embeddings."""

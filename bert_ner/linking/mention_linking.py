@@ -7,12 +7,13 @@ the mentions of the types it was trained for, in one pass with tagging.
 
 A mention linked gets its concept's id (the PubTator id column, BioC's
 `identifier` infon, "id" in entities.jsonl and the service) and
-`link = linker.Link(id, name, score)`; a NIL mention (under the linker's
-threshold, or no words to link) keeps no id.
+`link = linker.Link(id, name, score, ids)`; a NIL mention (under the
+linker's threshold, or no words to link) keeps no id.
 """
 
 from bert_ner.corpora import documents
 from bert_ner.linking import dictionary as dictionary_lib
+from bert_ner.linking import linker as linker_lib
 from bert_ner.linking import linker_folder
 from bert_ner.linking import mention_rules
 
@@ -102,10 +103,8 @@ class MentionLinkers(object):
     """link_mentions of each (document, mentions), in one pass."""
     mentions, texts = [], []
     for document, found in documents:
-      short_forms = mention_rules.document_abbreviations(document.passages,
-                                                         found)
       mentions.extend(found)
-      texts.extend(mention_rules.expand(m.text, short_forms) for m in found)
+      texts.extend(_expanded(document.passages, found))
     self._set(mentions, texts)
     return [found for _, found in documents]
 
@@ -119,16 +118,21 @@ class MentionLinkers(object):
     """Adds "id", "concept" and "link_score" to each entity dict linked
     (offsets into `text`: a short form the text defines is linked as its
     long form, as in a document)."""
-    found = {}
+    texts = [e["text"] for e in entities]
     if text is not None:
-      found = mention_rules.document_abbreviations(
+      texts = _expanded(
           [documents.Passage("text", 0, text)],
           [documents.Mention(e["start"], e["end"], e["text"], e["type"])
            for e in entities])
-    links = self._links([mention_rules.expand(e["text"], found)
-                         for e in entities], [e["type"] for e in entities])
+    links = self._links(texts, [e["type"] for e in entities])
     for entity, link in zip(entities, links):
       if link is not None:
-        entity.update({"id": link.id, "concept": link.name,
-                       "link_score": link.score})
+        entity.update(linker_lib.link_fields(link))
     return entities
+
+
+def _expanded(passages, mentions):
+  """The mentions' texts, a short form the passages define (after a
+  mention or by Schwartz and Hearst's rule) replaced by its long form."""
+  short_forms = mention_rules.document_abbreviations(passages, mentions)
+  return [mention_rules.expand(m.text, short_forms) for m in mentions]

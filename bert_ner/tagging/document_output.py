@@ -19,6 +19,7 @@ from bert_ner.corpora import formats
 from bert_ner.corpora import pubtator_format
 from bert_ner import file_io
 from bert_ner.linking import concept_ids
+from bert_ner.linking import linker as linker_lib
 from bert_ner.tagging import entity_offsets
 
 def parse_output_formats(value):
@@ -206,8 +207,7 @@ def entity_record(mention):
   if mention.score is not None:
     out["score"] = mention.score
   if mention.link is not None:
-    out.update({"id": mention.link.id, "concept": mention.link.name,
-                "link_score": mention.link.score})
+    out.update(linker_lib.link_fields(mention.link))
   return out
 
 
