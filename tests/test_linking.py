@@ -102,7 +102,7 @@ def test_tfidf_by_hand():
   np.testing.assert_allclose(scores[0], [1 / math.sqrt(2 * w * w + 1), 1.0],
                              rtol=1e-6)
   np.testing.assert_allclose(scores[1], [0.0, 0.0])  # no known n-gram
-  values, rows = index.top_k(["b", "ab"], 2)
+  values, rows = sparse.best_k(index.scores(["b", "ab"]), 2)
   assert rows.tolist() == [[1, 0], [0, 1]]
   assert values[1, 0] == pytest.approx(1.0)
 

@@ -1,8 +1,9 @@
 """Fine-tunes the name encoder on mentions with gold concepts.
 
-    parts = training_parts(queries)                      # (text, gold ids)
-    negatives = hard_negatives(parts, dictionary, rank)  # wrong candidates
-    train(settings, encoder_files, dictionary, parts, negatives, out_dir)
+    parts, positives = positive_rows(training_parts(queries), dictionary)
+    negatives = hard_negatives(parts, dictionary, ranked_rows, 20)
+    train(bert_config, tokenizer, init_checkpoint, settings, parts,
+          positives, negatives, dictionary, out_dir)
 
 Each step takes `batch_size` mention parts; each brings one name of its
 concept (a synonym other than the mention's own words when the dictionary
@@ -24,6 +25,7 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+import modeling
 import optimization
 from bert_ner.linking import concept_ids
 from bert_ner.linking import encoder as encoder_lib
@@ -61,9 +63,10 @@ def concept_rows(dictionary):
 
 
 def positive_rows(parts, dictionary):
-  """Per part, the rows of its concept's names, the part's own name last
-  (a synonym teaches more); parts whose concept the dictionary lacks are
-  dropped. Returns (kept parts, their rows)."""
+  """Per part, the rows of its concept's names other than the part's own
+  words (a synonym teaches more), or all of them when it has no other;
+  parts whose concept the dictionary lacks are dropped. Returns (kept
+  parts, their rows)."""
   by_id = concept_rows(dictionary)
   kept, rows = [], []
   for part in parts:
@@ -164,7 +167,7 @@ def train(bert_config, tokenizer, init_checkpoint, settings, parts,
         log("Resuming the encoder's training from %s" % latest)
       else:
         tf.train.Saver(bert_vars).restore(
-            session, encoder_lib.modeling.resolve_checkpoint(init_checkpoint))
+            session, modeling.resolve_checkpoint(init_checkpoint))
       step = first = session.run(step_var)
       start, last_log = time.time(), time.time()
       while step < settings.steps:

@@ -8,10 +8,8 @@ A name's vector is the mean of the last layer's states over its WordPiece
 tokens ([CLS] and [SEP] included, padding not), scaled to unit length, so
 that the dot product of two vectors is their cosine. Names are encoded in
 batches of similar length (sorted, then put back in order), each batch
-padded only to its longest name.
-
-`loss` is the training objective over a batch of mentions and candidate
-names (see linking/dense_training.py).
+padded only to its longest name. `encode` builds the same encoder into a
+training graph (linking/dense_training.py).
 """
 
 import numpy as np

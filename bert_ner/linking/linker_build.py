@@ -8,10 +8,8 @@ once per encoder, and the linker folder.
 
 import collections
 import hashlib
-import io
 import os
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
@@ -207,16 +205,14 @@ def cached_vectors(output_dir, encoder, checkpoint, dictionary, log):
   computed once: kept in OUTPUT_DIR/vectors-<key>.npy, the key hashing
   the checkpoint's files, the names and the length cut."""
   key = hashlib.sha1()
-  for suffix in (".index",):
-    stat = tf.io.gfile.stat(modeling.resolve_checkpoint(checkpoint) + suffix)
-    key.update(("%s %d %d" % (checkpoint, stat.length,
-                              stat.mtime_nsec)).encode("utf-8"))
+  stat = tf.io.gfile.stat(modeling.resolve_checkpoint(checkpoint) + ".index")
+  key.update(("%s %d %d" % (checkpoint, stat.length,
+                            stat.mtime_nsec)).encode("utf-8"))
   key.update(("%d\n" % encoder.max_length).encode("utf-8"))
   key.update("\n".join(dictionary.names).encode("utf-8"))
   path = os.path.join(output_dir, "vectors-%s.npy" % key.hexdigest()[:16])
   if tf.io.gfile.exists(path):
-    with tf.io.gfile.GFile(path, "rb") as f:
-      return np.load(f)
+    return linker_folder.read_npy(path)
   tf.io.gfile.makedirs(output_dir)
   counter = progress.Progress("Embedded", "names", total=len(dictionary),
                               log=log)
@@ -228,11 +224,8 @@ def cached_vectors(output_dir, encoder, checkpoint, dictionary, log):
 
   vectors = encoder.embed(dictionary.names, progress=advance)
   counter.done()
-  buffer = io.BytesIO()
-  np.save(buffer, vectors)
   with file_io.atomic_path(path) as tmp:
-    with tf.io.gfile.GFile(tmp, "wb") as f:
-      f.write(buffer.getvalue())
+    linker_folder.write_npy(tmp, vectors)
   return vectors
 
 

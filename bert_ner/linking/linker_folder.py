@@ -70,7 +70,7 @@ def write(folder, linker, types, do_lower_case, bert_config_file=None,
   _write_sparse(os.path.join(tmp, SPARSE_NAME), linker.index)
   if linker.encoder is not None:
     settings["max_length"] = linker.encoder.max_length
-    _write_npy(os.path.join(tmp, EMBEDDINGS_NAME),
+    write_npy(os.path.join(tmp, EMBEDDINGS_NAME),
                linker.embeddings.astype(np.float32))
     linker.encoder.save(os.path.join(tmp, ENCODER_PREFIX))
     tf.io.gfile.copy(bert_config_file, os.path.join(tmp, BERT_CONFIG_NAME))
@@ -82,7 +82,7 @@ def write(folder, linker, types, do_lower_case, bert_config_file=None,
   tf.io.gfile.rename(tmp, folder)
 
 
-def _write_npy(path, array):
+def write_npy(path, array):
   """One array as .npy (through memory: gfile's files do not seek)."""
   buffer = io.BytesIO()
   np.save(buffer, array)
@@ -90,7 +90,8 @@ def _write_npy(path, array):
     f.write(buffer.getvalue())
 
 
-def _read_npy(path):
+def read_npy(path):
+  """One array of a .npy file (read whole: gfile's files do not seek)."""
   with tf.io.gfile.GFile(path, "rb") as f:
     return np.load(io.BytesIO(f.read()))
 
@@ -163,7 +164,7 @@ def load(folder, threads=None):
     encoder = encoder_lib.NameEncoder(config, tokenizer,
                                       settings["max_length"], threads)
     encoder.restore(os.path.join(folder, ENCODER_PREFIX))
-    embeddings = _read_npy(os.path.join(folder, EMBEDDINGS_NAME))
+    embeddings = read_npy(os.path.join(folder, EMBEDDINGS_NAME))
     check_embeddings(folder, encoder, embeddings, dictionary)
   linker = linker_lib.Linker(dictionary, encoder, embeddings,
                              settings["sparse_weight"],

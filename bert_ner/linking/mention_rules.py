@@ -50,7 +50,6 @@ def _long_form(short, words):
         break
       position = found
     if ok and (position == 0 or not text[position - 1].isalnum()):
-      long_form = " ".join(tail)
       # The long form starts at the word holding the first character.
       start = len(text[:position].split(" ")) - 1 if position else 0
       long_form = " ".join(tail[start:])

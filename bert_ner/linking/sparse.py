@@ -2,7 +2,7 @@
 and the field's baseline (BioSyn's sparse scores, scispaCy's linker).
 
     index = SparseIndex.fit(dictionary.names)          # n-grams of 1 and 2
-    scores, rows = index.top_k(["breast cancer"], 5)   # cosine, best first
+    scores, rows = best_k(index.scores(["breast cancer"]), 5)  # cosine
 
 A name's vector counts its character n-grams (spaces included), weighted by
 the smoothed inverse document frequency ln((1 + N) / (1 + df)) + 1 over the
@@ -81,19 +81,6 @@ class SparseIndex(object):
     repeated = queries[np.repeat(np.arange(len(texts)), k)]
     products = self.matrix[rows.ravel()].multiply(repeated)
     return np.asarray(products.sum(axis=1), np.float32).reshape(len(texts), k)
-
-  def top_k(self, texts, k, chunk=256):
-    """(scores float32 [texts, k], rows int64 [texts, k]) of the k best
-    names of each text, best first (ties: the earlier name)."""
-    out_scores, out_rows = [], []
-    for start in range(0, len(texts), chunk):
-      scores = self.scores(texts[start:start + chunk])
-      out_scores_chunk, out_rows_chunk = best_k(scores, k)
-      out_scores.append(out_scores_chunk)
-      out_rows.append(out_rows_chunk)
-    if not out_scores:
-      return np.zeros([0, k], np.float32), np.zeros([0, k], np.int64)
-    return np.concatenate(out_scores), np.concatenate(out_rows)
 
 
 def _counts(texts, sizes, column_of, width):
