@@ -17,6 +17,7 @@ from bert_ner.corpora import documents
 from bert_ner.linking import concept_ids
 from bert_ner.linking import dictionary as dictionary_lib
 from bert_ner.linking import linker as linker_lib
+from bert_ner.linking import linker_build
 from bert_ner.linking import linker_folder
 from bert_ner.linking import mention_linking
 from bert_ner.linking import mention_rules
@@ -31,6 +32,11 @@ def test_ids_compare_after_one_normalisation():
   assert concept_ids.normalize_id("OMIM:217000") == "217000"
   assert concept_ids.normalize_id("ncbigene:672") == "NCBIGENE:672"
   assert concept_ids.entry_ids("D1|OMIM:2|D1") == ("D1", "2")
+  # The first id is the one written: MeSH where the concept has one
+  # (MEDIC writes "114480|D001943"), then the others in their order.
+  assert concept_ids.entry_ids("114480|D001943") == ("D001943", "114480")
+  assert concept_ids.entry_ids("9|NCBIGene:3|C5|D4") == (
+      "C5", "D4", "9", "NCBIGENE:3")
   # A gold string: one concept per part; | and + both join parts.
   assert concept_ids.gold_parts("D1+MESH:D2") == ("D1", "D2")
   assert concept_ids.gold_parts("D1|D2") == ("D1", "D2")
@@ -331,6 +337,65 @@ def test_a_linker_folder_whose_files_were_mixed_is_refused(tmp_path,
   with pytest.raises(ValueError, match="is not a linker folder: it has no "
                      "linker.json"):
     linker_folder.load(str(tmp_path))
+
+
+ANIRIDIA = ("106210|C536372||ANIRIDIA\nD015783||Aniridia|Irideremia\n"
+            "D005128||Eye Abnormalities\n")
+
+
+def test_concepts_sharing_a_name_go_to_the_training_mentions(tmp_path):
+  """MEDIC names two concepts "aniridia"; the first in the file wins
+  until training mentions name one of them: counted by name and
+  concept, composite mentions left out."""
+  path = write(tmp_path, "medic.txt", ANIRIDIA)
+  linker = linker_lib.Linker(dictionary_lib.read(path))
+  assert [l.id for l in linker.link(["aniridia"])] == ["C536372"]
+  assert [row for row, _ in linker.rank(["aniridias"], 2)[0]] == [0, 1]
+  train = [
+      queries_lib.Query("1", 0, 8, "Disease", "Aniridia", "D015783",
+                        ["aniridia"]),
+      queries_lib.Query("1", 9, 17, "Disease", "aniridia", "MESH:D015783",
+                        ["aniridia"]),
+      queries_lib.Query("2", 0, 8, "Disease", "ANIRIDIA", "OMIM:106210",
+                        ["aniridia"]),
+      # Two parts: not counted (were it, C536372 would tie D015783).
+      queries_lib.Query("3", 0, 20, "Disease", "aniridia and coloboma",
+                        "C536372|D003103", ["aniridia", "coloboma"]),
+      # Another name of D015783: counts for irideremia alone.
+      queries_lib.Query("4", 0, 10, "Disease", "irideremia", "D015783",
+                        ["irideremia"])] + [queries_lib.Query(
+                            "5", 0, 17, "Disease", "eye abnormalities",
+                            "D005128", ["eye abnormalities"])] * 3
+  dictionary = dictionary_lib.read(path)
+  dictionary.count_mentions(linker_build.single_mentions(train))
+  assert [(e.name, e.mentions) for e in dictionary.entries] == [
+      ("aniridia", 1), ("aniridia", 2), ("irideremia", 1),
+      ("eye abnormalities", 3)]
+  linker = linker_lib.Linker(dictionary)
+  assert [l.id for l in linker.link(["aniridia"])] == ["D015783"]
+  # Tied in the ranking too (the same name: the same score): D015783's
+  # row first, for the sparse, dense and fused rankings alike.
+  assert [row for row, _ in linker.rank(["aniridias"], 2)[0]] == [1, 0]
+  # The counts travel with the linker folder; a folder written before
+  # them (three columns) reads 0 and links as the file orders.
+  folder = str(tmp_path / "linker")
+  linker_folder.write(folder, linker, ["Disease"], do_lower_case=True)
+  loaded = linker_folder.load(folder).linker
+  assert [e.mentions for e in loaded.dictionary.entries] == [1, 2, 1, 3]
+  assert [l.id for l in loaded.link(["aniridia"])] == ["D015783"]
+  tsv = os.path.join(folder, "dictionary.tsv")
+  with open(tsv) as f:
+    rows = [line.rstrip("\n").split("\t") for line in f]
+  assert rows[0] == ["C536372|106210", "aniridia", "ANIRIDIA", "1"]
+  with open(tsv, "w") as f:
+    f.write("".join("\t".join(r[:3]) + "\n" for r in rows))
+  assert [l.id for l in linker_folder.load(folder).linker.link(
+      ["aniridia"])] == ["C536372"]
+  with open(tsv, "w") as f:
+    f.write("".join("\t".join(r[:3] + ["x"]) + "\n" for r in rows))
+  with pytest.raises(ValueError, match="dictionary.tsv, line 1: the training "
+                     "mentions 'x' are no count"):
+    linker_folder.load(folder)
 
 
 def test_nil_threshold_and_types_by_hand(tmp_path):

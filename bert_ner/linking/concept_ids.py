@@ -10,13 +10,21 @@ A gold id string (`gold_parts`) names one concept per part of a mention:
 "D001943" one; "D001943|D010051" or "D001943+D010051" a composite mention
 of two parts, each of which must be linked right; "-1" or "" no concept
 (NIL). A dictionary entry's ids (`entry_ids`) are alternatives for one
-concept: "C567755|613097" is the MeSH and the OMIM id of one disease.
+concept: "C567755|613097" is the MeSH and the OMIM id of one disease. The
+first is the id written for the concept: its MeSH id where it has one
+(MEDIC in DNorm's layout writes some concepts OMIM first, "114480|D001943",
+where CTD, PubTator and the corpora name the disease D001943), else the
+first the dictionary gives.
 """
+
+import re
 
 # Prefixes dropped when comparing ids: the vocabularies (MEDIC, CTD) and
 # the corpora (NCBI-disease, BC5CDR) write the same ids with and without.
 DROPPED_PREFIXES = ("MESH", "OMIM")
 NIL = ("", "-1", "-")
+# A MeSH descriptor or supplementary concept, prefix dropped.
+_MESH = re.compile(r"^[CD]\d+$")
 
 
 def normalize_id(value):
@@ -33,13 +41,14 @@ def normalize_id(value):
 
 def entry_ids(value):
   """The alternative ids of one dictionary entry ("D1|OMIM:2" -> ("D1",
-  "2")), normalised, in order, without repeats."""
+  "2"); "OMIM:2|D1" -> ("D1", "2")), normalised, without repeats: the MeSH
+  ids first, then the others, each in the entry's order."""
   out = []
   for part in value.split("|"):
     part = normalize_id(part)
     if part and part not in out:
       out.append(part)
-  return tuple(out)
+  return tuple(sorted(out, key=lambda i: not _MESH.match(i)))
 
 
 def gold_parts(value):

@@ -24,7 +24,10 @@ import tokenization
 
 from bert_ner.linking import concept_ids
 
-Entry = collections.namedtuple("Entry", ["name", "ids", "shown"])
+# `mentions`: the training mentions of the entry's concept (count_mentions),
+# which breaks ties between concepts that share a name.
+Entry = collections.namedtuple("Entry", ["name", "ids", "shown", "mentions"],
+                               defaults=(0,))
 
 _PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
@@ -41,8 +44,9 @@ class Dictionary(object):
   with the ids of their concept.
 
   Attributes:
-    entries: [Entry(name, ids, shown)]: the normalised name, the concept's
-      ids (concept_ids.entry_ids) and the name as the file wrote it.
+    entries: [Entry(name, ids, shown, mentions)]: the normalised name, the
+      concept's ids (concept_ids.entry_ids), the name as the file wrote it
+      and the training mentions of the concept (count_mentions).
   """
 
   def __init__(self, entries=()):
@@ -59,6 +63,21 @@ class Dictionary(object):
 
   def __len__(self):
     return len(self.entries)
+
+  def count_mentions(self, mentions):
+    """Sets each entry's `mentions`: how many of the training `mentions`,
+    (text, gold ids) pairs, have its name and one of its ids. "aniridia"
+    is both MeSH's D015783 and OMIM's 106210 in MEDIC: NCBI-disease's
+    training mentions "aniridia", all D015783, decide which it links to
+    (counted by name, not by concept: a mention once annotated as a
+    frequent concept does not take its other names). The caller leaves
+    out composite mentions: their parts' ids may come in any order."""
+    counts = collections.Counter()
+    for text, gold in mentions:
+      name = normalize_name(text)
+      counts.update((name, i) for i in set(gold))
+    self.entries = [e._replace(mentions=max(counts[e.name, i] for i in e.ids))
+                    for e in self.entries]
 
   @property
   def names(self):

@@ -12,6 +12,9 @@ the TF-IDF cosine alone. The dense cosine is exact over every name (a
 matrix product per chunk of mentions); the fused score is computed for
 the FUSED_CANDIDATES best names by it, the TF-IDF cosine alone (scored
 beside) over every name.
+Names that score the same (to 6 decimals: several concepts share a name)
+are ranked by their concept's training mentions (Entry.mentions: by name and concept), then by
+their order in the dictionary.
 A mention whose best fused score is under `nil_threshold` links to no
 concept (NIL).
 """
@@ -36,8 +39,9 @@ MODES = ("fused", "sparse", "dense")
 # score (an exact name scores 1 there, so it is always among them).
 FUSED_CANDIDATES = 64
 
-# A mention's concept: the id written (the name's first), the name matched,
-# the score, and all ids of the name (its alternatives, MeSH and OMIM).
+# A mention's concept: the id written (the concept's first: its MeSH id where
+# it has one), the name matched, the score, and all ids of the concept (its
+# alternatives, MeSH and OMIM).
 Link = collections.namedtuple("Link", ["id", "name", "score", "ids"])
 
 
@@ -66,9 +70,13 @@ class Linker(object):
     self.embeddings = embeddings
     self.sparse_weight = sparse_weight
     self.nil_threshold = nil_threshold
+    self._mentions = np.array([e.mentions for e in dictionary.entries],
+                              np.int64)
     self._exact = {}
     for row, entry in enumerate(dictionary.entries):
-      self._exact.setdefault(entry.name, row)
+      first = self._exact.setdefault(entry.name, row)
+      if entry.mentions > self._mentions[first]:
+        self._exact[entry.name] = row
 
   @property
   def modes(self):
@@ -86,11 +94,13 @@ class Linker(object):
       chunk = texts[start:start + CHUNK]
       ranked = {}
       if "sparse" in modes:
-        ranked["sparse"] = sparse.best_k(self.index.scores(chunk), k)
+        ranked["sparse"] = self._best(*sparse.best_k(
+            self.index.scores(chunk), max(k, FUSED_CANDIDATES)), k)
       if self.encoder is not None and ({"dense", "fused"} & set(modes)):
         dense = self.encoder.embed(chunk) @ self.embeddings.T
         if "dense" in modes:
-          ranked["dense"] = sparse.best_k(dense, k)
+          ranked["dense"] = self._best(*sparse.best_k(
+              dense, max(k, FUSED_CANDIDATES)), k)
         if "fused" in modes:
           ranked["fused"] = self._fused(chunk, dense, k)
       for mode in modes:
@@ -102,11 +112,17 @@ class Linker(object):
   def _fused(self, texts, dense, k):
     """(scores, rows) of the k best by the fused score among each text's
     FUSED_CANDIDATES best names by the dense score (their TF-IDF cosines
-    computed for those names alone; ties to the lower row)."""
+    computed for those names alone)."""
     scores, rows = sparse.best_k(dense, max(k, FUSED_CANDIDATES))
     fused = scores + self.sparse_weight * self.index.pair_scores(texts, rows)
-    order = np.lexsort((rows, -fused), axis=1)[:, :k]
-    return (np.take_along_axis(fused, order, axis=1),
+    return self._best(fused, rows, k)
+
+  def _best(self, scores, rows, k):
+    """The k best of each text's (scores, rows): by the score to 6
+    decimals, then the concept's training mentions, then the row."""
+    order = np.lexsort((rows, -self._mentions[rows], -np.round(scores, 6)),
+                       axis=1)[:, :k]
+    return (np.take_along_axis(scores, order, axis=1),
             np.take_along_axis(rows, order, axis=1))
 
   def rank(self, texts, k):
@@ -119,7 +135,7 @@ class Linker(object):
     """Per text (normalised), its Link, or None (NIL: no name scores
     `nil_threshold` or more). A text that is a name of the dictionary
     takes that name without ranking: both of its cosines are 1, the most
-    any name scores (ties go to the earlier name, as in the ranking)."""
+    any name scores (ties broken as in the ranking)."""
     exact = [self.exact(t) for t in texts]
     ranked = iter(self.rank([t for t, row in zip(texts, exact)
                              if row is None], 1))
@@ -136,7 +152,8 @@ class Linker(object):
     return out
 
   def exact(self, text):
-    """The row of the first entry whose name is `text`, or None."""
+    """The row of the entry whose name is `text` (of those, the concept
+    with the most training mentions, then the first), or None."""
     return self._exact.get(text)
 
   def candidate(self, row, score):

@@ -144,6 +144,7 @@ def build(values, log=print):
     for part in parts:
       dictionary.add(part.text, part.gold)
     log("With the training mentions: %d names" % len(dictionary))
+  dictionary.count_mentions(single_mentions(train or []))
   types = linked_types(values.entity_types,
                        dict(split_queries, train=train or []))
   if not values.dense:
@@ -173,6 +174,16 @@ def build(values, log=print):
       values.sparse_weight, values.nil_threshold,
       index=index_linker and index_linker.index)
   return Built(linker, types, split_queries, (config_file, vocab_file))
+
+
+def single_mentions(queries):
+  """(text, gold ids) of the queries of one part with a gold concept: the
+  mentions that break ties between concepts sharing a name
+  (Dictionary.count_mentions). A composite mention's parts are left out:
+  their ids may come in another order than the parts ("recurrent
+  meningitis", D008581+D012008)."""
+  return dense_training.training_parts(
+      [q for q in queries if len(q.parts) == 1])
 
 
 def train_encoder(values, linker, parts, init_checkpoint, log):

@@ -4,7 +4,9 @@ doors (`--linker_dir`) load.
     linker.json           the settings: the types it links, sparse_weight,
                           nil_threshold, do_lower_case, max_length, counts
     dictionary.tsv        one name a line: ids (joined by |), the normalised
-                          name, the name as the dictionary wrote it
+                          name, the name as the dictionary wrote it, the
+                          training mentions of its concept (a folder
+                          written without the fourth column reads 0)
     sparse_index.npz      the TF-IDF index (n-grams, idf, the names' rows)
     embeddings.npy        float32 [names, hidden]: the names' dense vectors
     encoder.ckpt.*        the fine-tuned encoder (BERT's variables)
@@ -30,6 +32,7 @@ import modeling
 import tokenization
 
 from bert_ner import file_io
+from bert_ner.linking import concept_ids
 from bert_ner.linking import dictionary as dictionary_lib
 from bert_ner.linking import encoder as encoder_lib
 from bert_ner.linking import linker as linker_lib
@@ -62,8 +65,8 @@ def write(folder, linker, types, do_lower_case, bert_config_file=None,
               "names": len(linker.dictionary),
               "concepts": linker.dictionary.concepts(),
               "dense": linker.encoder is not None}
-  lines = ["%s\t%s\t%s\n" % ("|".join(e.ids), e.name,
-                             e.shown.replace("\t", " "))
+  lines = ["%s\t%s\t%s\t%d\n" % ("|".join(e.ids), e.name,
+                                 e.shown.replace("\t", " "), e.mentions)
            for e in linker.dictionary.entries]
   file_io.atomic_write_text(os.path.join(tmp, DICTIONARY_NAME),
                             "".join(lines))
@@ -123,12 +126,18 @@ def _read_dictionary(path):
   dictionary = dictionary_lib.Dictionary()
   for number, line in tokenization.iter_utf8_lines(path, "linker dictionary"):
     fields = line.split("\t")
-    if len(fields) != 3:
-      raise ValueError("%s, line %d: expected ids<TAB>name<TAB>shown name; "
-                       "the linker folder is damaged: export it again." % (
-                           path, number))
+    if len(fields) not in (3, 4):
+      raise ValueError("%s, line %d: expected ids<TAB>name<TAB>shown name"
+                       "<TAB>training mentions; the linker folder is "
+                       "damaged: export it again." % (path, number))
+    mentions = fields[3] if len(fields) == 4 else "0"
+    if not mentions.isdigit():
+      raise ValueError("%s, line %d: the training mentions %r are no "
+                       "count; the linker folder is damaged: export it "
+                       "again." % (path, number, mentions))
     dictionary.entries.append(dictionary_lib.Entry(
-        fields[1], tuple(fields[0].split("|")), fields[2]))
+        fields[1], concept_ids.entry_ids(fields[0]), fields[2],
+        int(mentions)))
   return dictionary
 
 
