@@ -2,7 +2,7 @@
 and what linking adds to tagging.
 
     python bench/bench_linking.py [--work /tmp/bench_linking] \
-      [--parts biosyn,released,load,pubmed,end_to_end] \
+      [--parts biosyn,released,load,pubmed,text,end_to_end] \
       [--ner_output_dir OUT --ner_export EXPORT]
 
 Parts (each run as a user runs it, in its own process):
@@ -19,7 +19,10 @@ Parts (each run as a user runs it, in its own process):
   load        the seconds to load the fine-tuned linker (73k names) in a
               fresh process.
   pubmed      tag_corpus.py over ../shared/data/pubmed_xml with
-              --ner_export, with and without the linker, back to back.
+              --ner_export, with and without the linker, alternated
+              --repeats times; the ratio of the medians.
+  text        the same, the articles' titles and abstracts as lines of
+              text (--input_format=text).
   end_to_end  run_ner.py --do_predict on NCBI-disease's PubTator test file
               with --ner_output_dir (a MiniLM tagger trained on the
               release) and the released-data linker: mention F1 by span and
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -46,12 +50,15 @@ PUBMED = os.path.join(SHARED, "data", "pubmed_xml")
 def parse_args():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--work", default="/tmp/bench_linking")
-  p.add_argument("--parts", default="biosyn,released,load,pubmed,end_to_end")
+  p.add_argument("--parts",
+                 default="biosyn,released,load,pubmed,text,end_to_end")
   p.add_argument("--ner_output_dir", default=None,
                  help="A run_ner.py output folder of a tagger of Disease "
                  "trained on NCBI-disease's PubTator release (end_to_end).")
   p.add_argument("--ner_export", default=None,
                  help="Its export (pubmed).")
+  p.add_argument("--repeats", type=int, default=3,
+                 help="pubmed, text: runs of each, alternated.")
   return p.parse_args()
 
 
@@ -149,26 +156,59 @@ def load(work, figures):
                      "process_seconds": round(seconds, 2)}
 
 
-def pubmed(work, figures, export):
-  paths = ",".join(os.path.join(PUBMED, n) for n in sorted(os.listdir(PUBMED))
-                   if n.endswith(".xml.gz"))
-  rows = {}
-  for name, flags in (("tagging", []), ("tagging_and_linking", [
-      "--linker_dir=" + os.path.join(work, "released_linker")]), (
-          "tagging_again", [])):
-    out = os.path.join(work, "pubmed_" + name)
-    subprocess.run(["rm", "-rf", out], check=True)
-    seconds, _ = run([sys.executable, "tag_corpus.py", "--export_dir=" + export,
-                      "--input=" + paths, "--input_format=pubmed",
-                      "--output_dir=" + out, "--direct_num_workers=2"] + flags,
-                     out + ".log")
-    with open(os.path.join(out, "summary.json")) as f:
-      summary = json.load(f)
-    rows[name] = {"seconds": round(seconds, 1), "documents":
-                  summary["documents"], "entities": summary["entities"]}
-  alone = min(rows["tagging"]["seconds"], rows["tagging_again"]["seconds"])
-  rows["ratio"] = round(rows["tagging_and_linking"]["seconds"] / alone, 3)
-  figures["pubmed"] = rows
+def alternated(work, name, inputs, input_format, export, repeats):
+  """tag_corpus.py over `inputs` alone and with the linker, alternated
+  `repeats` times (the machine's noise is seconds): each run's seconds
+  (the whole process, and the pipeline's own from summary.json) and the
+  ratios of the medians."""
+  runs = {"tagging": [], "tagging_and_linking": []}
+  for _ in range(repeats):
+    for kind, flags in (("tagging", []), ("tagging_and_linking", [
+        "--linker_dir=" + os.path.join(work, "released_linker")])):
+      out = os.path.join(work, "%s_%s" % (name, kind))
+      subprocess.run(["rm", "-rf", out], check=True)
+      seconds, _ = run([sys.executable, "tag_corpus.py",
+                        "--export_dir=" + export, "--input=" + inputs,
+                        "--input_format=" + input_format,
+                        "--output_dir=" + out, "--direct_num_workers=2"] +
+                       flags, out + ".log")
+      with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+      runs[kind].append({"seconds": round(seconds, 1),
+                         "pipeline_seconds": summary["seconds"],
+                         "entities": summary["entities"]})
+  rows = dict(runs)
+  for key in ("seconds", "pipeline_seconds"):
+    medians = {kind: statistics.median(r[key] for r in found)
+               for kind, found in runs.items()}
+    rows["ratio" if key == "seconds" else "pipeline_ratio"] = round(
+        medians["tagging_and_linking"] / medians["tagging"], 3)
+  return rows
+
+
+def pubmed_paths():
+  return [os.path.join(PUBMED, n) for n in sorted(os.listdir(PUBMED))
+          if n.endswith(".xml.gz")]
+
+
+def pubmed(work, figures, export, repeats):
+  figures["pubmed"] = alternated(work, "pubmed", ",".join(pubmed_paths()),
+                                 "pubmed", export, repeats)
+
+
+def text(work, figures, export, repeats):
+  """The same articles as lines of text (each title and abstract a line),
+  whose entities are linked in batches of lines."""
+  sys.path.insert(0, ROOT)
+  from bert_ner.corpora import pubmed_format  # pylint: disable=g-import-not-at-top
+  lines = os.path.join(work, "pubmed_lines.txt")
+  with open(lines, "w", encoding="utf-8") as f:
+    for path in pubmed_paths():
+      for document in pubmed_format.iter_documents(path):
+        for passage in document.passages:
+          if passage.text.strip():
+            f.write(" ".join(passage.text.split()) + "\n")
+  figures["text"] = alternated(work, "text", lines, "text", export, repeats)
 
 
 def end_to_end(work, figures, ner_output_dir):
@@ -203,7 +243,11 @@ def main():
   if "pubmed" in parts:
     if not args.ner_export:
       sys.exit("--parts=pubmed needs --ner_export.")
-    pubmed(args.work, figures, args.ner_export)
+    pubmed(args.work, figures, args.ner_export, args.repeats)
+  if "text" in parts:
+    if not args.ner_export:
+      sys.exit("--parts=text needs --ner_export.")
+    text(args.work, figures, args.ner_export, args.repeats)
   if "end_to_end" in parts:
     if not args.ner_output_dir:
       sys.exit("--parts=end_to_end needs --ner_output_dir.")
@@ -212,7 +256,7 @@ def main():
     shown = {k: v for k, v in row.items() if k in (
         "acc1", "acc5", "sparse_acc1", "dense_acc1", "exact_acc1",
         "command_seconds", "names", "load_seconds", "ratio", "mention_f1",
-        "linked_mention_f1", "seconds")} if isinstance(row, dict) else row
+        "linked_mention_f1", "seconds", "pipeline_ratio")} if isinstance(row, dict) else row
     print("%-32s %s" % (name, shown or row))
   print(json.dumps(figures))
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bert_ner.corpora import documents
+from bert_ner.tagging import document_output
 from bert_ner.linking import concept_ids
 from bert_ner.linking import dictionary as dictionary_lib
 from bert_ner.linking import linker as linker_lib
@@ -118,6 +119,23 @@ def test_best_k_breaks_ties_by_the_lower_index():
   values, rows = sparse.best_k(scores, 3)
   assert rows.tolist() == [[1, 0, 2]]
   assert values.tolist() == [[pytest.approx(0.9), 0.5, 0.5]]
+
+
+def test_best_k_over_a_sample_floor_equals_a_full_sort():
+  """Rows long enough for best_k's sampled floor, with ties at and around
+  the k-th value: the same as sorting each whole row by (-score, index)."""
+  rng = np.random.default_rng(7)
+  scores = rng.standard_normal((6, 20000)).astype(np.float32)
+  scores[1, 100:400] = scores[1, 7]          # 300 ties
+  scores[2] = np.round(scores[2], 1)         # ties everywhere
+  scores[3] = 0.5                            # one value
+  scores[4, ::2] = 3.0                       # 10,000 ties above the rest
+  for k in (1, 5, 64):
+    values, rows = sparse.best_k(scores, k)
+    for i, row in enumerate(scores):
+      expected = np.lexsort((np.arange(len(row)), -row))[:k]
+      assert rows[i].tolist() == expected.tolist(), (i, k)
+      assert values[i].tolist() == row[expected].tolist()
 
 
 def test_biosyn_rule_by_hand():
@@ -396,6 +414,30 @@ def test_concepts_sharing_a_name_go_to_the_training_mentions(tmp_path):
   with pytest.raises(ValueError, match="dictionary.tsv, line 1: the training "
                      "mentions 'x' are no count"):
     linker_folder.load(folder)
+
+
+def test_the_doors_score_a_link_by_every_gold_concept():
+  """By span and id, a link is right when its concept's ids hold each gold
+  concept of the span: one of them for one, all for a composite."""
+  counter = document_output.MentionCounter(linked=True)
+
+  def mention(start, gold, ids=None):
+    m = documents.Mention(start, start + 1, "x", "Disease", gold)
+    if ids is not None:
+      m.link = linker_lib.Link(ids[0], "x", 1.0, ids)
+      m.identifier = ids[0]
+    return m
+  gold = [mention(0, "MESH:D001943"), mention(2, "D001943|D010051"),
+          mention(4, "OMIM:201400|C535668"), mention(6, "-1"),
+          mention(8, "D1")]
+  counter.add(gold, [
+      mention(0, None, ("D001943", "114480")),  # right: one of its ids
+      mention(2, None, ("D001943",)),           # a composite: one of two
+      mention(4, None, ("C535668", "201400")),  # two ids of one concept
+      mention(6, None, ("D2",)),                # NIL gold: never right
+      mention(8, None, ("D2",))])               # wrong
+  assert sum(counter.correct.values()) == 5
+  assert sum(counter.correct_ids.values()) == 2
 
 
 def test_nil_threshold_and_types_by_hand(tmp_path):

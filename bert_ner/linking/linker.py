@@ -90,14 +90,19 @@ class Linker(object):
     modes = modes or self.modes
     out = {mode: [] for mode in modes}
     texts = list(texts)
+    vectors = None
+    if self.encoder is not None and ({"dense", "fused"} & set(modes)):
+      # Embedded in one call: its batches group texts of a length (a
+      # chunk's batch would pad every text to the chunk's longest).
+      vectors = self.encoder.embed(texts)
     for start in range(0, len(texts), CHUNK):
       chunk = texts[start:start + CHUNK]
       ranked = {}
       if "sparse" in modes:
         ranked["sparse"] = self._best(*sparse.best_k(
             self.index.scores(chunk), max(k, FUSED_CANDIDATES)), k)
-      if self.encoder is not None and ({"dense", "fused"} & set(modes)):
-        dense = self.encoder.embed(chunk) @ self.embeddings.T
+      if vectors is not None:
+        dense = vectors[start:start + CHUNK] @ self.embeddings.T
         if "dense" in modes:
           ranked["dense"] = self._best(*sparse.best_k(
               dense, max(k, FUSED_CANDIDATES)), k)

@@ -94,7 +94,11 @@ def write_npy(path, array):
 
 
 def read_npy(path):
-  """One array of a .npy file (read whole: gfile's files do not seek)."""
+  """One array of a .npy file: a local file mapped read-only (its pages
+  read when used, shared by the processes that map it), any other read
+  whole (gfile's files do not seek)."""
+  if "://" not in path:
+    return np.asarray(np.load(path, mmap_mode="r"))
   with tf.io.gfile.GFile(path, "rb") as f:
     return np.load(io.BytesIO(f.read()))
 
@@ -124,6 +128,7 @@ def _read_sparse(path):
 
 def _read_dictionary(path):
   dictionary = dictionary_lib.Dictionary()
+  ids_of = {}  # a concept's ids, read once for its many names
   for number, line in tokenization.iter_utf8_lines(path, "linker dictionary"):
     fields = line.split("\t")
     if len(fields) not in (3, 4):
@@ -135,9 +140,11 @@ def _read_dictionary(path):
       raise ValueError("%s, line %d: the training mentions %r are no "
                        "count; the linker folder is damaged: export it "
                        "again." % (path, number, mentions))
+    ids = ids_of.get(fields[0])
+    if ids is None:
+      ids = ids_of[fields[0]] = concept_ids.entry_ids(fields[0])
     dictionary.entries.append(dictionary_lib.Entry(
-        fields[1], concept_ids.entry_ids(fields[0]), fields[2],
-        int(mentions)))
+        fields[1], ids, fields[2], int(mentions)))
   return dictionary
 
 

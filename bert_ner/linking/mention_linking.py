@@ -20,6 +20,10 @@ from bert_ner.linking import mention_rules
 
 # Texts a linker keeps the links of (then starts again).
 CACHE_SIZE = 200000
+# Mentions the doors gather before linking them together (one encoder call,
+# one product): documents (document_output.DocumentSink) and lines of text
+# (entity_offsets.EntityLines).
+LINK_BATCH = 256
 
 
 def parse_folders(value):
@@ -118,17 +122,30 @@ class MentionLinkers(object):
     """Adds "id", "concept" and "link_score" to each entity dict linked
     (offsets into `text`: a short form the text defines is linked as its
     long form, as in a document)."""
-    texts = [e["text"] for e in entities]
     if text is not None:
-      texts = _expanded(
-          [documents.Passage("text", 0, text)],
+      return self.link_records([{"text": text, "entities": entities}])[0][
+          "entities"]
+    self._update(entities, [e["text"] for e in entities])
+    return entities
+
+  def link_records(self, records):
+    """link_entities of each {"text", "entities"} record, in one pass."""
+    entities, texts = [], []
+    for record in records:
+      found = record["entities"]
+      entities.extend(found)
+      texts.extend(_expanded(
+          [documents.Passage("text", 0, record["text"])],
           [documents.Mention(e["start"], e["end"], e["text"], e["type"])
-           for e in entities])
+           for e in found]))
+    self._update(entities, texts)
+    return records
+
+  def _update(self, entities, texts):
     links = self._links(texts, [e["type"] for e in entities])
     for entity, link in zip(entities, links):
       if link is not None:
         entity.update(linker_lib.link_fields(link))
-    return entities
 
 
 def _expanded(passages, mentions):

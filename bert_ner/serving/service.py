@@ -108,7 +108,9 @@ class TaggingService(object):
       for example, labels, scores in tagger.tag_stream(examples,
                                                        self.batch_size):
         results.append(entity_offsets.entities_record(
-            example.text, example.offsets, labels, scores, self.linkers))
+            example.text, example.offsets, labels, scores))
+    if self.linkers is not None:
+      self.linkers.link_records(results)  # the request's texts together
     return results
 
   def tag_documents(self, body, kind, output=None, write_types=None):

@@ -104,6 +104,7 @@ class TagPiece(object):
       out = {kind: files.enter_context(file_io.AtomicTextFile(
           self.path(kind, piece.index, extension)))
              for kind, extension in self.shard_files()}
+      lines = entity_offsets.EntityLines(out["entities"], self.linkers)
       for example, labels, scores in self.tagger.tag_stream(
           self.examples(piece, counts, out["dead_letter"]),
           self.options.batch_size):
@@ -112,13 +113,11 @@ class TagPiece(object):
         counts["sentences"] += 1
         counts["words"] += len(example.words)
         counts["entities"] += len(entities)
-        if self.linkers is not None:
-          self.linkers.link_entities(entities, example.text)
-        out["entities"].write(json.dumps(
-            {"id": example.id, "text": example.text, "entities": entities},
-            ensure_ascii=False) + "\n")
+        lines.write({"id": example.id, "text": example.text,
+                     "entities": entities})
         if "predictions" in out:
           out["predictions"].write(writers.conll_lines(example, labels))
+      lines.close()
       out["counts"].write(json.dumps(dict(counts)) + "\n")
     yield dict(counts)
 

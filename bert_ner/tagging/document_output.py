@@ -20,6 +20,7 @@ from bert_ner.corpora import pubtator_format
 from bert_ner import file_io
 from bert_ner.linking import concept_ids
 from bert_ner.linking import linker as linker_lib
+from bert_ner.linking import mention_linking
 from bert_ner.tagging import entity_offsets
 
 def parse_output_formats(value):
@@ -100,8 +101,10 @@ class MentionCounter(object):
   mention is matched by no contiguous prediction). With a scope (the
   types a corpus of --corpora annotates), predictions of other types are
   not counted. With `linked`, a second score by span, type and concept:
-  correct when one of the linked name's ids is one of the gold mention's
-  (concept_ids.gold_parts of its identifier), BioSyn's rule."""
+  correct when the linked concept's ids (its alternatives) hold each of
+  the gold mention's (concept_ids.gold_parts of its identifier): one gold
+  concept, BioSyn's rule; a composite mention of two concepts is counted
+  wrong, as the doors link a mention to one concept."""
 
   def __init__(self, scope=None, linked=False):
     self.scope = set(scope) if scope is not None else None
@@ -134,12 +137,15 @@ class MentionCounter(object):
         continue
       if m.identifier is None:
         continue
-      # The linked name's ids (its MeSH and OMIM alternatives), as
-      # run_linker.py scores.
+      # The linked concept's ids (its MeSH and OMIM alternatives), as
+      # run_linker.py scores; right when they name every gold concept of
+      # the span (a composite mention's two concepts are not both one
+      # concept's ids: a door, linking a mention to one concept, counts
+      # it wrong).
       found = set(m.link.ids if m.link is not None else
-                  [concept_ids.normalize_id(m.identifier)])
+                  concept_ids.gold_parts(m.identifier))
       waiting = gold_ids.get(m.key(), [])
-      hit = next((ids for ids in waiting if found & ids), None)
+      hit = next((ids for ids in waiting if ids and ids <= found), None)
       if hit is not None:
         waiting.remove(hit)
         self.correct_ids[m.type] += 1
@@ -272,10 +278,6 @@ class DocumentWriters(object):
     return self._stack.__exit__(exc_type, exc, tb)
 
 
-# Predicted mentions linked in one pass by a DocumentSink with linkers.
-LINK_BATCH = 256
-
-
 class DocumentSink(object):
   """The tagged examples of a document format on their way out: regrouped
   into documents, written (DocumentWriters) and scored by offsets against
@@ -323,7 +325,7 @@ class DocumentSink(object):
       return
     self._pending.extend(done)
     self._pending_mentions += sum(len(p) for _, p, _ in done)
-    if self._pending_mentions >= LINK_BATCH:
+    if self._pending_mentions >= mention_linking.LINK_BATCH:
       self._link_pending()
 
   def _link_pending(self):

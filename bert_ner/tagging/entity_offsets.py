@@ -2,6 +2,7 @@
 
 import json
 
+from bert_ner.linking import mention_linking
 from bert_ner.scoring import conlleval
 
 
@@ -34,17 +35,41 @@ def entity_spans(text, offsets, labels, scores=None):
   return spans
 
 
-def entities_record(line, offsets, labels, scores=None, linkers=None):
-  """{"text", "entities": entity_spans} of one tagged line; with linkers
-  (mention_linking.MentionLinkers) each entity linked carries its "id",
-  "concept" and "link_score"."""
-  entities = entity_spans(line, offsets, labels, scores)
-  if linkers is not None:
-    linkers.link_entities(entities, line)
-  return {"text": line, "entities": entities}
+def entities_record(line, offsets, labels, scores=None):
+  """{"text", "entities": entity_spans} of one tagged line (EntityLines
+  writes and links them)."""
+  return {"text": line, "entities": entity_spans(line, offsets, labels,
+                                                 scores)}
 
 
-def entities_json_line(line, offsets, labels, scores=None, linkers=None):
-  """One JSON line of entities_record (the lines of entities.jsonl)."""
-  return json.dumps(entities_record(line, offsets, labels, scores, linkers),
-                    ensure_ascii=False) + "\n"
+class EntityLines(object):
+  """Writes one JSON line per record ({"text", "entities"}, any other keys
+  kept) to `out`, in order; with linkers, records wait until
+  mention_linking.LINK_BATCH entities do and are linked together (one
+  encoder call for many lines). `close` writes the rest."""
+
+  def __init__(self, out, linkers=None):
+    self.out = out
+    self.linkers = linkers
+    self._pending, self._entities = [], 0
+
+  def write(self, record):
+    if self.linkers is None:
+      self._emit([record])
+      return
+    self._pending.append(record)
+    self._entities += len(record["entities"])
+    if self._entities >= mention_linking.LINK_BATCH:
+      self.flush()
+
+  def flush(self):
+    if self._pending:
+      self._emit(self.linkers.link_records(self._pending))
+    self._pending, self._entities = [], 0
+
+  def close(self):
+    self.flush()
+
+  def _emit(self, records):
+    for record in records:
+      self.out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -47,21 +47,24 @@ def write_word_labels(tagged, out_path, jsonl_path=None, score=False,
   with contextlib.ExitStack() as files:
     out = (files.enter_context(file_io.AtomicTextFile(out_path))
            if out_path else None)
-    jsonl = (files.enter_context(file_io.AtomicTextFile(jsonl_path))
+    jsonl = (entity_offsets.EntityLines(
+        files.enter_context(file_io.AtomicTextFile(jsonl_path)), linkers)
              if jsonl_path else None)
     for item in tagged:
       example, labels = item[0], item[1]
       if out:
         out.write(conll_lines(example, labels))
       if jsonl:
-        jsonl.write(entity_offsets.entities_json_line(
+        jsonl.write(entity_offsets.entities_record(
             example.text, example.offsets, labels,
-            item[2] if len(item) > 2 else None, linkers))
+            item[2] if len(item) > 2 else None))
       if counter:
         counter.add_sentence(example.labels,
                              label_set.in_scope(labels, scope))
       if progress_log:
         progress_log.add()
+    if jsonl:
+      jsonl.close()  # the lines still waiting for their links
   if progress_log:
     progress_log.done()
   return counter.scores() if counter else None
