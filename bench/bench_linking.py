@@ -2,7 +2,7 @@
 and what linking adds to tagging.
 
     python bench/bench_linking.py [--work /tmp/bench_linking] \
-      [--parts biosyn,released,load,pubmed,text,end_to_end] \
+      [--parts biosyn,released,nil,load,pubmed,text,end_to_end] \
       [--ner_output_dir OUT --ner_export EXPORT]
 
 Parts (each run as a user runs it, in its own process):
@@ -16,6 +16,10 @@ Parts (each run as a user runs it, in its own process):
               released it: TF-IDF with both rules, without abbreviations,
               without composite splitting; the encoder trained on the
               release's training mentions, fused.
+  seeds       part biosyn's fine-tuned linker trained again with seeds 2
+              and 3 (not in the default parts: 25 min): mean and range.
+  nil         from released's test predictions: per --nil_threshold, the
+              mentions kept and how many of them are right.
   load        the seconds to load the fine-tuned linker (73k names) in a
               fresh process.
   pubmed      tag_corpus.py over ../shared/data/pubmed_xml with
@@ -51,7 +55,7 @@ def parse_args():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--work", default="/tmp/bench_linking")
   p.add_argument("--parts",
-                 default="biosyn,released,load,pubmed,text,end_to_end")
+                 default="biosyn,released,nil,load,pubmed,text,end_to_end")
   p.add_argument("--ner_output_dir", default=None,
                  help="A run_ner.py output folder of a tagger of Disease "
                  "trained on NCBI-disease's PubTator release (end_to_end).")
@@ -131,6 +135,63 @@ def released(work, figures):
                       *common)
   r["command_seconds"] = round(seconds, 1)
   figures["released_trained"] = r
+
+
+SEEDS = (2, 3)
+
+
+def seeds(work, figures):
+  """The fine-tuned BioSyn-protocol linker again with --seed 2 and 3
+  (part biosyn trains seed 1): the spread of a training."""
+  rows = {}
+  for seed in SEEDS:
+    r, _ = linker(work, "minilm_trained_seed%d" % seed, "--dictionary=" +
+                  os.path.join(LINKING, "test_dictionary.txt"), "--do_train",
+                  "--do_predict", "--entity_types=*=Disease",
+                  "--seed=%d" % seed, "--data_dir=" + LINKING)
+    rows[str(seed)] = {k: r[k] for k in ("acc1", "acc5", "dense_acc1",
+                                         "sparse_acc1")}
+  first = os.path.join(work, "minilm_trained")
+  if os.path.exists(os.path.join(first, "test_results.txt")):
+    r = results(first)
+    rows["1"] = {k: r[k] for k in ("acc1", "acc5", "dense_acc1",
+                                   "sparse_acc1")}
+  runs = list(rows.values())
+  for key in ("acc1", "dense_acc1"):
+    values = [row[key] for row in runs]
+    rows[key + "_mean"] = round(statistics.mean(values), 2)
+    rows[key + "_range"] = [min(values), max(values)]
+  figures["seeds"] = rows
+
+
+NIL_THRESHOLDS = (0.9, 1.0, 1.05, 1.1, 1.15, 1.2)
+
+
+def nil(work, figures):
+  """What --nil_threshold keeps, from the released linker's test
+  predictions (part released): per threshold, the mentions whose every
+  part's best score reaches it, and how many of those are right (BioSyn's
+  rule). A table to choose from, not a choice."""
+  sys.path.insert(0, ROOT)
+  from bert_ner.linking import concept_ids  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(work, "released_trained",
+                         "test_predictions.jsonl")) as f:
+    lines = [json.loads(line) for line in f]
+  scored = []
+  for line in lines:
+    gold = concept_ids.gold_parts(line["gold"])
+    best = [p["candidates"][0] for p in line["parts"]]
+    scored.append((min(c["score"] for c in best), all(
+        concept_ids.is_hit(concept_ids.entry_ids(c["id"]), gold)
+        for c in best)))
+  rows = {}
+  for threshold in (None,) + NIL_THRESHOLDS:
+    kept = [right for score, right in scored
+            if threshold is None or score >= threshold]
+    rows[str(threshold)] = {
+        "kept": round(100.0 * len(kept) / len(scored), 2),
+        "right_of_kept": round(100.0 * sum(kept) / max(len(kept), 1), 2)}
+  figures["nil"] = rows
 
 
 LOAD_SCRIPT = r"""
@@ -238,6 +299,10 @@ def main():
     biosyn(args.work, figures)
   if "released" in parts:
     released(args.work, figures)
+  if "seeds" in parts:
+    seeds(args.work, figures)
+  if "nil" in parts:
+    nil(args.work, figures)
   if "load" in parts:
     load(args.work, figures)
   if "pubmed" in parts:

@@ -15,6 +15,7 @@ import pytest
 
 from bert_ner.corpora import documents
 from bert_ner.tagging import document_output
+from bert_ner.tagging import entity_offsets
 from bert_ner.linking import concept_ids
 from bert_ner.linking import dictionary as dictionary_lib
 from bert_ner.linking import linker as linker_lib
@@ -414,6 +415,53 @@ def test_concepts_sharing_a_name_go_to_the_training_mentions(tmp_path):
   with pytest.raises(ValueError, match="dictionary.tsv, line 1: the training "
                      "mentions 'x' are no count"):
     linker_folder.load(folder)
+
+
+def test_lines_are_linked_in_batches_as_one_by_one(tmp_path, monkeypatch):
+  """EntityLines holds lines until LINK_BATCH entities wait, links them
+  together and writes them in order; close writes the rest. The lines
+  are those of linking each alone (a short form defined on its own line
+  only)."""
+  dictionary = dictionary_lib.read(write(tmp_path, "d.txt", TINY_DICTIONARY))
+  linkers = mention_linking.MentionLinkers([linker_folder.Loaded(
+      linker_lib.Linker(dictionary, nil_threshold=0.9), ("Disease",), "d")])
+
+  def record(text, *words):
+    return {"text": text, "entities": [
+        {"start": text.index(w), "end": text.index(w) + len(w), "text": w,
+         "type": "Disease"} for w in words]}
+  texts = [("Ovarian cancer (OC) and OC.", "Ovarian cancer", "OC"),
+           ("OC again.", "OC"), ("No entity here.",),
+           ("Breast cancer, colon cancer.", "Breast cancer", "colon cancer"),
+           ("Neoplasms.", "Neoplasms")]
+  alone = [json.dumps(linkers.link_records([record(*t)])[0]) + "\n"
+           for t in texts]
+  monkeypatch.setattr(mention_linking, "LINK_BATCH", 2)
+  written = []
+
+  class Out(object):
+    def write(self, line):
+      written.append(line)
+  lines = entity_offsets.EntityLines(Out(), linkers)
+  lines.write(record(*texts[0]))       # 2 entities: linked and written
+  assert len(written) == 1
+  lines.write(record(*texts[1]))
+  lines.write(record(*texts[2]))
+  assert len(written) == 1             # 1 entity waits
+  lines.write(record(*texts[3]))
+  assert len(written) == 4
+  lines.write(record(*texts[4]))       # waits for close
+  assert len(written) == 4
+  lines.close()
+  assert written == alone
+  assert [e.get("id") for e in json.loads(written[0])["entities"]] == [
+      "D010051", "D010051"]
+  assert "id" not in json.loads(written[1])["entities"][0]  # "OC" alone
+  # Without linkers, a line is written as it comes.
+  written.clear()
+  plain = entity_offsets.EntityLines(Out())
+  plain.write(record(*texts[1]))
+  assert written == [json.dumps(record(*texts[1])) + "\n"]
 
 
 def test_the_doors_score_a_link_by_every_gold_concept():
