@@ -377,9 +377,10 @@ def test_concepts_sharing_a_name_go_to_the_training_mentions(tmp_path):
                         ["aniridia"]),
       queries_lib.Query("2", 0, 8, "Disease", "ANIRIDIA", "OMIM:106210",
                         ["aniridia"]),
-      # Two parts: not counted (were it, C536372 would tie D015783).
+      # Two parts: not counted (were it, D015783's "aniridia" would
+      # count 3).
       queries_lib.Query("3", 0, 20, "Disease", "aniridia and coloboma",
-                        "C536372|D003103", ["aniridia", "coloboma"]),
+                        "D015783|D003103", ["aniridia", "coloboma"]),
       # Another name of D015783: counts for irideremia alone.
       queries_lib.Query("4", 0, 10, "Disease", "irideremia", "D015783",
                         ["irideremia"])] + [queries_lib.Query(

@@ -24,8 +24,8 @@ import tokenization
 
 from bert_ner.linking import concept_ids
 
-# `mentions`: the training mentions of the entry's concept (count_mentions),
-# which breaks ties between concepts that share a name.
+# `mentions`: the training mentions of the entry's name and concept
+# (count_mentions), which break ties between concepts that share a name.
 Entry = collections.namedtuple("Entry", ["name", "ids", "shown", "mentions"],
                                defaults=(0,))
 
@@ -46,7 +46,7 @@ class Dictionary(object):
   Attributes:
     entries: [Entry(name, ids, shown, mentions)]: the normalised name, the
       concept's ids (concept_ids.entry_ids), the name as the file wrote it
-      and the training mentions of the concept (count_mentions).
+      and the training mentions of that name and concept (count_mentions).
   """
 
   def __init__(self, entries=()):

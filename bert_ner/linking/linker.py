@@ -13,8 +13,9 @@ matrix product per chunk of mentions); the fused score is computed for
 the FUSED_CANDIDATES best names by it, the TF-IDF cosine alone (scored
 beside) over every name.
 Names that score the same (to 6 decimals: several concepts share a name)
-are ranked by their concept's training mentions (Entry.mentions: by name and concept), then by
-their order in the dictionary.
+are ranked by their training mentions (Entry.mentions: the training
+mentions of that name and concept), then by their order in the
+dictionary.
 A mention whose best fused score is under `nil_threshold` links to no
 concept (NIL).
 """
@@ -102,23 +103,24 @@ class Linker(object):
         ranked["sparse"] = self._best(*sparse.best_k(
             self.index.scores(chunk), max(k, FUSED_CANDIDATES)), k)
       if vectors is not None:
-        dense = vectors[start:start + CHUNK] @ self.embeddings.T
+        # The dense scores' best, chosen once for both rankings.
+        scores, rows = sparse.best_k(
+            vectors[start:start + CHUNK] @ self.embeddings.T,
+            max(k, FUSED_CANDIDATES))
         if "dense" in modes:
-          ranked["dense"] = self._best(*sparse.best_k(
-              dense, max(k, FUSED_CANDIDATES)), k)
+          ranked["dense"] = self._best(scores, rows, k)
         if "fused" in modes:
-          ranked["fused"] = self._fused(chunk, dense, k)
+          ranked["fused"] = self._fused(chunk, scores, rows, k)
       for mode in modes:
         scores, rows = ranked[mode]
         out[mode].extend(list(zip(r.tolist(), s.tolist()))
                          for r, s in zip(rows, scores))
     return out
 
-  def _fused(self, texts, dense, k):
+  def _fused(self, texts, scores, rows, k):
     """(scores, rows) of the k best by the fused score among each text's
-    FUSED_CANDIDATES best names by the dense score (their TF-IDF cosines
-    computed for those names alone)."""
-    scores, rows = sparse.best_k(dense, max(k, FUSED_CANDIDATES))
+    best names by the dense score (`scores`, `rows`: its FUSED_CANDIDATES
+    or more; their TF-IDF cosines computed for those names alone)."""
     fused = scores + self.sparse_weight * self.index.pair_scores(texts, rows)
     return self._best(fused, rows, k)
 

@@ -5,8 +5,8 @@ doors (`--linker_dir`) load.
                           nil_threshold, do_lower_case, max_length, counts
     dictionary.tsv        one name a line: ids (joined by |), the normalised
                           name, the name as the dictionary wrote it, the
-                          training mentions of its concept (a folder
-                          written without the fourth column reads 0)
+                          training mentions of that name and concept (a
+                          folder written without the fourth column reads 0)
     sparse_index.npz      the TF-IDF index (n-grams, idf, the names' rows)
     embeddings.npy        float32 [names, hidden]: the names' dense vectors
     encoder.ckpt.*        the fine-tuned encoder (BERT's variables)
